@@ -1,0 +1,70 @@
+"""Install xerm_mm. ``pip install -e .`` for development.
+
+The configs are exposed inside the package as ``xerm_mm/.mim/configs`` (a link
+in development mode, a copy otherwise), which is where MMEngine looks them up
+for ``_base_ = 'xerm_mm::path/to/config.py'``.
+"""
+import os
+import os.path as osp
+import shutil
+import sys
+
+from setuptools import find_packages, setup
+
+HERE = osp.dirname(osp.abspath(__file__))
+
+
+def read_version():
+    scope = {}
+    with open(osp.join(HERE, 'xerm_mm', 'version.py')) as f:
+        exec(f.read(), scope)
+    return scope['__version__']
+
+
+def read_requirements(name):
+    path = osp.join(HERE, 'requirements', name)
+    with open(path) as f:
+        lines = (line.split('#')[0].strip() for line in f)
+        return [line for line in lines if line]
+
+
+def add_mim_extension():
+    """Expose ``configs/`` and ``model-index.yml`` under ``xerm_mm/.mim``."""
+    develop = any(cmd in sys.argv
+                  for cmd in ('develop', 'editable_wheel', 'egg_info'))
+    if 'sdist' in sys.argv or 'bdist_wheel' in sys.argv:
+        develop = False
+    mim_dir = osp.join(HERE, 'xerm_mm', '.mim')
+    os.makedirs(mim_dir, exist_ok=True)
+    for name in ('configs', 'model-index.yml'):
+        target = osp.join(mim_dir, name)
+        if osp.islink(target) or osp.isfile(target):
+            os.remove(target)
+        elif osp.isdir(target):
+            shutil.rmtree(target)
+        source = osp.join(HERE, name)
+        if develop:
+            os.symlink(osp.join('..', '..', name), target)
+        elif osp.isdir(source):
+            shutil.copytree(source, target)
+        else:
+            shutil.copy(source, target)
+
+
+if __name__ == '__main__':
+    add_mim_extension()
+    setup(
+        name='xerm_mm',
+        version=read_version(),
+        description='Unbiased long-tailed classification (xERM) on MMEngine '
+        'and mmpretrain',
+        long_description=open(osp.join(HERE, 'README.md')).read(),
+        long_description_content_type='text/markdown',
+        packages=find_packages(exclude=('configs', 'tools', 'tests', 'docs')),
+        include_package_data=True,
+        package_data={'xerm_mm': ['.mim/configs/**/*.py', '.mim/model-index.yml']},
+        python_requires='>=3.8',
+        install_requires=read_requirements('runtime.txt'),
+        extras_require={'tests': read_requirements('tests.txt')},
+        license='Apache License 2.0',
+        zip_safe=False)
