@@ -1,0 +1,463 @@
+"""Long-tailed profiles and datasets (CIFAR10-LT, CIFAR100-LT, DigitsLT)."""
+import os
+import os.path as osp
+import pickle
+import re
+import warnings
+
+import numpy as np
+import pytest
+from mmpretrain.datasets.categories import CIFAR10_CATEGORIES
+
+from xerm_mm.datasets import (CIFAR10LT, CIFAR100LT, DigitsLT, check_lt_args,
+                              img_num_per_cls, long_tail_indices,
+                              long_tail_subset)
+from xerm_mm.datasets.digits_lt import _fixed_split
+
+# Expected here: a re-packed data folder, IB > n_max on the tiny fake data.
+pytestmark = [
+    pytest.mark.filterwarnings('ignore:.*md5:UserWarning'),
+    pytest.mark.filterwarnings('ignore:.*with no image:UserWarning')
+]
+
+# Fake data: few images per class, so n_max comes from the data.
+C10_TRAIN, C10_TEST = 40, 12
+C100_TRAIN, C100_TEST = 20, 4
+
+
+def _write_fake_cifar(root, kind, train_per_class, test_per_class):
+    """Official pickle layout; labels in a shuffled (interleaved) order and
+    each image's index in the split written in its first two bytes."""
+    ten = kind == 'cifar10'
+    num_classes = 10 if ten else 100
+    folder = osp.join(root,
+                      'cifar-10-batches-py' if ten else 'cifar-100-python')
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.RandomState(123)
+    key = 'labels' if ten else 'fine_labels'
+
+    def split(per_class):
+        labels = rng.permutation(np.repeat(np.arange(num_classes), per_class))
+        data = rng.randint(0, 256, (labels.size, 3072), dtype=np.uint8)
+        data[:, 0] = np.arange(labels.size) % 256
+        data[:, 1] = np.arange(labels.size) // 256
+        return data, labels.tolist()
+
+    def dump(name, obj):
+        with open(osp.join(folder, name), 'wb') as f:
+            pickle.dump(obj, f)
+
+    (train, train_labels), (test, test_labels) = split(train_per_class), \
+        split(test_per_class)
+    if ten:
+        for i, idx in enumerate(np.array_split(np.arange(len(train)), 5)):
+            dump(f'data_batch_{i + 1}',
+                 dict(data=train[idx], labels=[train_labels[j] for j in idx]))
+        dump('test_batch', dict(data=test, labels=test_labels))
+        dump('batches.meta', dict(label_names=[f'c{i}' for i in range(10)]))
+    else:
+        dump('train', dict(data=train, fine_labels=train_labels))
+        dump('test', dict(data=test, fine_labels=test_labels))
+        dump('meta', dict(fine_label_names=[f'c{i}' for i in range(100)]))
+    return dict(root=root,
+                folder=folder,
+                train_labels=train_labels,
+                test_labels=test_labels)
+
+
+@pytest.fixture(scope='module')
+def c10(tmp_path_factory):
+    return _write_fake_cifar(str(tmp_path_factory.mktemp('c10')), 'cifar10',
+                             C10_TRAIN, C10_TEST)
+
+
+@pytest.fixture(scope='module')
+def c100(tmp_path_factory):
+    return _write_fake_cifar(str(tmp_path_factory.mktemp('c100')), 'cifar100',
+                             C100_TRAIN, C100_TEST)
+
+
+def _source_index(ds):
+    """Index in the original split of each image of ``ds`` (from its bytes)."""
+    imgs = [ds.get_data_info(i)['img'] for i in range(len(ds))]
+    return np.array([int(im[0, 0, 0]) + 256 * int(im[0, 1, 0]) for im in imgs])
+
+
+# ---------------------------------------------------------------- profiles
+
+
+@pytest.mark.parametrize('n_max,num_classes,ib,total,first,last', [
+    (500, 100, 100, 10847, 500, 5),
+    (500, 100, 50, 12608, 500, 10),
+    (500, 100, 10, 19573, 500, 50),
+    (100, 100, 100, 2131, 100, 1),
+    (5000, 10, 100, 12406, 5000, 50),
+    (5000, 10, 10, 20431, 5000, 500),
+    (500, 100, 1, 50000, 500, 500),
+])
+def test_exp_profile_matches_the_literature(n_max, num_classes, ib, total,
+                                            first, last):
+    counts = img_num_per_cls(n_max, num_classes, ib)
+    assert len(counts) == num_classes
+    assert (sum(counts), counts[0], counts[-1]) == (total, first, last)
+    assert all(a >= b for a, b in zip(counts, counts[1:]))
+
+
+def test_exp_profile_groups_cifar100_ib100():
+    counts = img_num_per_cls(500, 100, 100)
+    many = sum(n > 100 for n in counts)
+    few = sum(n < 20 for n in counts)
+    assert (many, 100 - many - few, few) == (35, 35, 30)
+
+
+@pytest.mark.parametrize('n_max,num_classes,ib,expected', [
+    (500, 100, 100, [500] * 50 + [5] * 50),
+    (10, 5, 10, [10, 10, 1, 1, 1]),
+    (10, 4, 1, [10] * 4),
+    (7, 2, 2.5, [7, 2]),
+])
+def test_step_profile(n_max, num_classes, ib, expected):
+    assert img_num_per_cls(n_max, num_classes, ib, 'step') == expected
+
+
+@pytest.mark.parametrize('imb_type', ['exp', 'step'])
+def test_reverse_flips_the_profile(imb_type):
+    forward = img_num_per_cls(500, 100, 100, imb_type)
+    assert img_num_per_cls(500, 100, 100, imb_type, reverse=True) == \
+        forward[::-1]
+
+
+def test_float_ratio_and_single_class():
+    assert img_num_per_cls(100, 3, 4.0) == [100, 50, 25]
+    assert img_num_per_cls(9, 1, 3) == [9]
+
+
+@pytest.mark.parametrize(
+    'ib',
+    [0.5, 0, -3, float('nan'),
+     float('inf'), '10', None, True])
+def test_bad_imbalance_ratio(ib):
+    with pytest.raises(ValueError,
+                       match=r'imbalance_ratio.*>= 1.*' + re.escape(repr(ib))):
+        img_num_per_cls(500, 100, ib)
+
+
+def test_bad_imb_type_names_the_allowed_ones():
+    with pytest.raises(ValueError, match=r"\('exp', 'step'\).*'foo'"):
+        img_num_per_cls(500, 100, 10, 'foo')
+
+
+@pytest.mark.parametrize('n_max,num_classes', [(-1, 10), (5, 0), (5.0, 10)])
+def test_bad_sizes(n_max, num_classes):
+    with pytest.raises(ValueError):
+        img_num_per_cls(n_max, num_classes, 10)
+
+
+# ------------------------------------------------------------------- split
+
+
+def _ldam_reference(labels, counts, seed):
+    """The literature's code: global seed, shuffle each class, keep n_i."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    kept = []
+    for c, n in enumerate(counts):
+        idx = np.where(np.asarray(labels) == c)[0]
+        np.random.shuffle(idx)
+        kept.append(idx[:n])
+    np.random.set_state(state)
+    return np.concatenate(kept)
+
+
+@pytest.mark.parametrize('seed', [0, 1, 2024])
+def test_split_is_the_global_seed_split(seed):
+    labels = np.random.RandomState(5).randint(0, 10, 3000)
+    counts = img_num_per_cls(int(np.bincount(labels).min()), 10, 20)
+    before = np.random.get_state()[1].copy()
+    got = long_tail_indices(labels, counts, seed)
+    np.testing.assert_array_equal(got, _ldam_reference(labels, counts, seed))
+    np.testing.assert_array_equal(np.random.get_state()[1], before)
+    assert np.bincount(labels[got], minlength=10).tolist() == counts
+
+
+def test_split_keeps_everything_in_order():
+    labels = np.random.RandomState(0).permutation(np.repeat(np.arange(7), 9))
+    np.testing.assert_array_equal(long_tail_indices(labels, [9] * 7, seed=3),
+                                  np.arange(63))
+
+
+def test_split_seeds():
+    labels = np.repeat(np.arange(5), 50)
+    counts = img_num_per_cls(50, 5, 10)
+    a, b = long_tail_indices(labels, counts,
+                             0), long_tail_indices(labels, counts, 0)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, long_tail_indices(labels, counts, 1))
+
+
+@pytest.mark.parametrize('labels,counts,match', [
+    ([0, 1, 2], [1, 1], r'\[0, 2\)'),
+    ([0, 0, 1], [3, 1], r'counts\[0\] = 3'),
+    ([0, 0, 1], [1, -1], r'counts\[1\] = -1'),
+])
+def test_split_bad_counts(labels, counts, match):
+    with pytest.raises(ValueError, match=match):
+        long_tail_indices(labels, counts)
+
+
+def test_subset_n_max_from_data_and_empty_classes():
+    labels = np.array([0] * 12 + [1] * 10 + [2] * 15)
+    idx, counts = long_tail_subset(labels, 3, 4)
+    assert counts == [10, 5, 2] and len(idx) == 17
+    with pytest.warns(UserWarning, match=r'classes \[2\] with no image'):
+        _, counts = long_tail_subset(labels, 3, 20)
+    assert counts == [10, 2, 0]
+    with pytest.raises(ValueError, match=r'classes \[3\] have no image'):
+        long_tail_subset(labels, 4, 4)
+
+
+@pytest.mark.parametrize('split,ib,train_ib,match', [
+    ('val', 10, None, r"split must be one of \('train', 'test'\).*'val'"),
+    ('test', 10, None, r"X\(split='test'\) needs train_imbalance_ratio"),
+    ('train', 10, 100, r'must be None or equal to imbalance_ratio'),
+    ('test', 1, 0.5, r'train_imbalance_ratio must be .*>= 1'),
+])
+def test_check_lt_args_errors(split, ib, train_ib, match):
+    with pytest.raises(ValueError, match=match):
+        check_lt_args('X', split, ib, 'exp', train_ib)
+
+
+@pytest.mark.parametrize('split,ib,train_ib,expected', [
+    ('train', 10, None, 10.0),
+    ('train', 10, 10.0, 10.0),
+    ('test', 1, 100, 100.0),
+])
+def test_check_lt_args_train_ratio(split, ib, train_ib, expected):
+    assert check_lt_args('X', split, ib, 'exp', train_ib) == expected
+
+
+# ------------------------------------------------------------------- CIFAR
+
+
+@pytest.mark.parametrize('ib', [100, 50, 10])
+def test_cifar100lt_counts(c100, ib):
+    ds = CIFAR100LT(c100['root'], imbalance_ratio=ib)
+    counts = img_num_per_cls(C100_TRAIN, 100, ib)
+    meta = ds.metainfo
+    assert meta['class_counts'] == meta['train_class_counts'] == tuple(counts)
+    assert len(ds) == sum(counts)
+    assert np.bincount(ds.get_gt_labels(), minlength=100).tolist() == counts
+    assert len(meta['classes']) == 100
+    assert (meta['imbalance_ratio'], meta['imb_type'], meta['reverse']) == \
+        (ib, 'exp', False)
+
+
+@pytest.mark.parametrize('ib,imb_type,reverse', [
+    (100, 'exp', False),
+    (10, 'exp', True),
+    (4, 'step', False),
+    (4, 'step', True),
+])
+def test_cifar10lt_profile_follows_the_split(c10, ib, imb_type, reverse):
+    ds = CIFAR10LT(c10['root'],
+                   imbalance_ratio=ib,
+                   imb_type=imb_type,
+                   reverse=reverse)
+    counts = img_num_per_cls(C10_TRAIN, 10, ib, imb_type, reverse)
+    assert ds.metainfo['train_class_counts'] == tuple(counts)
+    assert np.bincount(ds.get_gt_labels(), minlength=10).tolist() == counts
+    # The kept images are the seeded literature split of the source data.
+    np.testing.assert_array_equal(
+        _source_index(ds), _ldam_reference(c10['train_labels'], counts, 0))
+    # Class names as mmpretrain gives them (its METAINFO, not the meta file).
+    assert ds.metainfo['classes'] == tuple(CIFAR10_CATEGORIES)
+
+
+@pytest.mark.parametrize('split', ['train', 'test'])
+def test_ratio_one_keeps_everything_in_order(c10, split):
+    ds = CIFAR10LT(c10['root'],
+                   split=split,
+                   imbalance_ratio=1,
+                   train_imbalance_ratio=1)
+    labels = c10[f'{split}_labels']
+    np.testing.assert_array_equal(_source_index(ds), np.arange(len(labels)))
+    assert ds.get_gt_labels().tolist() == labels
+
+
+@pytest.mark.parametrize('test_ib', [1, 10])
+def test_test_split_carries_the_train_counts(c10, test_ib):
+    train = CIFAR10LT(c10['root'], imbalance_ratio=10)
+    test = CIFAR10LT(c10['root'],
+                     split='test',
+                     imbalance_ratio=test_ib,
+                     train_imbalance_ratio=10,
+                     reverse=True)
+    assert test.metainfo['train_class_counts'] == \
+        train.metainfo['train_class_counts']
+    counts = img_num_per_cls(C10_TEST, 10, test_ib, reverse=True)
+    assert test.metainfo['class_counts'] == tuple(counts)
+    assert len(test) == sum(counts)
+    assert test.metainfo['train_imbalance_ratio'] == 10
+
+
+def test_seed_determinism(c10):
+
+    def build(seed):
+        return _source_index(
+            CIFAR10LT(c10['root'], imbalance_ratio=10, seed=seed))
+
+    np.testing.assert_array_equal(build(0), build(0))
+    assert not np.array_equal(build(0), build(1))
+
+
+def test_md5_mismatch_warns_and_loads(c100):
+    with pytest.warns(UserWarning, match='md5.*' + c100['folder']):
+        ds = CIFAR100LT(c100['root'], imbalance_ratio=10)
+    assert len(ds) == sum(img_num_per_cls(C100_TRAIN, 100, 10))
+
+
+@pytest.mark.parametrize('cls,base', [(CIFAR10LT, 'cifar-10-batches-py'),
+                                      (CIFAR100LT, 'cifar-100-python')])
+def test_missing_data_says_where_and_how(tmp_path, cls, base):
+    with pytest.raises(FileNotFoundError) as err:
+        cls(str(tmp_path), imbalance_ratio=10)
+    msg = str(err.value)
+    assert osp.join(str(tmp_path), base) in msg
+    assert 'download=True' in msg and 'data_root' in msg
+
+
+def test_download_uses_mmpretrain_with_the_archive_md5(tmp_path, monkeypatch):
+    import mmpretrain.datasets.cifar as mm_cifar
+    calls = []
+
+    def fake_download(url, root, filename=None, md5=None):
+        calls.append((url, filename, md5))
+        _write_fake_cifar(root, 'cifar10', 10, 2)
+
+    monkeypatch.setattr(mm_cifar, 'download_and_extract_archive',
+                        fake_download)
+    ds = CIFAR10LT(str(tmp_path), imbalance_ratio=1, download=True)
+    assert calls == [(CIFAR10LT.url, CIFAR10LT.filename, CIFAR10LT.tgz_md5)]
+    assert len(ds) == 100
+
+
+def test_no_data_root():
+    with pytest.raises(ValueError, match='needs data_root'):
+        CIFAR100LT()
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(imbalance_ratio=0.5), 'imbalance_ratio must be'),
+    (dict(imb_type='foo'), 'imb_type must be one of'),
+    (dict(split='val'), r"CIFAR100LT: split must be one of \('train', "),
+    (dict(split='test', imbalance_ratio=1), "CIFAR100LT\\(split='test'\\) "
+     'needs train_imbalance_ratio: the imbalance ratio of the training'),
+    (dict(imbalance_ratio=10, train_imbalance_ratio=100), 'equal to'),
+])
+def test_bad_arguments(c100, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        CIFAR100LT(c100['root'], **kwargs)
+
+
+def test_lazy_init_gets_the_counts_on_full_init(c10):
+    ds = CIFAR10LT(c10['root'], imbalance_ratio=10, lazy_init=True)
+    assert ds.metainfo['imbalance_ratio'] == 10
+    assert 'train_class_counts' not in ds.metainfo
+    ds.full_init()
+    assert ds.metainfo['train_class_counts'] == tuple(
+        img_num_per_cls(C10_TRAIN, 10, 10))
+
+
+def _registry():
+    try:
+        from xerm_mm.utils import register_all_modules
+        register_all_modules()
+    except ImportError as err:  # another subpackage half-written
+        warnings.warn(f'register_all_modules failed ({err}); using '
+                      'xerm_mm.datasets directly')
+    from xerm_mm.registry import DATASETS
+    return DATASETS
+
+
+def test_build_through_the_registry_with_the_cifar_pipeline(c100):
+    from mmengine.registry import DefaultScope
+    pipeline = [
+        dict(type='RandomCrop', crop_size=32, padding=4),
+        dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+        dict(type='PackInputs'),
+    ]
+    registry = _registry()
+    with DefaultScope.overwrite_default_scope('xerm_mm'):
+        ds = registry.build(
+            dict(type='CIFAR100LT',
+                 data_root=c100['root'],
+                 imbalance_ratio=10,
+                 pipeline=pipeline))
+        digits = registry.build(dict(type='DigitsLT', pipeline=pipeline))
+    assert isinstance(ds, CIFAR100LT) and isinstance(digits, DigitsLT)
+    for dataset in (ds, digits):
+        item = dataset[len(dataset) - 1]
+        assert tuple(item['inputs'].shape) == (3, 32, 32)
+        assert item['data_samples'].gt_label.item() == \
+            dataset.get_cat_ids(len(dataset) - 1)[0]
+
+
+# ------------------------------------------------------------------ digits
+
+
+@pytest.mark.parametrize('ib,imb_type,reverse', [(10, 'exp', False),
+                                                 (100, 'exp', True),
+                                                 (5, 'step', False),
+                                                 (1, 'exp', False)])
+def test_digits_train_counts(ib, imb_type, reverse):
+    ds = DigitsLT(imbalance_ratio=ib, imb_type=imb_type, reverse=reverse)
+    counts = img_num_per_cls(124, 10, ib, imb_type, reverse)  # 174 - 50
+    assert ds.metainfo['train_class_counts'] == tuple(counts)
+    assert np.bincount(ds.get_gt_labels(), minlength=10).tolist() == counts
+    assert ds.metainfo['classes'] == tuple('0123456789')
+
+
+def test_digits_images_and_test_split():
+    train = DigitsLT(imbalance_ratio=10)
+    test = DigitsLT(split='test', imbalance_ratio=1, train_imbalance_ratio=10)
+    assert len(test) == 500
+    assert test.metainfo['class_counts'] == (50, ) * 10
+    assert test.metainfo['train_class_counts'] == \
+        train.metainfo['train_class_counts']
+    img = test.get_data_info(0)['img']
+    assert img.shape == (32, 32, 3) and img.dtype == np.uint8
+    assert (img[..., 0] == img[..., 2]).all() and img.max() > 200
+    from sklearn.datasets import load_digits
+    labels = load_digits().target
+    tr, te = (_fixed_split(labels, 50, s) for s in ('train', 'test'))
+    assert not set(tr) & set(te) and len(tr) + len(te) == len(labels)
+
+
+def test_digits_seed_and_fixed_split():
+
+    def source(**kw):
+        ds = DigitsLT(imbalance_ratio=10, **kw)
+        return np.stack([ds.get_data_info(i)['img'] for i in range(len(ds))])
+
+    assert np.array_equal(source(seed=0), source(seed=0))
+    assert not np.array_equal(source(seed=0), source(seed=1))
+
+    # The train/test split does not depend on the long-tail seed.
+    def test_images(seed):
+        ds = DigitsLT('test', 1, seed=seed, train_imbalance_ratio=10)
+        return np.stack([ds.get_data_info(i)['img'] for i in range(len(ds))])
+
+    np.testing.assert_array_equal(test_images(0), test_images(5))
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(test_per_class=0), 'test_per_class'),
+    (dict(test_per_class=174), 'test_per_class'),
+    (dict(split='val'), 'split must be one of'),
+    (dict(split='test'), 'needs train_imbalance_ratio'),
+    (dict(imb_type='foo'), 'imb_type'),
+    (dict(imbalance_ratio=0.9), 'imbalance_ratio'),
+])
+def test_digits_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        DigitsLT(**kwargs)

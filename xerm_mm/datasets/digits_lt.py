@@ -1,0 +1,158 @@
+"""DigitsLT: a tiny offline long-tailed dataset from scikit-learn's digits.
+
+scikit-learn ships ``load_digits()``: 1,797 grey 8x8 images of the digits
+0..9 (values 0..16, 174 to 183 per class). A fixed split (independent of the
+long-tail seed) puts ``test_per_class`` images of each class in ``test`` and
+the rest in ``train``; each split is then down-sampled with the profile of
+:mod:`.lt_profile` (``n_max``: the smallest class of the split, 124 for the
+train split with 50 test images per class). Images are CIFAR-shaped uint8
+32x32x3 arrays, so the CIFAR pipelines apply as they are.
+"""
+import functools
+from typing import List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+from mmpretrain.datasets import BaseDataset
+
+from xerm_mm.registry import DATASETS
+from .lt_profile import check_lt_args, img_num_per_cls, long_tail_subset
+
+__all__ = ['DigitsLT']
+
+_SPLIT_SEED = 0
+
+
+@functools.lru_cache(maxsize=1)
+def _digits() -> Tuple[np.ndarray, np.ndarray]:
+    """All 1,797 digits as read-only ``(N, 32, 32, 3)`` uint8 and labels.
+
+    Pixels: ``round(v * 255 / 16)``, upsampled 8x8 -> 32x32 (bilinear) and
+    repeated over 3 channels.
+    """
+    from sklearn.datasets import load_digits
+    digits = load_digits()
+    small = np.round(digits.images * (255.0 / 16.0)).astype(np.uint8)
+    big = np.stack([
+        cv2.resize(img, (32, 32), interpolation=cv2.INTER_LINEAR)
+        for img in small
+    ])
+    imgs = np.repeat(big[..., None], 3, axis=-1)
+    labels = digits.target.astype(np.int64)
+    imgs.flags.writeable = False
+    labels.flags.writeable = False
+    return imgs, labels
+
+
+def _fixed_split(labels: np.ndarray, test_per_class: int,
+                 split: str) -> np.ndarray:
+    """Indices of ``split`` in the fixed train/test split, in data order."""
+    rng = np.random.RandomState(_SPLIT_SEED)
+    chosen = []
+    for c in range(int(labels.max()) + 1):
+        perm = rng.permutation(np.flatnonzero(labels == c))
+        chosen.append(perm[:test_per_class] if split ==
+                      'test' else perm[test_per_class:])
+    return np.sort(np.concatenate(chosen))
+
+
+@DATASETS.register_module()
+class DigitsLT(BaseDataset):
+    """Long-tailed scikit-learn digits (10 classes, CIFAR-shaped images).
+
+    Args:
+        split (str): ``'train'`` or ``'test'``. Defaults to ``'train'``.
+        imbalance_ratio (float): ``IB = n_max / n_min`` of this split (>= 1;
+            1 gives ``n_max`` images of every class). Defaults to 10.
+        imb_type (str): ``'exp'`` or ``'step'``. Defaults to ``'exp'``.
+        reverse (bool): Backward long tail. Defaults to False.
+        seed (int): Seed of the down-sampling (the train/test split itself
+            is fixed). Defaults to 0.
+        train_imbalance_ratio (float, optional): ``IB`` of the training
+            split, for ``metainfo['train_class_counts']``. Required for
+            ``'test'``; for ``'train'`` None or ``imbalance_ratio``.
+        test_per_class (int): Test images per class (1..173). Defaults to 50.
+        pipeline (Sequence): Transforms. Defaults to ().
+        test_mode (bool): Defaults to False.
+        **kwargs: Passed to mmpretrain's ``BaseDataset`` (``lazy_init``,
+            ``metainfo``, ``data_root`` (unused), ...).
+
+    ``metainfo``: ``classes`` ``('0', ..., '9')``, ``train_class_counts``,
+    ``class_counts``, ``imbalance_ratio``, ``train_imbalance_ratio``,
+    ``imb_type``, ``reverse``.
+    """
+
+    METAINFO = {'classes': tuple(str(i) for i in range(10))}
+
+    def __init__(self,
+                 split: str = 'train',
+                 imbalance_ratio: float = 10,
+                 imb_type: str = 'exp',
+                 reverse: bool = False,
+                 seed: int = 0,
+                 train_imbalance_ratio: Optional[float] = None,
+                 test_per_class: int = 50,
+                 pipeline: Sequence = (),
+                 test_mode: bool = False,
+                 **kwargs):
+        name = type(self).__name__
+        check_lt_args(name, split, imbalance_ratio, imb_type,
+                      train_imbalance_ratio)
+        smallest = 174  # images of the smallest digit class (8)
+        if isinstance(test_per_class, bool) or \
+                not isinstance(test_per_class, int) or \
+                not 1 <= test_per_class < smallest:
+            raise ValueError(f'{name}: test_per_class must be an int in '
+                             f'[1, {smallest - 1}], but got '
+                             f'{test_per_class!r}')
+        self.split = split
+        self.imbalance_ratio = imbalance_ratio
+        self.train_imbalance_ratio = (imbalance_ratio if train_imbalance_ratio
+                                      is None else train_imbalance_ratio)
+        self.imb_type = imb_type
+        self.reverse = bool(reverse)
+        self.seed = seed
+        self.test_per_class = test_per_class
+        kwargs.setdefault('ann_file', '')
+        super().__init__(pipeline=pipeline, test_mode=test_mode, **kwargs)
+        self._metainfo.update(self._lt_metainfo())
+
+    def _lt_metainfo(self) -> dict:
+        return dict(imbalance_ratio=self.imbalance_ratio,
+                    train_imbalance_ratio=self.train_imbalance_ratio,
+                    imb_type=self.imb_type,
+                    reverse=self.reverse)
+
+    def load_data_list(self) -> List[dict]:
+        """The split's long-tailed subset as ``{'img', 'gt_label'}`` dicts."""
+        imgs, labels = _digits()
+        num_classes = len(self.CLASSES)
+        split_idx = _fixed_split(labels, self.test_per_class, self.split)
+        keep, counts = long_tail_subset(labels[split_idx], num_classes,
+                                        self.imbalance_ratio, self.imb_type,
+                                        self.reverse, self.seed)
+        if self.split == 'train':
+            train_counts = counts
+        else:
+            train_idx = _fixed_split(labels, self.test_per_class, 'train')
+            train_n_max = int(
+                np.bincount(labels[train_idx], minlength=num_classes).min())
+            train_counts = img_num_per_cls(train_n_max, num_classes,
+                                           self.train_imbalance_ratio,
+                                           self.imb_type)
+        self._metainfo.update(self._lt_metainfo(),
+                              train_class_counts=tuple(
+                                  int(n) for n in train_counts),
+                              class_counts=tuple(int(n) for n in counts))
+        return [
+            dict(img=np.array(imgs[i]), gt_label=int(labels[i]))
+            for i in split_idx[keep]
+        ]
+
+    def extra_repr(self) -> List[str]:
+        return [
+            f'Split: \t{self.split} ({self.test_per_class} test images per '
+            'class)', f'Long tail: \timbalance_ratio={self.imbalance_ratio}, '
+            f'imb_type={self.imb_type}, reverse={self.reverse}, '
+            f'seed={self.seed}'
+        ]
