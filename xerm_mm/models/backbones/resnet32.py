@@ -1,0 +1,217 @@
+"""CIFAR ResNet-32 backbones: classic He et al. and the BBN/TDE variant.
+
+Both use mmpretrain's ``BasicBlock`` with a parameter-free "option A"
+shortcut (``ZeroPadShortcut``) wherever a block changes the shape, and return
+the last feature map as a 1-tuple, like mmpretrain backbones (use them with
+``neck=dict(type='GlobalAveragePooling')``).
+"""
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import build_conv_layer, build_norm_layer
+from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
+from mmpretrain.models.backbones.base_backbone import BaseBackbone
+from mmpretrain.models.backbones.resnet import BasicBlock
+
+from xerm_mm.registry import MODELS
+
+_DEFAULT_INIT = [
+    dict(type='Kaiming', layer=['Conv2d']),
+    dict(type='Constant', val=1, layer=['_BatchNorm']),
+]
+
+
+class ZeroPadShortcut(nn.Module):
+    """He et al.'s "option A" shortcut: subsample and zero-pad channels.
+
+    ``y = pad_channels(x[:, :, ::s, ::s])`` with ``(out - in) // 2`` zero
+    channels in front and the rest behind. It has no parameters.
+
+    Args:
+        in_channels (int): Channels of the input.
+        out_channels (int): Channels of the output (``>= in_channels``).
+        stride (int): Spatial subsampling step.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int):
+        super().__init__()
+        if out_channels < in_channels:
+            raise ValueError(f'ZeroPadShortcut cannot reduce channels '
+                             f'({in_channels} -> {out_channels})')
+        self.stride = stride
+        self.pad_front = (out_channels - in_channels) // 2
+        self.pad_back = out_channels - in_channels - self.pad_front
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Subsample by ``stride`` and pad the channel dimension with zeros."""
+        if self.stride > 1:
+            x = x[:, :, ::self.stride, ::self.stride]
+        return F.pad(x, (0, 0, 0, 0, self.pad_front, self.pad_back))
+
+
+def _make_block(in_channels: int, out_channels: int, stride: int,
+                norm_cfg: dict) -> BasicBlock:
+    shortcut = None
+    if stride != 1 or in_channels != out_channels:
+        shortcut = ZeroPadShortcut(in_channels, out_channels, stride)
+    return BasicBlock(
+        in_channels,
+        out_channels,
+        stride=stride,
+        downsample=shortcut,
+        norm_cfg=norm_cfg)
+
+
+def _make_stage(in_channels: int, out_channels: int, num_blocks: int,
+                stride: int, norm_cfg: dict) -> nn.Sequential:
+    blocks = [_make_block(in_channels, out_channels, stride, norm_cfg)]
+    blocks += [
+        _make_block(out_channels, out_channels, 1, norm_cfg)
+        for _ in range(num_blocks - 1)
+    ]
+    return nn.Sequential(*blocks)
+
+
+@MODELS.register_module()
+class ResNet32(BaseBackbone):
+    """Classic CIFAR ResNet-32 (He et al., 2016), 64-d output.
+
+    Stem: 3x3 conv (16) + BN + ReLU. Three stages of ``stage_blocks`` basic
+    blocks with 16/32/64 channels and strides 1/2/2; option-A shortcuts.
+    A 32x32 input gives a ``(N, 64, 8, 8)`` map; 463,504 parameters
+    (464,154 with a 10-class linear classifier, 470,004 with 100 classes).
+
+    Stages for ``frozen_stages``: 0 is the stem, 1..3 are ``layer1..3``.
+
+    Args:
+        in_channels (int): Input image channels. Defaults to 3.
+        stage_blocks (Sequence[int]): Basic blocks per stage.
+            Defaults to ``(5, 5, 5)``.
+        frozen_stages (int): Freeze (no grad, eval mode) the stem and stages
+            ``1..frozen_stages``; -1 freezes nothing. Defaults to -1.
+        norm_eval (bool): Keep every BN layer in eval mode while training.
+            Defaults to False.
+        norm_cfg (dict): Norm layer config. Defaults to ``dict(type='BN')``.
+        init_cfg (dict | list[dict], optional): Defaults to Kaiming (fan_out,
+            normal) for convs and weight 1 / bias 0 for BN; applied by
+            ``init_weights()`` (the runner calls it).
+    """
+
+    stage_channels = (16, 32, 64)
+    stage_strides = (1, 2, 2)
+
+    def __init__(self,
+                 in_channels: int = 3,
+                 stage_blocks: Sequence[int] = (5, 5, 5),
+                 frozen_stages: int = -1,
+                 norm_eval: bool = False,
+                 norm_cfg: dict = dict(type='BN'),
+                 init_cfg: Optional[dict] = _DEFAULT_INIT):
+        super().__init__(init_cfg=init_cfg)
+        if len(stage_blocks) != len(self.stage_channels):
+            raise ValueError(f'stage_blocks needs '
+                             f'{len(self.stage_channels)} entries, got '
+                             f'{tuple(stage_blocks)}')
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+
+        stem_channels = self.stage_channels[0]
+        self.conv1 = build_conv_layer(
+            None, in_channels, stem_channels, 3, padding=1, bias=False)
+        self.norm1_name, norm1 = build_norm_layer(
+            norm_cfg, stem_channels, postfix=1)
+        self.add_module(self.norm1_name, norm1)
+        self.relu = nn.ReLU(inplace=True)
+
+        self.stage_names: List[str] = []
+        channels = stem_channels
+        for i, (out, n, s) in enumerate(
+                zip(self.stage_channels, stage_blocks, self.stage_strides)):
+            name = f'layer{i + 1}'
+            self.add_module(name, _make_stage(channels, out, n, s, norm_cfg))
+            self.stage_names.append(name)
+            channels = out
+        self.out_channels = channels
+        self._freeze_stages()
+
+    @property
+    def norm1(self) -> nn.Module:
+        """The stem's norm layer."""
+        return getattr(self, self.norm1_name)
+
+    def _stages_for_freezing(self) -> List[List[nn.Module]]:
+        stem = [self.conv1, self.norm1]
+        return [stem] + [[getattr(self, n)] for n in self.stage_names]
+
+    def _freeze_stages(self) -> None:
+        for modules in self._stages_for_freezing()[:self.frozen_stages + 1]:
+            for m in modules:
+                m.eval()
+                for p in m.parameters():
+                    p.requires_grad = False
+
+    def train(self, mode: bool = True):
+        """Set train/eval mode, keeping frozen stages and (opt.) BN in eval."""
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
+        return self
+
+    def forward_stages(self, x: torch.Tensor) -> torch.Tensor:
+        """Stem and the three stages; returns the stage-3 map."""
+        x = self.relu(self.norm1(self.conv1(x)))
+        for name in self.stage_names:
+            x = getattr(self, name)(x)
+        return x
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
+        """Returns ``(feature_map,)`` of shape ``(N, 64, H/4, W/4)``."""
+        return (self.forward_stages(x), )
+
+
+@MODELS.register_module()
+class BBNResNet32(ResNet32):
+    """ResNet-32 of BBN, used by TDE and xERM on CIFAR; 128-d output.
+
+    Like :class:`ResNet32` with 5/5/4 blocks, then two parallel 64-channel
+    basic blocks (``branch1``, ``branch2``) on the stage-3 map whose outputs
+    are concatenated: ``(N, 128, 8, 8)`` for a 32x32 input; 537,488
+    parameters. For ``frozen_stages``, stage 4 is the two branches.
+
+    Args:
+        in_channels (int): Input image channels. Defaults to 3.
+        stage_blocks (Sequence[int]): Defaults to ``(5, 5, 4)``.
+        **kwargs: The other arguments of :class:`ResNet32`.
+    """
+
+    def __init__(self,
+                 in_channels: int = 3,
+                 stage_blocks: Sequence[int] = (5, 5, 4),
+                 norm_cfg: dict = dict(type='BN'),
+                 **kwargs):
+        super().__init__(
+            in_channels=in_channels,
+            stage_blocks=stage_blocks,
+            norm_cfg=norm_cfg,
+            **kwargs)
+        c = self.out_channels
+        self.branch1 = _make_block(c, c, 1, norm_cfg)
+        self.branch2 = _make_block(c, c, 1, norm_cfg)
+        self.out_channels = 2 * c
+        self._freeze_stages()
+
+    def _stages_for_freezing(self) -> List[List[nn.Module]]:
+        stages = super()._stages_for_freezing()
+        if hasattr(self, 'branch2'):  # called by ResNet32.__init__ too
+            stages.append([self.branch1, self.branch2])
+        return stages
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
+        """Returns ``(feature_map,)`` of shape ``(N, 128, H/4, W/4)``."""
+        x = self.forward_stages(x)
+        return (torch.cat([self.branch1(x), self.branch2(x)], dim=1), )
