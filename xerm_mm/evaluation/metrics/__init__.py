@@ -1,0 +1,3 @@
+from .long_tail import LongTailMetric
+
+__all__ = ['LongTailMetric']

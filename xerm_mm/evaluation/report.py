@@ -1,0 +1,46 @@
+"""Tables of long-tail metrics, one row per test set (or per model)."""
+from collections import OrderedDict
+from typing import Dict, List, Sequence
+
+GROUP_COLUMNS = [
+    f'{group}_{kind}' for kind in ('recall', 'precision', 'f1')
+    for group in ('many', 'medium', 'few')
+]
+COLUMNS = ['top1'] + GROUP_COLUMNS
+
+
+def split_by_test_set(metrics: Dict[str, object],
+                      prefix: str = 'lt') -> 'OrderedDict[str, dict]':
+    """``{'balanced/lt/top1': v, ...}`` -> ``{'balanced': {'top1': v}}``.
+
+    Keys without a test-set part (a plain TestLoop) go under ``'test'``.
+    """
+    rows: 'OrderedDict[str, dict]' = OrderedDict()
+    for key, value in metrics.items():
+        parts = key.split('/')
+        if prefix not in parts:
+            continue
+        i = parts.index(prefix)
+        name = '/'.join(parts[:i]) or 'test'
+        rows.setdefault(name, OrderedDict())['/'.join(parts[i + 1:])] = value
+    return rows
+
+
+def _cell(value) -> str:
+    if isinstance(value, (int, float)):
+        return f'{value:.2f}'
+    return '-'
+
+
+def markdown_table(rows: Dict[str, dict],
+                   columns: Sequence[str] = COLUMNS,
+                   first: str = 'test set') -> str:
+    """A Markdown table: one row per entry of ``rows``, values in percent."""
+    lines: List[str] = [
+        '| ' + ' | '.join([first] + list(columns)) + ' |',
+        '|' + '---|' * (len(columns) + 1),
+    ]
+    for name, row in rows.items():
+        cells = [_cell(row.get(column)) for column in columns]
+        lines.append('| ' + ' | '.join([name] + cells) + ' |')
+    return '\n'.join(lines)
