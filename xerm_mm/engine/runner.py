@@ -1,0 +1,70 @@
+"""MMEngine's Runner with two fixes for this project's machines.
+
+* Checkpoints: our own checkpoints load under torch's weights-only unpickler
+  (see :mod:`xerm_mm.utils.checkpoint`), for ``resume`` and ``load_from``.
+* CPU-only distributed runs: MMEngine's ``pytorch`` launcher calls
+  ``torch.cuda.set_device`` and wraps DDP with ``device_ids``; without CUDA
+  this runner starts a gloo process group and wraps with ``device_ids=None``.
+"""
+import copy
+import os
+from typing import Dict, Optional
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.dist import is_distributed
+from mmengine.runner import Runner
+
+from xerm_mm.registry import RUNNERS
+from xerm_mm.utils.checkpoint import (checkpoint_safe_globals,
+                                      make_message_hub_portable)
+
+
+@RUNNERS.register_module()
+class XermRunner(Runner):
+    """The project's default runner (``runner_type = 'XermRunner'``)."""
+
+    def setup_env(self, env_cfg: Dict) -> None:
+        if (self.distributed and not is_distributed()
+                and not torch.cuda.is_available()):
+            if self.launcher != 'pytorch':
+                raise RuntimeError(
+                    f'launcher={self.launcher!r} needs CUDA; on a machine '
+                    'without a GPU use torchrun with --launcher pytorch '
+                    '(tools/dist_train.sh), which runs on gloo.')
+            timeout = env_cfg.get('dist_cfg', {}).get('timeout')
+            kwargs = {}
+            if timeout is not None:
+                import datetime
+                kwargs['timeout'] = datetime.timedelta(seconds=timeout)
+            torch_dist.init_process_group(
+                backend='gloo',
+                rank=int(os.environ['RANK']),
+                world_size=int(os.environ['WORLD_SIZE']),
+                **kwargs)
+        super().setup_env(env_cfg)
+
+    def wrap_model(self, model_wrapper_cfg: Optional[Dict],
+                   model: torch.nn.Module):
+        if self.distributed and not torch.cuda.is_available():
+            model_wrapper_cfg = copy.deepcopy(model_wrapper_cfg) or dict(
+                broadcast_buffers=False,
+                find_unused_parameters=self.cfg.get('find_unused_parameters',
+                                                    False))
+            model_wrapper_cfg.setdefault('type', 'MMDistributedDataParallel')
+            model_wrapper_cfg['device_ids'] = None
+        return super().wrap_model(model_wrapper_cfg, model)
+
+    def call_hook(self, fn_name: str, **kwargs) -> None:
+        super().call_hook(fn_name, **kwargs)
+        # After every hook has added its part, so the file is portable.
+        if fn_name == 'before_save_checkpoint':
+            make_message_hub_portable(kwargs['checkpoint'])
+
+    def load_checkpoint(self, filename: str, *args, **kwargs):
+        with checkpoint_safe_globals():
+            return super().load_checkpoint(filename, *args, **kwargs)
+
+    def resume(self, filename: str, *args, **kwargs) -> None:
+        with checkpoint_safe_globals():
+            return super().resume(filename, *args, **kwargs)

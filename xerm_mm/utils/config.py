@@ -1,0 +1,52 @@
+"""Helpers the command-line tools share: config overrides and the runner."""
+import os.path as osp
+
+from mmengine.config import Config
+
+DATALOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def _datasets_of(cfg: Config):
+    """Yield every dataset config of the dataloaders (wrappers included)."""
+    for key in DATALOADER_KEYS:
+        loader = cfg.get(key)
+        if not loader:
+            continue
+        stack = [loader.get('dataset')]
+        while stack:
+            dataset = stack.pop()
+            if not dataset:
+                continue
+            yield dataset
+            stack.append(dataset.get('dataset'))
+            stack.extend(dataset.get('datasets', []))
+
+
+def set_data_root(cfg: Config, data_root: str) -> None:
+    """Point every dataset that reads a ``data_root`` at ``data_root``.
+
+    Raises:
+        FileNotFoundError: ``data_root`` is not a folder.
+        KeyError: no dataset of the config reads a ``data_root``.
+    """
+    if not osp.isdir(data_root):
+        raise FileNotFoundError(
+            f'--data-root {data_root!r} is not a folder. Give the folder '
+            'that holds the dataset (e.g. the one with cifar-100-python/ '
+            'inside).')
+    found = False
+    for dataset in _datasets_of(cfg):
+        if 'data_root' in dataset:
+            dataset['data_root'] = data_root
+            found = True
+    if not found:
+        raise KeyError('--data-root given, but no dataset of the config has '
+                       'a data_root field (is it the embedded DigitsLT?).')
+
+
+def build_runner(cfg: Config):
+    """Build the runner named by ``cfg.runner_type`` (default XermRunner)."""
+    import xerm_mm.engine  # noqa: F401  registers XermRunner
+    from xerm_mm.registry import RUNNERS
+    cfg.setdefault('runner_type', 'XermRunner')
+    return RUNNERS.build(cfg)
