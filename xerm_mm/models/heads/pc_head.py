@@ -1,0 +1,134 @@
+"""Post-compensation (PC) head: a linear head with a prior-corrected view."""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from mmpretrain.models.heads import LinearClsHead
+from mmpretrain.structures import DataSample
+
+from xerm_mm.registry import MODELS
+
+VIEWS = ('imbalanced', 'balanced')
+
+
+def check_view(view: str) -> str:
+    """Return ``view`` if it is one of :data:`VIEWS`, else raise ValueError."""
+    if view not in VIEWS:
+        raise ValueError(f'predict_view must be one of {VIEWS}, got {view!r}')
+    return view
+
+
+def _log_prior(values, num_classes: int, name: str) -> torch.Tensor:
+    """``log(values / values.sum())`` after checking length and positivity."""
+    values = torch.as_tensor(values, dtype=torch.float64).flatten()
+    if values.numel() != num_classes:
+        raise ValueError(f'{name} has {values.numel()} entries, expected '
+                         f'num_classes={num_classes}')
+    if not bool((values > 0).all()):
+        raise ValueError(f'every entry of {name} must be > 0, got '
+                         f'{values.tolist()}')
+    return (values / values.sum()).log().float()
+
+
+@MODELS.register_module()
+class PCHead(LinearClsHead):
+    """Linear head whose balanced view is post-compensated (PC / LADE).
+
+    Views, from one feature pass (``z = fc(x)``):
+
+    - imbalanced: ``z``, the plain logits (also what ``forward`` returns and
+      what the loss is computed on);
+    - balanced: ``z - log(prior_train) + log(prior_test)``, with
+      ``prior_train = counts / counts.sum()``.
+
+    The training prior is the persistent buffer ``log_prior_train`` (NaN
+    until counts are given), so a checkpoint carries it and testing needs no
+    training data. The test prior is the non-persistent buffer
+    ``log_prior_test``: it comes from the config (``test_prior``), never from
+    a checkpoint.
+
+    Args:
+        num_classes (int): Number of classes.
+        in_channels (int): Feature dimension.
+        class_counts (Sequence[int], optional): Training images per class.
+            May be given later with :meth:`set_class_counts` (e.g. by a hook
+            reading the dataset's ``metainfo['train_class_counts']``) or by
+            loading a checkpoint. Defaults to None.
+        test_prior (Sequence[float], optional): Class prior of the target test
+            set (normalised here); None means uniform. Defaults to None.
+        predict_view (str): View used by :meth:`predict`, ``'imbalanced'`` or
+            ``'balanced'``. Defaults to ``'balanced'``.
+        **kwargs: Arguments of ``LinearClsHead`` (``loss``, ``topk``,
+            ``cal_acc``, ``init_cfg``).
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 class_counts: Optional[Sequence[int]] = None,
+                 test_prior: Optional[Sequence[float]] = None,
+                 predict_view: str = 'balanced',
+                 **kwargs):
+        super().__init__(num_classes, in_channels, **kwargs)
+        self.predict_view = predict_view
+        self.register_buffer('log_prior_train',
+                             torch.full((num_classes, ), float('nan')))
+        if test_prior is None:
+            test_prior = torch.ones(num_classes)
+        self.register_buffer(
+            'log_prior_test',
+            _log_prior(test_prior, num_classes, 'test_prior'),
+            persistent=False)
+        if class_counts is not None:
+            self.set_class_counts(class_counts)
+
+    @property
+    def predict_view(self) -> str:
+        """The view :meth:`predict` returns: 'imbalanced' or 'balanced'."""
+        return self._predict_view
+
+    @predict_view.setter
+    def predict_view(self, view: str) -> None:
+        self._predict_view = check_view(view)
+
+    @property
+    def has_class_counts(self) -> bool:
+        """Whether the training prior is known."""
+        return not bool(torch.isnan(self.log_prior_train).any())
+
+    def set_class_counts(self, counts: Sequence[int]) -> None:
+        """Set the training prior from per-class training image counts.
+
+        Args:
+            counts (Sequence[int]): ``num_classes`` positive counts.
+        """
+        self.log_prior_train.copy_(
+            _log_prior(counts, self.num_classes, 'class_counts'))
+
+    def _adjustment(self) -> torch.Tensor:
+        if not self.has_class_counts:
+            raise RuntimeError(
+                'PCHead has no training class counts, so it cannot give the '
+                'balanced view. Pass class_counts=... to the head, add '
+                'SetTrainClassCountsHook (it reads the dataset metainfo '
+                "'train_class_counts'), call head.set_class_counts(counts), "
+                'or load a checkpoint saved by a head that had them.')
+        return self.log_prior_test - self.log_prior_train
+
+    def views(self, feats: Tuple[torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """Both views from one pass: ``{'imbalanced': z, 'balanced': ...}``."""
+        logits = self(feats)
+        return dict(
+            imbalanced=logits,
+            balanced=logits + self._adjustment().to(logits.dtype))
+
+    def predict(
+        self,
+        feats: Tuple[torch.Tensor],
+        data_samples: Optional[List[Optional[DataSample]]] = None
+    ) -> List[DataSample]:
+        """Predict with the view named by ``predict_view``."""
+        if self.predict_view == 'imbalanced':
+            cls_score = self(feats)
+        else:
+            cls_score = self.views(feats)['balanced']
+        return self._get_predictions(cls_score, data_samples)

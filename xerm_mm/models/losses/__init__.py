@@ -1,0 +1,3 @@
+from .xerm_loss import XERMLoss, XERMLossOutput, xerm_loss, xerm_weights
+
+__all__ = ['XERMLoss', 'XERMLossOutput', 'xerm_loss', 'xerm_weights']
