@@ -1,0 +1,23 @@
+# reference.md section 6, scaled to one device (authors: batch 256, lr 0.2):
+# SGD momentum 0.9, weight decay 5e-4; 5-epoch linear warm-up from lr / 3;
+# lr x 0.01 at epochs 120 and 160.
+optim_wrapper = dict(
+    optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4))
+param_scheduler = [
+    dict(
+        type='LinearLR',
+        start_factor=1. / 3,
+        by_epoch=True,
+        begin=0,
+        end=5,
+        convert_to_iter_based=True),
+    dict(
+        type='MultiStepLR',
+        by_epoch=True,
+        milestones=[120, 160],
+        gamma=0.01),
+]
+train_cfg = dict(by_epoch=True, max_epochs=200, val_interval=10)
+val_cfg = dict()
+# The recipe's batch, for LR auto-scaling with --auto-scale-lr.
+auto_scale_lr = dict(base_batch_size=128)

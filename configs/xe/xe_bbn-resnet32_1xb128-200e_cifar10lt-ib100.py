@@ -1,0 +1,10 @@
+# XE on CIFAR10-LT IB 100.
+_base_ = [
+    '../_base_/models/bbn-resnet32_linear.py',
+    '../_base_/datasets/cifar10lt_bs128.py',
+    '../_base_/schedules/cifar_bs128_200e.py',
+    '../_base_/default_runtime.py',
+]
+model = dict(
+    data_preprocessor={{_base_.data_preprocessor}},
+    head=dict(num_classes=10))

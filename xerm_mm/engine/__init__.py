@@ -1,0 +1,5 @@
+from .hooks import *  # noqa: F401,F403
+from .multi_test_loop import MultiTestLoop
+from .runner import XermRunner
+
+__all__ = ['MultiTestLoop', 'XermRunner']

@@ -1,0 +1,31 @@
+"""Set the TDE head's moving-average momentum from the learning rate."""
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from xerm_mm.registry import HOOKS
+
+
+@HOOKS.register_module()
+class TDEMomentumHook(Hook):
+    """Each epoch, ``mu = 1 - 0.1 * min(50 * lr, 1)`` (reference section 4).
+
+    Calls ``head.set_momentum_from_lr(lr)`` of every module that has it, with
+    the current learning rate of the first parameter group. A head built with
+    ``lr_dependent_momentum=False`` (the CIFAR recipe, mu = 0.9) keeps its
+    momentum. Modules without the method are left alone.
+    """
+
+    priority = 'LOW'
+
+    def before_train_epoch(self, runner) -> None:
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        lr = runner.optim_wrapper.get_lr()
+        lr = next(iter(lr.values()))[0] if isinstance(lr, dict) else lr[0]
+        for name, module in model.named_modules():
+            if hasattr(module, 'set_momentum_from_lr'):
+                before = getattr(module, 'momentum', None)
+                mu = module.set_momentum_from_lr(lr)
+                if mu != before:
+                    runner.logger.info(f'{name or "model"}: moving-average '
+                                       f'momentum {mu:.4f} (lr {lr:.4g})')

@@ -1,0 +1,72 @@
+"""Feed the training split's class counts to a head that needs them (PC)."""
+from typing import Optional
+
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from xerm_mm.registry import HOOKS
+
+
+def _head_of(runner):
+    model = runner.model.module if is_model_wrapper(
+        runner.model) else runner.model
+    return getattr(model, 'head', None)
+
+
+def _counts_of(dataloader) -> Optional[tuple]:
+    dataset = getattr(dataloader, 'dataset', None)
+    metainfo = getattr(dataset, 'metainfo', None) or {}
+    return metainfo.get('train_class_counts')
+
+
+@HOOKS.register_module()
+class SetTrainClassCountsHook(Hook):
+    """Give ``head.set_class_counts`` the training split's class counts.
+
+    In the manner of mmpretrain's ``SetAdaptiveMarginsHook``: before training
+    the counts come from the training dataset's
+    ``metainfo['train_class_counts']``. Before validation or testing, a head
+    that has no counts yet (e.g. an XE checkpoint evaluated with a
+    :class:`PCHead`) takes them from the evaluated dataset's metainfo, which
+    carries the counts of the training split it belongs to. Counts loaded
+    from a checkpoint are kept. Heads without ``set_class_counts`` are left
+    alone.
+
+    Args:
+        overwrite (bool): Before training, replace counts the head already
+            has (from its config or a checkpoint). Defaults to True.
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self, overwrite: bool = True) -> None:
+        self.overwrite = overwrite
+
+    def _set(self, runner, dataloader, only_if_missing: bool) -> None:
+        head = _head_of(runner)
+        if head is None or not hasattr(head, 'set_class_counts'):
+            return
+        if only_if_missing and head.has_class_counts:
+            return
+        counts = _counts_of(dataloader)
+        if counts is None:
+            if head.has_class_counts:
+                return
+            raise KeyError(
+                f'{type(head).__name__} needs the training class counts, but '
+                f'the dataset {type(dataloader.dataset).__name__} has no '
+                "metainfo['train_class_counts']. Give the head class_counts=[...]"
+                ' in the config, or use a dataset that records them.')
+        head.set_class_counts(counts)
+        runner.logger.info(f'{type(head).__name__}: training class counts '
+                           f'set ({len(counts)} classes, {sum(counts)} '
+                           'images)')
+
+    def before_train(self, runner) -> None:
+        self._set(runner, runner.train_dataloader, not self.overwrite)
+
+    def before_val(self, runner) -> None:
+        self._set(runner, runner.val_dataloader, only_if_missing=True)
+
+    def before_test(self, runner) -> None:
+        self._set(runner, runner.test_dataloader, only_if_missing=True)
