@@ -33,6 +33,12 @@ def parse_args():
         help='evaluate only these of test_cfg.test_sets (e.g. balanced '
         'ib100)')
     parser.add_argument(
+        '--views',
+        nargs='+',
+        choices=['imbalanced', 'balanced'],
+        help='evaluate these views of a PC / TDE head (one row each); by '
+        'default the head\'s predict_view')
+    parser.add_argument(
         '--data-root',
         help='folder of the dataset, set on every dataset of the config')
     parser.add_argument(
@@ -72,6 +78,12 @@ def merge_args(cfg: Config, args) -> Config:
         set_data_root(cfg, args.data_root)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.views:
+        if cfg.test_cfg.get('type', 'MultiTestLoop') != 'MultiTestLoop':
+            raise ValueError('--views needs test_cfg.type=MultiTestLoop, '
+                             f'got {cfg.test_cfg.type}')
+        cfg.test_cfg.type = 'MultiTestLoop'
+        cfg.test_cfg.views = args.views
     if args.test_sets:
         test_sets = cfg.test_cfg.get('test_sets') or {}
         unknown = [name for name in args.test_sets if name not in test_sets]

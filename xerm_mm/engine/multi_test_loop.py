@@ -32,6 +32,10 @@ class MultiTestLoop(TestLoop):
         evaluator (Evaluator | dict | list): The evaluator (config).
         test_sets (dict, optional): ``{name: dataset overrides}``, in order.
             None or empty: the test dataloader alone, named ``'test'``.
+        views (list[str], optional): Evaluate each set once per view of the
+            model's head (``head.predict_view``, e.g. ``['imbalanced',
+            'balanced']`` for a PC or TDE head); metrics then go under
+            ``'{name}/{view}_view/{metric}'``. None: the head as configured.
         fp16 (bool): Test under autocast. Defaults to False.
     """
 
@@ -40,6 +44,7 @@ class MultiTestLoop(TestLoop):
                  dataloader: Union[DataLoader, Dict],
                  evaluator: Union[Dict, List],
                  test_sets: Optional[Dict[str, Dict]] = None,
+                 views: Optional[List[str]] = None,
                  fp16: bool = False):
         if test_sets and not isinstance(dataloader, dict):
             raise TypeError('MultiTestLoop with test_sets needs the test '
@@ -65,26 +70,47 @@ class MultiTestLoop(TestLoop):
                 runner.build_dataloader(cfg, seed=runner.seed)
         if not self.loaders:
             self.loaders['test'] = self.dataloader
+        self.views = list(views or [])
+        if self.views and not hasattr(self._head(), 'predict_view'):
+            raise TypeError(
+                f'test_cfg.views={self.views} needs a head with predict_view '
+                f'(PCHead, TDEHead), got {type(self._head()).__name__}.')
+
+    def _head(self):
+        model = self.runner.model
+        return getattr(getattr(model, 'module', model), 'head', None)
 
     def run(self) -> dict:
         """Evaluate every test set; return all metrics, prefixed by set."""
         self.runner.call_hook('before_test')
         all_metrics = OrderedDict()
-        for name, loader in self.loaders.items():
-            self.dataloader = loader
-            self.evaluator.dataset_meta = getattr(loader.dataset, 'metainfo',
-                                                  None)
-            self.runner.call_hook('before_test_epoch')
-            self.runner.model.eval()
-            self.test_loss.clear()
-            for idx, data_batch in enumerate(loader):
-                self.run_iter(idx, data_batch)
-            metrics = self.evaluator.evaluate(len(loader.dataset))
-            if self.test_loss:
-                metrics.update(_parse_losses(self.test_loss, 'test'))
-            metrics = OrderedDict(
-                (f'{name}/{key}', value) for key, value in metrics.items())
-            self.runner.call_hook('after_test_epoch', metrics=metrics)
-            all_metrics.update(metrics)
+        head = self._head()
+        configured_view = getattr(head, 'predict_view', None)
+        for view in self.views or [None]:
+            if view is not None:
+                head.predict_view = view
+            for name, loader in self.loaders.items():
+                tag = name if view is None else f'{name}/{view}_view'
+                all_metrics.update(self._run_set(tag, loader))
+        if self.views:
+            head.predict_view = configured_view
         self.runner.call_hook('after_test')
         return all_metrics
+
+    def _run_set(self, name: str, loader) -> dict:
+        """Evaluate one test set; return its metrics prefixed by ``name``."""
+        self.dataloader = loader
+        self.evaluator.dataset_meta = getattr(loader.dataset, 'metainfo',
+                                              None)
+        self.runner.call_hook('before_test_epoch')
+        self.runner.model.eval()
+        self.test_loss.clear()
+        for idx, data_batch in enumerate(loader):
+            self.run_iter(idx, data_batch)
+        metrics = self.evaluator.evaluate(len(loader.dataset))
+        if self.test_loss:
+            metrics.update(_parse_losses(self.test_loss, 'test'))
+        metrics = OrderedDict(
+            (f'{name}/{key}', value) for key, value in metrics.items())
+        self.runner.call_hook('after_test_epoch', metrics=metrics)
+        return metrics
