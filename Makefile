@@ -1,0 +1,27 @@
+# make demo : set up .venv (pinned versions) and run the main job offline
+# make test : set up .venv and run the test suite
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEMO_DIR ?= work_dirs/demo
+DEMO_CONFIG ?= configs/xe/xe_bbn-resnet32_1xb64-30e_digitslt-ib10.py
+
+.PHONY: setup demo test clean
+
+$(VENV)/.installed: requirements/runtime.txt requirements/tests.txt setup.py
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements/runtime.txt -r requirements/tests.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	touch $@
+
+setup: $(VENV)/.installed
+
+demo: setup
+	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR)
+	$(PY) tools/test.py $(DEMO_CONFIG) $$(cat $(DEMO_DIR)/last_checkpoint) \
+		--work-dir $(DEMO_DIR) --out $(DEMO_DIR)/test_metrics.json
+
+test: setup
+	$(PY) -m pytest -q tests
+
+clean:
+	rm -rf $(VENV) work_dirs xerm_mm.egg-info xerm_mm/.mim
