@@ -1,0 +1,3 @@
+from .xerm_classifier import XERMClassifier, load_teacher_checkpoint
+
+__all__ = ['XERMClassifier', 'load_teacher_checkpoint']

@@ -1,0 +1,363 @@
+"""xERM classifier: a student trained against frozen teacher networks.
+
+Reference section 2. With the teachers' imbalanced and balanced logits on the
+SAME (augmented, preprocessed) batch as the student, the student's head loss
+(an :class:`~xerm_mm.models.losses.XERMLoss`) is
+
+    R(f) = w_imba * (-log f_y(x)) + w_ba * (-sum_i p_ba(i|x) log f_i(x))
+
+The teachers are built here but their checkpoints are loaded only by
+:meth:`XERMClassifier.load_teachers` (``XERMTeacherHook`` calls it before
+training), so testing a student never needs the teachers' files.
+"""
+import os.path as osp
+from typing import Dict, List, Optional, Union
+
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.logging import print_log
+from mmengine.registry import DefaultScope
+from mmpretrain.models.classifiers import ImageClassifier
+from mmpretrain.structures import DataSample
+
+from xerm_mm.registry import MODELS
+from xerm_mm.utils.checkpoint import checkpoint_safe_globals
+
+SINGLE = 'teacher'
+IMBALANCED = 'imbalanced_teacher'
+BALANCED = 'balanced_teacher'
+# Buffers a teacher checkpoint may lack: the hook fills them before training
+# (PCHead's training prior, absent from an XE checkpoint).
+OPTIONAL_TEACHER_BUFFERS = ('log_prior_train', )
+PACKAGE_PREFIX = 'xerm_mm::'
+
+
+def resolve_config_path(path: str) -> str:
+    """Path of a config file; ``xerm_mm::x/y.py`` is a config of the package.
+
+    Such a path is looked up in the package's ``.mim/configs`` (installed
+    configs), then in the ``configs/`` folder next to the package (source
+    checkout).
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+    """
+    if path.startswith(PACKAGE_PREFIX):
+        rel = path[len(PACKAGE_PREFIX):]
+        pkg = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+        candidates = [
+            osp.join(pkg, '.mim', 'configs', rel),
+            osp.join(osp.dirname(pkg), 'configs', rel)
+        ]
+    else:
+        candidates = [path]
+    for candidate in candidates:
+        if osp.isfile(candidate):
+            return candidate
+    raise FileNotFoundError(f'teacher config {path!r} not found (looked at '
+                            f'{candidates})')
+
+
+def _model_cfg(config: Union[str, dict], role: str) -> dict:
+    if isinstance(config, str):
+        cfg = Config.fromfile(resolve_config_path(config))
+        if 'model' not in cfg:
+            raise KeyError(f'model.{role}.config {config!r} has no `model`')
+        return cfg.model
+    if isinstance(config, dict):
+        return config
+    raise TypeError(f'model.{role}.config must be a config file path or a '
+                    f'model config dict, got {type(config).__name__}')
+
+
+def _check_spec(spec, role: str) -> dict:
+    if not isinstance(spec, dict):
+        raise TypeError(f'model.{role} must be dict(config=..., '
+                        f'checkpoint=...), got {type(spec).__name__}')
+    unknown = set(spec) - {'config', 'checkpoint'}
+    if unknown or 'config' not in spec:
+        raise ValueError(f'model.{role} must be dict(config=PATH_OR_MODEL_'
+                         f'DICT, checkpoint=PATH); got keys {sorted(spec)}')
+    return dict(config=spec['config'], checkpoint=spec.get('checkpoint'))
+
+
+def _teacher_specs(teacher, imbalanced_teacher, balanced_teacher) -> dict:
+    """Check that exactly one of the two teacher forms is given."""
+    pair = (imbalanced_teacher, balanced_teacher)
+    if teacher is not None and any(t is not None for t in pair):
+        raise ValueError(
+            'XERMClassifier: give either teacher= (one network giving both '
+            'views) or imbalanced_teacher= and balanced_teacher= (two '
+            'networks), not both')
+    if teacher is not None:
+        return {SINGLE: _check_spec(teacher, SINGLE)}
+    if all(t is None for t in pair):
+        raise ValueError(
+            'XERMClassifier needs teachers: teacher=dict(config=..., '
+            'checkpoint=...) or imbalanced_teacher= and balanced_teacher=')
+    if any(t is None for t in pair):
+        missing = IMBALANCED if imbalanced_teacher is None else BALANCED
+        raise ValueError(f'XERMClassifier: {missing}= is missing; the '
+                         'two-network form needs both imbalanced_teacher= '
+                         'and balanced_teacher=')
+    return {
+        IMBALANCED: _check_spec(imbalanced_teacher, IMBALANCED),
+        BALANCED: _check_spec(balanced_teacher, BALANCED)
+    }
+
+
+def _build_teacher(spec: dict, role: str) -> nn.Module:
+    with DefaultScope.overwrite_default_scope('xerm_mm'):
+        model = MODELS.build(_model_cfg(spec['config'], role))
+    for name in ('extract_feat', 'head'):
+        if getattr(model, name, None) is None:
+            raise TypeError(f'model.{role}: {type(model).__name__} has no '
+                            f'`{name}`; a teacher must be a classifier with '
+                            'extract_feat() and a head')
+    model.requires_grad_(False)
+    return model.eval()
+
+
+def load_teacher_checkpoint(model: nn.Module, path: Optional[str],
+                            role: str) -> None:
+    """Load a teacher's weights (weights-only) into ``model``.
+
+    Every key must match, except the buffers of
+    :data:`OPTIONAL_TEACHER_BUFFERS` (filled before training by the hook).
+
+    Raises:
+        FileNotFoundError: No file at ``path`` (or no path given).
+        RuntimeError: The checkpoint does not fit the teacher network.
+    """
+    override = f'--cfg-options model.{role}.checkpoint=PATH'
+    if not path or not osp.isfile(path):
+        raise FileNotFoundError(
+            f'{role} checkpoint {path!r} not found. Train the teacher first '
+            f'(tools/train.py on model.{role}.config), or point at its '
+            f'checkpoint with {override}')
+    with checkpoint_safe_globals():
+        ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
+    state = {(k[7:] if k.startswith('module.') else k): v
+             for k, v in state.items()}
+    hint = (f'{role} checkpoint {path!r} does not fit the network of '
+            f'model.{role}.config (another number of classes or another '
+            'architecture?)')
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as error:
+        raise RuntimeError(f'{hint}: {error}') from error
+    missing = [
+        k for k in result.missing_keys
+        if k.rsplit('.', 1)[-1] not in OPTIONAL_TEACHER_BUFFERS
+    ]
+    if missing or result.unexpected_keys:
+        raise RuntimeError(f'{hint}: missing keys {missing}, unexpected keys '
+                           f'{result.unexpected_keys}')
+
+
+@MODELS.register_module()
+class XERMClassifier(ImageClassifier):
+    """An image classifier trained with xERM from frozen teachers.
+
+    The student is an ``ImageClassifier`` (``backbone``, ``neck``, ``head``)
+    whose head loss is an ``XERMLoss``. Teacher forms (exactly one):
+
+    * ``teacher``: one network whose head has ``views(feats)`` (PCHead,
+      TDEHead); ONE forward pass gives the imbalanced and the balanced view.
+    * ``imbalanced_teacher`` and ``balanced_teacher``: two networks. The
+      imbalanced score is the plain logits ``head(feats)`` of the first; the
+      balanced score is ``head.views(feats)['balanced']`` of the second if
+      its head has views, else its plain logits.
+
+    A teacher spec is ``dict(config=PATH_OR_MODEL_DICT, checkpoint=PATH)``;
+    ``config`` is a config file (``xerm_mm::tde/x.py`` names a config of the
+    package) whose ``model`` is used, or a model config dict.
+
+    Teachers are frozen and kept OUT of the module tree: they are not in
+    ``parameters()``, ``state_dict()`` (nor in saved checkpoints), the
+    optimizer or a DDP wrapper, and ``init_weights()`` / ``train()`` do not
+    reach them. ``_apply`` is extended so ``.to()``, ``.cuda()``, ``.half()``
+    move them too. They always run in eval mode under ``torch.no_grad()``
+    (BatchNorm running statistics and TDE's moving average never change).
+
+    Prediction is the student's plain prediction (``ImageClassifier``); a
+    TDE student head is configured with ``predict_view='imbalanced'`` (TE).
+
+    Args:
+        backbone, neck, head, pretrained, train_cfg, data_preprocessor,
+            init_cfg: As ``ImageClassifier`` (the student).
+        teacher (dict, optional): Spec of the single two-view teacher.
+        imbalanced_teacher (dict, optional): Spec of the imbalanced teacher.
+        balanced_teacher (dict, optional): Spec of the balanced teacher.
+        init_student_from_teacher (bool): Before training from scratch, copy
+            the backbone / neck / head tensors of matching name and shape
+            from the single (or imbalanced) teacher; done by
+            ``XERMTeacherHook`` through :meth:`init_from_teacher`. Defaults
+            to False.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: Optional[dict] = None,
+                 head: Optional[dict] = None,
+                 teacher: Optional[dict] = None,
+                 imbalanced_teacher: Optional[dict] = None,
+                 balanced_teacher: Optional[dict] = None,
+                 init_student_from_teacher: bool = False,
+                 pretrained: Optional[str] = None,
+                 train_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        specs = _teacher_specs(teacher, imbalanced_teacher, balanced_teacher)
+        super().__init__(
+            backbone,
+            neck=neck,
+            head=head,
+            pretrained=pretrained,
+            train_cfg=train_cfg,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        teachers = {role: _build_teacher(s, role) for role, s in specs.items()}
+        if SINGLE in teachers and not hasattr(teachers[SINGLE].head, 'views'):
+            raise ValueError(
+                f'model.teacher: {type(teachers[SINGLE].head).__name__} has '
+                'no views(); the one-network form needs a two-view head '
+                '(PCHead, TDEHead). Use imbalanced_teacher= and '
+                'balanced_teacher= for other networks.')
+        # Plain dicts set past nn.Module.__setattr__: not submodules.
+        object.__setattr__(self, '_teachers', teachers)
+        object.__setattr__(self, '_teacher_specs', specs)
+        self.init_student_from_teacher = bool(init_student_from_teacher)
+        self.teachers_loaded = False
+
+    # --- teachers ------------------------------------------------------
+    @property
+    def teachers(self) -> Dict[str, nn.Module]:
+        """The teacher networks by config key (``teacher`` or the pair)."""
+        return dict(self._teachers)
+
+    @property
+    def teacher_specs(self) -> Dict[str, dict]:
+        """The teacher specs by config key."""
+        return {role: dict(spec) for role, spec in self._teacher_specs.items()}
+
+    @property
+    def imbalanced_source(self) -> nn.Module:
+        """The network giving the imbalanced view (and the student init)."""
+        return self._teachers[SINGLE if SINGLE in self._teachers else
+                              IMBALANCED]
+
+    @property
+    def balanced_source(self) -> nn.Module:
+        """The network giving the balanced view."""
+        return self._teachers[SINGLE if SINGLE in self._teachers else
+                              BALANCED]
+
+    def view_teachers(self) -> Dict[str, nn.Module]:
+        """Teachers whose ``head.views`` is used (they need PC counts / a
+        TDE moving average)."""
+        return {
+            role: t
+            for role, t in self._teachers.items()
+            if role != IMBALANCED and hasattr(t.head, 'views')
+        }
+
+    def load_teachers(self) -> None:
+        """Load every teacher's checkpoint (weights only); see
+        :func:`load_teacher_checkpoint`."""
+        for role, model in self._teachers.items():
+            path = self._teacher_specs[role]['checkpoint']
+            load_teacher_checkpoint(model, path, role)
+            model.requires_grad_(False)
+            print_log(f'XERMClassifier: {role} loaded from {path}',
+                      logger='current')
+        self.teachers_loaded = True
+
+    @torch.no_grad()
+    def teacher_scores(self, inputs: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """Both teacher scores on preprocessed ``inputs``, in eval mode.
+
+        Returns:
+            dict: ``{'imbalanced': (N, C), 'balanced': (N, C)}`` logits,
+            without gradient.
+
+        Raises:
+            RuntimeError: :meth:`load_teachers` was not called.
+        """
+        if not self.teachers_loaded:
+            raise RuntimeError(
+                'XERMClassifier: the teachers are not loaded. Add '
+                "dict(type='XERMTeacherHook') to custom_hooks (it loads them "
+                'before training), or call model.load_teachers().')
+        for model in self._teachers.values():
+            if model.training:
+                model.eval()
+        if SINGLE in self._teachers:
+            model = self._teachers[SINGLE]
+            views = model.head.views(model.extract_feat(inputs))
+            return dict(
+                imbalanced=views['imbalanced'], balanced=views['balanced'])
+        imba = self._teachers[IMBALANCED]
+        ba = self._teachers[BALANCED]
+        feats = ba.extract_feat(inputs)
+        balanced = (
+            ba.head.views(feats)['balanced']
+            if hasattr(ba.head, 'views') else ba.head(feats))
+        return dict(
+            imbalanced=imba.head(imba.extract_feat(inputs)),
+            balanced=balanced)
+
+    @torch.no_grad()
+    def init_from_teacher(self) -> int:
+        """Copy backbone / neck / head tensors of the same name and shape
+        from :attr:`imbalanced_source` into the student.
+
+        Returns:
+            int: The number of tensors copied.
+        """
+        source = self.imbalanced_source.state_dict()
+        copied = 0
+        for name, tensor in self.state_dict().items():
+            if not name.startswith(('backbone.', 'neck.', 'head.')):
+                continue
+            src = source.get(name)
+            if src is not None and src.shape == tensor.shape:
+                tensor.copy_(src)
+                copied += 1
+        return copied
+
+    # --- nn.Module -----------------------------------------------------
+    def _apply(self, fn, *args, **kwargs):
+        super()._apply(fn, *args, **kwargs)
+        for model in getattr(self, '_teachers', {}).values():
+            model._apply(fn, *args, **kwargs)
+        return self
+
+    def train(self, mode: bool = True):
+        """Set the student's mode; the teachers stay in eval mode."""
+        super().train(mode)
+        for model in getattr(self, '_teachers', {}).values():
+            model.eval()
+        return self
+
+    # --- training ------------------------------------------------------
+    def loss(self, inputs: torch.Tensor,
+             data_samples: List[DataSample]) -> dict:
+        """xERM loss of the student on a batch.
+
+        Returns:
+            dict: ``loss`` from the head, plus ``w_imba`` and ``w_ba`` (batch
+            means of the weights; logged, not summed, by MMEngine).
+        """
+        scores = self.teacher_scores(inputs)
+        feats = self.extract_feat(inputs)
+        losses = self.head.loss(
+            feats,
+            data_samples,
+            imbalanced_score=scores['imbalanced'],
+            balanced_score=scores['balanced'])
+        weights = getattr(self.head.loss_module, 'last_weights', None) or {}
+        losses.update(weights)
+        return losses
