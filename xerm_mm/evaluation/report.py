@@ -27,7 +27,8 @@ def split_by_test_set(metrics: Dict[str, object],
 
 
 def _cell(value) -> str:
-    if isinstance(value, (int, float)):
+    """Two decimals; '-' for a missing value or an empty group (NaN)."""
+    if isinstance(value, (int, float)) and value == value:
         return f'{value:.2f}'
     return '-'
 

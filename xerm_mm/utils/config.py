@@ -3,6 +3,7 @@ import os.path as osp
 
 from mmengine.config import Config
 
+PACKAGE_PREFIX = 'xerm_mm::'
 DATALOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
@@ -50,3 +51,29 @@ def build_runner(cfg: Config):
     from xerm_mm.registry import RUNNERS
     cfg.setdefault('runner_type', 'XermRunner')
     return RUNNERS.build(cfg)
+
+
+def resolve_config_path(path: str) -> str:
+    """Path of a config file; ``xerm_mm::x/y.py`` is a config of the package.
+
+    Such a path is looked up in the package's ``.mim/configs`` (installed
+    configs), then in the ``configs/`` folder next to the package (source
+    checkout); any other path is taken as it is.
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+    """
+    if path.startswith(PACKAGE_PREFIX):
+        rel = path[len(PACKAGE_PREFIX):]
+        pkg = osp.dirname(osp.dirname(osp.abspath(__file__)))
+        candidates = [
+            osp.join(pkg, '.mim', 'configs', rel),
+            osp.join(osp.dirname(pkg), 'configs', rel)
+        ]
+    else:
+        candidates = [path]
+    for candidate in candidates:
+        if osp.isfile(candidate):
+            return candidate
+    raise FileNotFoundError(f'config {path!r} not found (looked at '
+                            f'{candidates})')

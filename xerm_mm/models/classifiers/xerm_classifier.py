@@ -23,6 +23,7 @@ from mmpretrain.structures import DataSample
 
 from xerm_mm.registry import MODELS
 from xerm_mm.utils.checkpoint import checkpoint_safe_globals
+from xerm_mm.utils.config import resolve_config_path
 
 SINGLE = 'teacher'
 IMBALANCED = 'imbalanced_teacher'
@@ -30,33 +31,6 @@ BALANCED = 'balanced_teacher'
 # Buffers a teacher checkpoint may lack: the hook fills them before training
 # (PCHead's training prior, absent from an XE checkpoint).
 OPTIONAL_TEACHER_BUFFERS = ('log_prior_train', )
-PACKAGE_PREFIX = 'xerm_mm::'
-
-
-def resolve_config_path(path: str) -> str:
-    """Path of a config file; ``xerm_mm::x/y.py`` is a config of the package.
-
-    Such a path is looked up in the package's ``.mim/configs`` (installed
-    configs), then in the ``configs/`` folder next to the package (source
-    checkout).
-
-    Raises:
-        FileNotFoundError: The file does not exist.
-    """
-    if path.startswith(PACKAGE_PREFIX):
-        rel = path[len(PACKAGE_PREFIX):]
-        pkg = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-        candidates = [
-            osp.join(pkg, '.mim', 'configs', rel),
-            osp.join(osp.dirname(pkg), 'configs', rel)
-        ]
-    else:
-        candidates = [path]
-    for candidate in candidates:
-        if osp.isfile(candidate):
-            return candidate
-    raise FileNotFoundError(f'teacher config {path!r} not found (looked at '
-                            f'{candidates})')
 
 
 def _model_cfg(config: Union[str, dict], role: str) -> dict:
