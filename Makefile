@@ -3,7 +3,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_DIR ?= work_dirs/demo
-DEMO_CONFIG ?= configs/xe/xe_bbn-resnet32_1xb64-30e_digitslt-ib10.py
+DEMO_PIPELINE ?= configs/pipelines/xerm_bbn-resnet32_1xb64-30e_digitslt-ib10.py
 
 .PHONY: setup demo test clean
 
@@ -16,9 +16,7 @@ $(VENV)/.installed: requirements/runtime.txt requirements/tests.txt setup.py
 setup: $(VENV)/.installed
 
 demo: setup
-	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR)
-	$(PY) tools/test.py $(DEMO_CONFIG) $$(cat $(DEMO_DIR)/last_checkpoint) \
-		--work-dir $(DEMO_DIR) --out $(DEMO_DIR)/test_metrics.json
+	$(PY) tools/run_pipeline.py $(DEMO_PIPELINE) --work-dir $(DEMO_DIR)
 
 test: setup
 	$(PY) -m pytest -q tests
