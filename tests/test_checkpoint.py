@@ -64,3 +64,16 @@ def test_foreign_file_with_code_is_refused_even_inside(tmp_path):
     torch.save(dict(state_dict={}, payload=_Evil()), tmp_path / 'evil.pth')
     with checkpoint_safe_globals(), pytest.raises(pickle.UnpicklingError):
         torch.load(tmp_path / 'evil.pth')
+
+
+def test_buffer_statistics_work_in_a_fresh_process(tmp_path, monkeypatch):
+    """A resumed process may load buffers before any HistoryBuffer ran
+    __init__ (which registers the statistics methods)."""
+    ckpt = _runner_like_checkpoint()
+    make_message_hub_portable(ckpt)
+    torch.save(ckpt, tmp_path / 'epoch_1.pth')
+    monkeypatch.setattr(HistoryBuffer, '_statistics_methods', {})
+    with checkpoint_safe_globals():
+        loaded = torch.load(tmp_path / 'epoch_1.pth')
+    assert loaded['message_hub']['log_scalars']['loss'].statistics(
+        'mean') == pytest.approx(2.0)
