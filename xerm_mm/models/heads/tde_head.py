@@ -108,6 +108,7 @@ class TDEHead(ClsHead):
         self.register_buffer('moving_avg', torch.zeros(in_channels))
         self.register_buffer('num_updates',
                              torch.zeros((), dtype=torch.long))
+        self._avg_ready = False  # cache of num_updates > 0
 
     @property
     def predict_view(self) -> str:
@@ -143,6 +144,17 @@ class TDEHead(ClsHead):
         mean = stats[:-1] / stats[-1]
         self.moving_avg.mul_(self.momentum).add_(mean)
         self.num_updates += 1
+        self._avg_ready = True
+
+    def _moving_avg_ready(self) -> bool:
+        """Whether ``m`` was ever updated: one host sync, then cached."""
+        if not self._avg_ready:
+            self._avg_ready = int(self.num_updates) > 0
+        return self._avg_ready
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:
+        super()._load_from_state_dict(*args, **kwargs)
+        self._avg_ready = False  # the loaded num_updates decides
 
     def _split(self, t: torch.Tensor) -> torch.Tensor:
         return t.reshape(*t.shape[:-1], self.num_heads, -1)
@@ -169,7 +181,7 @@ class TDEHead(ClsHead):
 
     def _counterfactual(self, x_hat: torch.Tensor) -> torch.Tensor:
         """``x_k_hat - alpha * cos(x_k_hat, c_k_hat) * c_k_hat``."""
-        if int(self.num_updates) == 0:
+        if not self._moving_avg_ready():
             raise RuntimeError(
                 'TDEHead: the moving average of features was never updated '
                 '(no training-mode forward and no checkpoint with it), so '
