@@ -1,21 +1,9 @@
 # TDE (reference.md section 4): a causal-norm classifier trained with XE on
 # its TE logits; it predicts with the counterfactual TDE logits (balanced
 # view). --cfg-options model.head.predict_view=imbalanced predicts with TE.
-_base_ = ['../xe/xe_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py']
+_base_ = [
+    '../xe/xe_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py',
+    '../_base_/models/tde_head.py',
+]
 
-model = dict(
-    head=dict(
-        _delete_=True,
-        type='TDEHead',
-        num_classes=100,
-        in_channels=128,
-        num_heads=2,
-        tau=16.0,
-        gamma=1. / 32,
-        alpha=1.5,
-        momentum=0.9,
-        lr_dependent_momentum=False,
-        predict_view='balanced',
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
-# Only acts with lr_dependent_momentum=True (mu = 1 - 0.1 * min(50 lr, 1)).
-custom_hooks = [dict(type='TDEMomentumHook')]
+model = dict(head={{_base_.tde_head}})
