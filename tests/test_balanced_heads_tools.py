@@ -23,7 +23,7 @@ def test_pc_evaluates_an_xe_checkpoint(xe_run, fake_cifar10_root, tmp_path):
     out = str(tmp_path / 'pc.json')
     stdout = run_tool('tools/test.py', config,
                       osp.join(xe_work, 'epoch_1.pth'), '--work-dir',
-                      str(tmp_path), '--out', out, '--views', 'imbalanced',
+                      str(tmp_path), '--metrics-out', out, '--views', 'imbalanced',
                       'balanced')
     # The XE checkpoint has no prior: the counts come from the test set's
     # metainfo (its training split's counts).

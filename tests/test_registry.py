@@ -42,7 +42,7 @@ def test_registry_is_child_of_mmpretrain(name):
     ('METRICS', 'LongTailMetric', 'xerm_mm'),
     ('METRICS', 'Accuracy', 'mmpretrain'),
     ('LOOPS', 'MultiTestLoop', 'xerm_mm'),
-    ('RUNNERS', 'XermRunner', 'xerm_mm'),
+    ('RUNNERS', 'XERMRunner', 'xerm_mm'),
     ('HOOKS', 'CheckpointHook', 'mmengine'),
 ])
 def test_plain_type_names_resolve(registry_name, type_name, owner):

@@ -40,7 +40,7 @@ def test_multi_test_set_table_and_dump(xe_run, tmp_path):
     config, work, _ = xe_run
     out = str(tmp_path / 'metrics.json')
     stdout = run_tool('tools/test.py', config, osp.join(work, 'epoch_1.pth'),
-                      '--work-dir', str(tmp_path), '--out', out)
+                      '--work-dir', str(tmp_path), '--metrics-out', out)
     table = [line for line in stdout.splitlines() if line.startswith('| ')]
     assert table[0].startswith('| test set | top1 |')
     assert [row.split('|')[1].strip()
@@ -88,7 +88,7 @@ def test_two_process_cpu_training_and_testing(xe_run, tmp_path):
     out = str(tmp_path / 'metrics.json')
     test = subprocess.run([
         'bash', 'tools/dist_test.sh', config,
-        osp.join(work, 'epoch_1.pth'), '2', '--work-dir', work, '--out', out,
+        osp.join(work, 'epoch_1.pth'), '2', '--work-dir', work, '--metrics-out', out,
         '--test-sets', 'balanced'
     ], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert test.returncode == 0, test.stderr[-5000:]

@@ -2,7 +2,7 @@
 
 With the configs of this project the model is evaluated on every test set of
 ``test_cfg.test_sets`` (the balanced test set and the imbalanced ones) in one
-run, and one table is printed, a row per test set. ``--out`` writes every
+run, and one table is printed, a row per test set. ``--metrics-out`` writes every
 metric, with the per-class predicted / ground-truth / true-positive counts, to
 a JSON file.
 """
@@ -26,7 +26,8 @@ def parse_args():
     parser.add_argument(
         '--work-dir', help='the dir to save the evaluation logs')
     parser.add_argument(
-        '--out', help='write all metrics (per-class counts too) to this JSON')
+        '--metrics-out',
+        help='write all metrics (per-class counts too) to this JSON')
     parser.add_argument(
         '--test-sets',
         nargs='+',
@@ -111,11 +112,11 @@ def main():
     if not is_main_process():
         return
     print(markdown_table(split_by_test_set(metrics)))
-    if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
+    if args.metrics_out:
+        os.makedirs(osp.dirname(osp.abspath(args.metrics_out)), exist_ok=True)
+        with open(args.metrics_out, 'w') as f:
             json.dump(metrics, f, indent=1, default=_to_builtin)
-        print(f'metrics written to {args.out}')
+        print(f'metrics written to {args.metrics_out}')
 
 
 if __name__ == '__main__':

@@ -1,7 +1,7 @@
 # Plain type names resolve in xerm_mm's registries, then mmpretrain's.
 default_scope = 'xerm_mm'
 # MMEngine's Runner plus weights-only-safe checkpoints and CPU (gloo) DDP.
-runner_type = 'XermRunner'
+runner_type = 'XERMRunner'
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
@@ -21,7 +21,7 @@ default_hooks = dict(
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    # On a machine without CUDA, XermRunner uses gloo instead.
+    # On a machine without CUDA, XERMRunner uses gloo instead.
     dist_cfg=dict(backend='nccl'),
 )
 

@@ -186,7 +186,7 @@ class Pipeline:
             args = [
                 config,
                 self.final_checkpoint(evaluation['stage']), '--work-dir',
-                work, '--out', out
+                work, '--metrics-out', out
             ]
             options = self._options(evaluation)
             if options:

@@ -1,5 +1,5 @@
 from .hooks import *  # noqa: F401,F403
 from .multi_test_loop import MultiTestLoop
-from .runner import XermRunner
+from .runner import XERMRunner
 
-__all__ = ['MultiTestLoop', 'XermRunner']
+__all__ = ['MultiTestLoop', 'XERMRunner']

@@ -21,8 +21,8 @@ from xerm_mm.utils.checkpoint import (checkpoint_safe_globals,
 
 
 @RUNNERS.register_module()
-class XermRunner(Runner):
-    """The project's default runner (``runner_type = 'XermRunner'``)."""
+class XERMRunner(Runner):
+    """The project's default runner (``runner_type = 'XERMRunner'``)."""
 
     def setup_env(self, env_cfg: Dict) -> None:
         if (self.distributed and not is_distributed()

@@ -46,10 +46,10 @@ def set_data_root(cfg: Config, data_root: str) -> None:
 
 
 def build_runner(cfg: Config):
-    """Build the runner named by ``cfg.runner_type`` (default XermRunner)."""
-    import xerm_mm.engine  # noqa: F401  registers XermRunner
+    """Build the runner named by ``cfg.runner_type`` (default XERMRunner)."""
+    import xerm_mm.engine  # noqa: F401  registers XERMRunner
     from xerm_mm.registry import RUNNERS
-    cfg.setdefault('runner_type', 'XermRunner')
+    cfg.setdefault('runner_type', 'XERMRunner')
     return RUNNERS.build(cfg)
 
 

@@ -38,7 +38,12 @@ def _model_cfg(config: Union[str, dict], role: str) -> dict:
         cfg = Config.fromfile(resolve_config_path(config))
         if 'model' not in cfg:
             raise KeyError(f'model.{role}.config {config!r} has no `model`')
-        return cfg.model
+        model = cfg.model
+        # As MMEngine's Runner does: a top-level data_preprocessor is the
+        # model's unless the model sets its own.
+        if cfg.get('data_preprocessor') is not None:
+            model.setdefault('data_preprocessor', cfg.data_preprocessor)
+        return model
     if isinstance(config, dict):
         return config
     raise TypeError(f'model.{role}.config must be a config file path or a '
