@@ -1,19 +1,35 @@
 # make demo : set up .venv (pinned versions) and run the main job offline
 # make test : set up .venv and run the test suite
+#
+# Each clone has its own .venv by default. VENV=/some/venv shares one venv
+# between clones: it holds ONE editable install of xerm_mm, and every target
+# re-points it (with a message) to the clone it runs in, so run the targets of
+# one clone at a time (see docs/get_started.md).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_DIR ?= work_dirs/demo
 DEMO_PIPELINE ?= configs/pipelines/xerm_bbn-resnet32_1xb64-30e_digitslt-ib10.py
 
-.PHONY: setup demo test clean
+.PHONY: setup demo test clean editable
 
 $(VENV)/.installed: requirements/runtime.txt requirements/tests.txt setup.py
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q -r requirements/runtime.txt -r requirements/tests.txt
-	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
-setup: $(VENV)/.installed
+# The editable install must point at this clone (a shared VENV may point at
+# another one): reinstall it when it does not.
+editable: $(VENV)/.installed
+	@here="$$(realpath $(CURDIR)/xerm_mm)"; \
+	there="$$(cd / && $(abspath $(PY)) -c 'import os, xerm_mm; print(os.path.dirname(os.path.realpath(xerm_mm.__file__)))' 2>/dev/null)"; \
+	if [ -n "$$there" ] && [ "$$there" != "$$here" ]; then \
+		echo "make: $(VENV) had xerm_mm from $$there; re-pointing it to $$here"; \
+	fi; \
+	if [ "$$there" != "$$here" ] || [ ! -e $(VENV)/.editable ] || [ setup.py -nt $(VENV)/.editable ]; then \
+		$(PY) -m pip install -q --no-deps --no-build-isolation -e . && touch $(VENV)/.editable; \
+	fi
+
+setup: editable
 
 demo: setup
 	$(PY) tools/run_pipeline.py $(DEMO_PIPELINE) --work-dir $(DEMO_DIR)
