@@ -1,0 +1,195 @@
+"""The model zoo index: ``model-index.yml`` and ``configs/*/metafile.yml``.
+
+mmpretrain's layout: ``model-index.yml`` imports one metafile per method
+folder; each metafile lists its collections (methods) and one model entry per
+config. MMEngine (``mmengine.hub.get_config('xerm_mm::...')``) and openmim
+(``mim search xerm_mm``) read these files.
+"""
+import ast
+import collections
+import fnmatch
+import glob
+import os.path as osp
+
+import pytest
+import yaml
+from mmengine.config import Config
+
+import xerm_mm
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+METHODS = ('xe', 'pc', 'tde', 'xerm')
+# Training Data names of the metafiles, by dataset type of the configs.
+DATASET_NAMES = {
+    'CIFAR10LT': 'CIFAR-10-LT',
+    'CIFAR100LT': 'CIFAR-100-LT',
+    'DigitsLT': 'DigitsLT',
+}
+
+
+def _read_yaml(rel_path):
+    path = osp.join(ROOT, rel_path)
+    assert osp.isfile(path), f'{rel_path} is missing'
+    with open(path) as f:
+        return yaml.safe_load(f)
+
+
+@pytest.fixture(scope='module')
+def metafiles():
+    """Every metafile that model-index.yml imports, by repo-relative path."""
+    index = _read_yaml('model-index.yml')
+    return {path: _read_yaml(path) for path in index['Import']}
+
+
+@pytest.fixture(scope='module')
+def entries(metafiles):
+    """All model entries as (metafile path, entry) pairs."""
+    return [(path, model) for path, meta in metafiles.items()
+            for model in meta['Models']]
+
+
+def _type(cfg):
+    """A registry type name without its scope (``xerm_mm.X`` -> ``X``)."""
+    return cfg['type'].split('.')[-1]
+
+
+def test_model_index_imports_every_method_metafile(metafiles):
+    expected = {f'configs/{method}/metafile.yml' for method in METHODS}
+    on_disk = {
+        osp.relpath(path, ROOT)
+        for path in glob.glob(osp.join(ROOT, 'configs', '*', 'metafile.yml'))
+    }
+    assert set(metafiles) == expected | on_disk
+    assert len(metafiles) == len(_read_yaml('model-index.yml')['Import'])
+
+
+def test_every_entry_config_exists_in_its_folder(entries):
+    for path, model in entries:
+        config = model['Config']
+        assert not osp.isabs(config) and config.startswith('configs/'), (
+            f'{path}: {model["Name"]}: Config must be repo-relative '
+            f'(configs/...), got {config!r}')
+        assert osp.isfile(osp.join(ROOT, config)), (
+            f'{path}: {model["Name"]}: {config} does not exist')
+        assert osp.dirname(config) == osp.dirname(path), (
+            f'{path} lists {config} of another folder')
+
+
+@pytest.mark.parametrize('method', METHODS)
+def test_every_python_config_has_exactly_one_entry(method, entries):
+    # Only .py configs need an entry (YAML twins may share the entry).
+    counts = collections.Counter(model['Config'] for _, model in entries)
+    configs = sorted(
+        osp.relpath(path, ROOT)
+        for path in glob.glob(osp.join(ROOT, 'configs', method, '*.py')))
+    assert configs
+    wrong = {config: counts[config] for config in configs
+             if counts[config] != 1}
+    assert not wrong, (f'configs/{method}/metafile.yml needs exactly one '
+                       f'entry per config; entries found: {wrong}')
+
+
+def test_names_are_unique_and_the_config_names(entries):
+    names = collections.Counter(model['Name'] for _, model in entries)
+    assert not [name for name, n in names.items() if n > 1]
+    for path, model in entries:
+        stem = osp.splitext(osp.basename(model['Config']))[0]
+        assert model['Name'] == stem, f'{path}: {model["Name"]} != {stem}'
+
+
+def test_entries_belong_to_declared_collections(metafiles):
+    for path, meta in metafiles.items():
+        declared = {c['Name'] for c in meta['Collections']}
+        for collection in meta['Collections']:
+            assert osp.isfile(osp.join(ROOT, collection['README'])), (
+                f'{path}: {collection["README"]} does not exist')
+        used = {model['In Collection'] for model in meta['Models']}
+        assert used <= declared, f'{path}: undeclared {used - declared}'
+        assert declared <= used, f'{path}: empty {declared - used}'
+
+
+def test_metadata_matches_the_resolved_config(entries):
+    for path, model in entries:
+        cfg = Config.fromfile(osp.join(ROOT, model['Config']))
+        dataset = cfg.train_dataloader.dataset
+        while 'dataset' in dataset:  # dataset wrappers
+            dataset = dataset.dataset
+        meta = model['Metadata']
+        actual = {
+            'Training Data': DATASET_NAMES[_type(dataset)],
+            'Imbalance Ratio': dataset.imbalance_ratio,
+            'Epochs': cfg.train_cfg.max_epochs,
+            'Batch Size': cfg.train_dataloader.batch_size,
+            'Architecture': [_type(cfg.model.backbone),
+                             _type(cfg.model.head)],
+        }
+        stated = {key: meta.get(key) for key in actual}
+        assert stated == actual, f'{path}: {model["Name"]}'
+
+
+def test_results_are_well_formed_and_in_the_readme(metafiles):
+    measured = 0
+    for path, meta in metafiles.items():
+        readmes = {c['Name']: c['README'] for c in meta['Collections']}
+        for model in meta['Models']:
+            # No checkpoint is published yet: no entry may claim one.
+            assert 'Weights' not in model or model['Weights'], (
+                f'{path}: {model["Name"]}: empty Weights')
+            with open(osp.join(ROOT, readmes[model['In Collection']])) as f:
+                readme = f.read()
+            for result in model.get('Results') or []:
+                assert result['Task'] == 'Image Classification'
+                assert result['Dataset']
+                top1 = result['Metrics']['Top 1 Accuracy']
+                assert 0 <= top1 <= 100
+                for value in result['Metrics'].values():
+                    assert f'{value:.2f}' in readme, (
+                        f'{path}: {model["Name"]}: {value} of '
+                        f'{result["Dataset"]} is not in its README')
+                measured += 1
+    assert measured > 0
+
+
+def test_setup_packs_the_index_and_every_metafile():
+    with open(osp.join(ROOT, 'setup.py')) as f:
+        tree = ast.parse(f.read())
+    patterns = next(
+        ast.literal_eval(keyword.value) for node in ast.walk(tree)
+        if isinstance(node, ast.Call) for keyword in node.keywords
+        if keyword.arg == 'package_data')['xerm_mm']
+    files = ['model-index.yml'] + _read_yaml('model-index.yml')['Import']
+    for name in files:
+        assert any(fnmatch.fnmatch(f'.mim/{name}', p) for p in patterns), (
+            f'setup.py package_data does not ship {name} in xerm_mm/.mim')
+
+
+def _package_dir(package):
+    """Where the imported package is (also under an editable install)."""
+    assert package == 'xerm_mm'
+    return osp.dirname(osp.abspath(xerm_mm.__file__))
+
+
+def test_mmengine_hub_finds_configs_through_the_metafiles(monkeypatch):
+    from mmengine import hub
+    monkeypatch.setattr(hub.hub, 'get_installed_path', _package_dir)
+    name = 'xerm/xerm-tde_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py'
+    cfg = hub.get_config(f'xerm_mm::{name}')
+    assert cfg.model.type == 'XERMClassifier'
+    with pytest.raises(AssertionError, match='Weights'):
+        hub.get_config(f'xerm_mm::{name}', pretrained=True)
+
+
+def test_mim_search_reads_the_model_index(monkeypatch, entries):
+    search = pytest.importorskip('mim.commands.search')
+    monkeypatch.setattr(search, 'get_installed_path', _package_dir)
+    found = search.get_model_info('xerm_mm', to_dict=True)
+    assert set(found) == {model['Name'] for _, model in entries}
+    name = 'xerm-pc_bbn-resnet32_1xb128-12e_cifar100lt-ib100'
+    assert found[name]['model'] == 'xerm-pc'
+    assert found[name]['epochs'] == 12
+    assert found[name]['cifar-100-lt balanced test/top_1_accuracy'] == 24.51
+    long_runs = search.get_model_info(
+        'xerm_mm', training_datasets=['CIFAR-10-LT'],
+        filter_conditions='epochs>100')
+    assert list(long_runs.index) == [
+        'xe_bbn-resnet32_1xb128-200e_cifar10lt-ib100']
