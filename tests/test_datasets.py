@@ -316,14 +316,18 @@ def test_md5_mismatch_warns_and_loads(c100):
     assert len(ds) == sum(img_num_per_cls(C100_TRAIN, 100, 10))
 
 
-@pytest.mark.parametrize('cls,base', [(CIFAR10LT, 'cifar-10-batches-py'),
-                                      (CIFAR100LT, 'cifar-100-python')])
-def test_missing_data_says_where_and_how(tmp_path, cls, base):
+@pytest.mark.parametrize('cls,base,default',
+                         [(CIFAR10LT, 'cifar-10-batches-py', 'data/cifar10'),
+                          (CIFAR100LT, 'cifar-100-python', 'data/cifar100')])
+def test_missing_data_says_where_and_how(tmp_path, cls, base, default):
     with pytest.raises(FileNotFoundError) as err:
         cls(str(tmp_path), imbalance_ratio=10)
     msg = str(err.value)
     assert osp.join(str(tmp_path), base) in msg
     assert 'download=True' in msg and 'data_root' in msg
+    # The tools' flag and the place the configs look by default.
+    assert '--data-root PATH' in msg
+    assert f'({base}/) in {default}/ (where the configs look' in msg
 
 
 def test_download_uses_mmpretrain_with_the_archive_md5(tmp_path, monkeypatch):
