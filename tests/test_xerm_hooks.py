@@ -289,18 +289,9 @@ STUDENT = [
 # epoch's iterations so far, and the epoch's last iteration is always logged.
 XERM_LOG_BLOCK = """
 log_processor = dict(custom_cfg=[
-    dict(data_src='w_imba', log_name='w_imba_epoch_mean',
-         method_name='mean', window_size='epoch'),
-    dict(data_src='w_imba', log_name='w_imba_epoch_min',
-         method_name='min', window_size='epoch'),
-    dict(data_src='w_imba', log_name='w_imba_epoch_max',
-         method_name='max', window_size='epoch'),
-    dict(data_src='w_ba', log_name='w_ba_epoch_mean',
-         method_name='mean', window_size='epoch'),
-    dict(data_src='w_ba', log_name='w_ba_epoch_min',
-         method_name='min', window_size='epoch'),
-    dict(data_src='w_ba', log_name='w_ba_epoch_max',
-         method_name='max', window_size='epoch'),
+    dict(data_src=weight, log_name=f'{weight}_epoch_{stat}',
+         method_name=stat, window_size='epoch')
+    for weight in ('w_imba', 'w_ba') for stat in ('mean', 'min', 'max')
 ])
 default_hooks = dict(logger=dict(ignore_last=False))
 """
