@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from mmpretrain.datasets.categories import CIFAR10_CATEGORIES
 
-from xerm_mm.datasets import (CIFAR10LT, CIFAR100LT, DigitsLT, check_lt_args,
-                              img_num_per_cls, long_tail_indices,
-                              long_tail_subset)
+from xerm_mm.datasets import (CIFAR10LT, CIFAR100LT, DigitsLT, LongTailMixin,
+                              check_lt_args, img_num_per_cls,
+                              long_tail_indices, long_tail_subset)
 from xerm_mm.datasets.digits_lt import _fixed_split
 
 # Expected here: a re-packed data folder, IB > n_max on the tiny fake data.
@@ -316,14 +316,18 @@ def test_md5_mismatch_warns_and_loads(c100):
     assert len(ds) == sum(img_num_per_cls(C100_TRAIN, 100, 10))
 
 
-@pytest.mark.parametrize('cls,base', [(CIFAR10LT, 'cifar-10-batches-py'),
-                                      (CIFAR100LT, 'cifar-100-python')])
-def test_missing_data_says_where_and_how(tmp_path, cls, base):
+@pytest.mark.parametrize('cls,base,default',
+                         [(CIFAR10LT, 'cifar-10-batches-py', 'data/cifar10'),
+                          (CIFAR100LT, 'cifar-100-python', 'data/cifar100')])
+def test_missing_data_says_where_and_how(tmp_path, cls, base, default):
     with pytest.raises(FileNotFoundError) as err:
         cls(str(tmp_path), imbalance_ratio=10)
     msg = str(err.value)
     assert osp.join(str(tmp_path), base) in msg
     assert 'download=True' in msg and 'data_root' in msg
+    # The tools' flag and the place the configs look by default.
+    assert '--data-root PATH' in msg
+    assert f'({base}/) in {default}/ (where the configs look' in msg
 
 
 def test_download_uses_mmpretrain_with_the_archive_md5(tmp_path, monkeypatch):
@@ -400,6 +404,18 @@ def test_build_through_the_registry_with_the_cifar_pipeline(c100):
         assert tuple(item['inputs'].shape) == (3, 32, 32)
         assert item['data_samples'].gt_label.item() == \
             dataset.get_cat_ids(len(dataset) - 1)[0]
+
+
+def test_one_long_tail_mixin(c10):
+    # The split, the metainfo and the repr line are the mixin's, once.
+    for cls in (CIFAR10LT, CIFAR100LT, DigitsLT):
+        assert issubclass(cls, LongTailMixin)
+        assert not {'_long_tail_keep', '_long_tail_metainfo'} & set(vars(cls))
+    for ds in (CIFAR10LT(c10['root'], imbalance_ratio=10), DigitsLT()):
+        assert 'Long tail: \timbalance_ratio=10, imb_type=exp' in repr(ds)
+        assert {'imbalance_ratio', 'train_imbalance_ratio', 'imb_type',
+                'reverse', 'train_class_counts', 'class_counts'} <= set(
+                    ds.metainfo)
 
 
 # ------------------------------------------------------------------ digits

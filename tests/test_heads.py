@@ -9,9 +9,10 @@ import torch.distributed as torch_dist
 import torch.multiprocessing as mp
 import torch.nn.functional as F
 from mmengine.registry import DefaultScope
+from mmpretrain.models.heads import LinearClsHead
 from mmpretrain.structures import DataSample
 
-from xerm_mm.models.heads import PCHead, TDEHead
+from xerm_mm.models.heads import PCHead, TDEHead, TwoViewClsHead
 from xerm_mm.registry import MODELS
 
 C, D = 5, 8
@@ -269,6 +270,20 @@ def test_predict_view_switch_and_invalid(type_):
     with pytest.raises(ValueError, match='predict_view'):
         head.predict_view = 'uniform'
     assert head.predict_view == 'imbalanced'
+
+
+def test_one_two_view_base_class():
+    # forward / views / predict / predict_view live once, in the base class;
+    # PCHead keeps LinearClsHead's layer and initialisation.
+    shared = ('forward', 'views', 'predict', 'predict_view')
+    for cls in (PCHead, TDEHead):
+        assert issubclass(cls, TwoViewClsHead)
+        assert not set(shared) & set(vars(cls))
+        for name in shared:
+            assert getattr(cls, name) is getattr(TwoViewClsHead, name)
+    assert issubclass(PCHead, LinearClsHead)
+    assert _build('PCHead').init_cfg == dict(
+        type='Normal', layer='Linear', std=0.01)
 
 
 @pytest.mark.parametrize('type_', ['PCHead', 'TDEHead'])

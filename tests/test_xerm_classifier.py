@@ -334,7 +334,7 @@ def test_xerm_config_builds_without_teacher_files(path):
     assert cfg.teacher_checkpoint.startswith(f'work_dirs/{trained}_')
     assert cfg.optim_wrapper.optimizer.weight_decay == 1e-4
     hooks = [h['type'] for h in cfg.custom_hooks]
-    assert {'XERMTeacherHook', 'XERMWeightStatsHook'} <= set(hooks)
+    assert 'XERMTeacherHook' in hooks
     assert ('TDEMomentumHook' in hooks) == (method == 'tde')
 
     model = MODELS.build(cfg.model)

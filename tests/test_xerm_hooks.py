@@ -1,23 +1,28 @@
-"""XERMTeacherHook and XERMWeightStatsHook: units, then through the tools."""
-import math
+"""XERMTeacherHook and the xERM weight statistics: units, then the tools."""
+import glob
+import json
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 from types import SimpleNamespace
 
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.registry import DefaultScope
 from mmpretrain.structures import DataSample
 
 from test_xerm_classifier import COUNTS, TEACHERS, net, save_teacher, \
     student_cfg
-from xerm_mm.engine.hooks import XERMTeacherHook, XERMWeightStatsHook
+from xerm_mm.engine.hooks import XERMTeacherHook
+from xerm_mm.engine.hooks.xerm_weight_stats_hook import XERMWeightStatsHook
 from xerm_mm.evaluation.metrics import LongTailMetric
 from xerm_mm.registry import MODELS
 from xerm_mm.utils import checkpoint_safe_globals, register_all_modules
+from xerm_mm.utils.model import unwrap_model
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -87,7 +92,7 @@ class Loader(list):
 class Runner:
     """What the hooks use of MMEngine's Runner."""
 
-    def __init__(self, model, train_set, val_set=None, has_loaded=False):
+    def __init__(self, model, train_set, val_set=None):
         self.model = model
         self.train_dataloader = SimpleNamespace(dataset=train_set)
         self.val_loop = None if val_set is None else SimpleNamespace(
@@ -95,7 +100,7 @@ class Runner:
             evaluator=SimpleNamespace(metrics=[LongTailMetric(few_thr=5)]))
         self.logger = Log()
         self.message_hub = MessageHub.get_instance('test_xerm_hooks')
-        self.iter, self.epoch, self._has_loaded = 0, 0, has_loaded
+        self.iter, self.epoch = 0, 0
 
 
 @pytest.fixture(scope='module')
@@ -125,8 +130,11 @@ def test_teacher_hook_prepares_pc_teacher_and_inits_student(
         has_loaded, ckpts):
     model = pc_from_xe(ckpts, init_student_from_teacher=True)
     val = ListSet(10, 5, COUNTS, seed=1)
-    runner = Runner(model, ListSet(5, 5, COUNTS), val, has_loaded)
-    XERMTeacherHook().before_train(runner)
+    runner = Runner(model, ListSet(5, 5, COUNTS), val)
+    hook = XERMTeacherHook()
+    if has_loaded:  # what Runner.load_checkpoint (and resume) call
+        hook.after_load_checkpoint(runner, checkpoint={})
+    hook.before_train(runner)
 
     teacher = model.teachers['teacher']
     assert model.teachers_loaded and teacher.head.has_class_counts
@@ -152,6 +160,31 @@ def test_teacher_hook_prepares_pc_teacher_and_inits_student(
                 f'{r["top1"]:.2f}, many / medium / few recall '
                 f'{r["many_recall"]:.2f} / {r["medium_recall"]:.2f} / '
                 f'{r["few_recall"]:.2f}') in runner.logger
+
+
+def test_runner_tells_the_teacher_hook_about_load_from(tmp_path):
+    """MMEngine's Runner.load_checkpoint (also used by resume) calls the
+    public ``after_load_checkpoint`` of the hooks."""
+    from mmengine.model import BaseModel
+    from mmengine.runner import Runner as MMRunner
+
+    class Tiny(BaseModel):
+
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(2, 2)
+
+        def forward(self, *args, **kwargs):
+            return {}
+
+    path = str(tmp_path / 'tiny.pth')
+    torch.save(dict(state_dict=Tiny().state_dict(), meta={}), path)
+    hook = XERMTeacherHook()
+    runner = MMRunner(Tiny(), work_dir=str(tmp_path), custom_hooks=[hook],
+                      load_from=path, default_scope='xerm_mm')
+    assert not hook.checkpoint_loaded
+    runner.load_or_resume()
+    assert hook.checkpoint_loaded
 
 
 def test_teacher_hook_without_val_set_checks_one_training_sample(ckpts):
@@ -203,26 +236,20 @@ def test_teacher_hook_fails_clearly_before_training(case, ckpts):
         XERMTeacherHook().before_train(runner)
 
 
-def test_weight_stats_hook_logs_epoch_mean_min_max():
-    hook = XERMWeightStatsHook()
+def test_unwrap_model_of_model_wrapper_and_runner():
+    model = torch.nn.Linear(2, 2)
+    wrapped = torch.nn.DataParallel(model)  # in MMEngine's MODEL_WRAPPERS
+    assert unwrap_model(model) is model
+    assert unwrap_model(wrapped) is model
+    assert unwrap_model(SimpleNamespace(model=wrapped)) is model
+    assert unwrap_model(SimpleNamespace(model=model)) is model
+
+
+def test_deprecated_weight_stats_hook_only_warns():
     runner = Runner(None, None)
-    hook.before_train_epoch(runner)
-    for i, w_ba in enumerate([torch.tensor(0.2), 0.6, torch.tensor(0.4)]):
-        hook.after_train_iter(runner, i, outputs=dict(loss=1.0, w_ba=w_ba))
-    hook.after_train_iter(runner, 3, outputs=dict(loss=1.0))  # no w_ba
-    hook.after_train_epoch(runner)
-    expected = dict(w_ba=(0.4, 0.2, 0.6), w_imba=(0.6, 0.4, 0.8))
-    for name, values in expected.items():
-        for stat, value in zip(('mean', 'min', 'max'), values):
-            got = runner.message_hub.get_scalar(
-                f'train/{name}_epoch_{stat}').current()
-            assert math.isclose(got, value, abs_tol=1e-6), (name, stat)
-    assert ('Epoch 1 xERM weights over 3 iterations: w_ba mean 0.4000 min '
-            '0.2000 max 0.6000, w_imba mean 0.6000 min 0.4000 max 0.8000'
-            ) in runner.logger
-    hook.before_train_epoch(runner)
-    hook.after_train_epoch(runner)
-    assert "no 'w_ba'" in runner.logger
+    XERMWeightStatsHook().before_train(runner)
+    assert 'remove it from custom_hooks' in runner.logger
+    assert not runner.message_hub.log_scalars
 
 
 # --- end to end through tools/train.py and tools/test.py ---------------------
@@ -257,6 +284,36 @@ STUDENT = [
 ]
 
 
+# The block the xERM configs carry (docs/methods.md): the loss logs w_imba and
+# w_ba every iteration; LogProcessor adds their mean / min / max over the
+# epoch's iterations so far, and the epoch's last iteration is always logged.
+XERM_LOG_BLOCK = """
+log_processor = dict(custom_cfg=[
+    dict(data_src=weight, log_name=f'{weight}_epoch_{stat}',
+         method_name=stat, window_size='epoch')
+    for weight in ('w_imba', 'w_ba') for stat in ('mean', 'min', 'max')
+])
+default_hooks = dict(logger=dict(ignore_last=False))
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason='configs/ is restructured on another branch: give the xERM '
+    'configs XERM_LOG_BLOCK and drop XERMWeightStatsHook, then remove '
+    'this marker')
+@pytest.mark.parametrize(
+    'path',
+    sorted(glob.glob(osp.join(ROOT, 'configs', 'xerm', '*.py'))),
+    ids=osp.basename)
+def test_xerm_configs_log_the_weight_statistics(path):
+    cfg = Config.fromfile(path)
+    block = Config.fromstring(XERM_LOG_BLOCK, '.py')
+    assert cfg.log_processor.custom_cfg == block.log_processor.custom_cfg
+    assert cfg.default_hooks.logger.ignore_last is False
+    assert 'XERMWeightStatsHook' not in [h.type for h in cfg.custom_hooks]
+
+
 def run_tool(*args, ok=True):
     proc = subprocess.run([sys.executable, *args],
                           cwd=ROOT,
@@ -283,13 +340,20 @@ def trained(fake_cifar10_root, tmp_path_factory):
              str(root / 'teacher'), '--cfg-options', *SMALL)
     teacher = str(root / 'teacher' / 'epoch_1.pth')
     student = STUDENT + [f'model.teacher.config={configs[10]}']
-    log = run_tool('tools/train.py', CONFIG, *data, '--work-dir',
+    student_config = str(root / 'xerm.py')
+    with open(student_config, 'w') as f:
+        f.write(f'_base_ = {CONFIG!r}\n{XERM_LOG_BLOCK}')
+    log = run_tool('tools/train.py', student_config, *data, '--work-dir',
                    str(root / 'student'), '--cfg-options', *SMALL, *student,
                    f'model.teacher.checkpoint={teacher}')
     return SimpleNamespace(
         root=root, data=data, configs=configs, teacher=teacher,
         student_options=student, log=log,
         student=str(root / 'student' / 'epoch_1.pth'))
+
+
+def _logged(line, key):
+    return float(re.search(rf'\b{key}: ([-0-9.e]+)', line).group(1))
 
 
 def test_student_log_has_teacher_accuracy_and_weight_stats(trained):
@@ -300,7 +364,25 @@ def test_student_log_has_teacher_accuracy_and_weight_stats(trained):
                        'images): top1 ')
         assert at < first_step
     assert 'w_imba: ' in log and 'w_ba: ' in log
-    assert 'Epoch 1 xERM weights over 5 iterations: w_ba mean ' in log
+    # Per-epoch statistics through LogProcessor's custom_cfg: on the line of
+    # the epoch's last iteration, over the 5 iterations' logged values.
+    lines = [
+        next(line for line in log.splitlines()
+             if f'Epoch(train) [1][{i}/5]' in line) for i in range(1, 6)
+    ]
+    for name in ('w_imba', 'w_ba'):
+        values = [_logged(line, name) for line in lines]
+        stats = dict(mean=sum(values) / 5, min=min(values), max=max(values))
+        for stat, value in stats.items():
+            got = _logged(lines[-1], f'{name}_epoch_{stat}')
+            assert abs(got - value) < 1e-4, (name, stat, got, value)
+    # ... and in the scalars the visualizer's backends get.
+    scalars = glob.glob(
+        str(trained.root / 'student' / '*' / 'vis_data' / 'scalars.json'))
+    with open(scalars[0]) as f:
+        last = [json.loads(line) for line in f if '"w_ba"' in line][-1]
+    assert last['step'] == 5
+    assert {'w_ba_epoch_mean', 'w_imba_epoch_max'} <= set(last)
 
 
 def test_student_checkpoint_holds_no_teacher(trained):

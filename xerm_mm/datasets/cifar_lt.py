@@ -21,39 +21,37 @@ from mmpretrain.datasets import CIFAR10, CIFAR100
 from mmpretrain.datasets.utils import check_md5
 
 from xerm_mm.registry import DATASETS
-from .lt_profile import check_lt_args, img_num_per_cls, long_tail_subset
+from .long_tail_mixin import LongTailMixin
 
 __all__ = ['CIFAR10LT', 'CIFAR100LT']
 
 
-class _CIFARLTMixin:
+class _CIFARLT(LongTailMixin):
     """Long-tailed down-sampling on top of mmpretrain's CIFAR loaders.
 
     Args:
         data_root (str): Folder holding ``cifar-10-batches-py/`` or
-            ``cifar-100-python/``.
+            ``cifar-100-python/`` (the configs' default: ``data/cifar10`` or
+            ``data/cifar100``; ``--data-root`` of the tools overrides it).
         split (str): ``'train'`` or ``'test'``. Defaults to ``'train'``.
-        imbalance_ratio (float): ``IB = n_max / n_min`` of this split (>= 1;
-            1 keeps the split whole). Defaults to 100.
+        imbalance_ratio (float): ``IB`` of this split. Defaults to 100.
         imb_type (str): ``'exp'`` or ``'step'``. Defaults to ``'exp'``.
-        reverse (bool): Backward long tail (last class largest).
-            Defaults to False.
+        reverse (bool): Backward long tail. Defaults to False.
         seed (int): Seed of the down-sampling. Defaults to 0.
-        train_imbalance_ratio (float, optional): ``IB`` of the training split
-            this split belongs to (forward profile, same ``imb_type``); it
-            defines ``metainfo['train_class_counts']``. Required for
-            ``split='test'``; for ``'train'`` None or ``imbalance_ratio``.
+        train_imbalance_ratio (float, optional): ``IB`` of the training
+            split. Required for ``split='test'``.
         download (bool): Download the archive (md5-checked) when the data
             files are missing. Defaults to False.
         **kwargs: Passed to mmpretrain's CIFAR (``pipeline``, ``test_mode``,
             ``metainfo``, ``lazy_init``, ...).
 
-    ``metainfo`` gets ``train_class_counts`` and ``class_counts`` (tuples of
-    ints, set when the data is loaded, i.e. after ``full_init``) and
-    ``imbalance_ratio``, ``train_imbalance_ratio``, ``imb_type``,
-    ``reverse``. Data files whose md5 differs from the official archive's
-    (a re-packed copy) are used with a warning.
+    The long-tail arguments and the ``metainfo`` they give are those of
+    :class:`LongTailMixin`. Data files whose md5 differs from the official
+    archive's (a re-packed copy) are used with a warning.
     """
+
+    #: Where the configs look for the data (``data_root``).
+    default_data_root = ''
 
     def __init__(self,
                  data_root: str = '',
@@ -65,31 +63,18 @@ class _CIFARLTMixin:
                  train_imbalance_ratio: Optional[float] = None,
                  download: bool = False,
                  **kwargs):
-        name = type(self).__name__
-        check_lt_args(name, split, imbalance_ratio, imb_type,
-                      train_imbalance_ratio)
+        self._init_long_tail(split, imbalance_ratio, imb_type, reverse, seed,
+                             train_imbalance_ratio)
         if not data_root and not kwargs.get('data_prefix'):
             raise ValueError(
-                f'{name} needs data_root: a folder that holds '
+                f'{type(self).__name__} needs data_root: a folder that holds '
                 f'{self.base_folder}/ (or download=True to fetch it there)')
-        self.imbalance_ratio = imbalance_ratio
-        self.train_imbalance_ratio = (imbalance_ratio if train_imbalance_ratio
-                                      is None else train_imbalance_ratio)
-        self.imb_type = imb_type
-        self.reverse = bool(reverse)
-        self.seed = seed
         self._md5_checked = False
         super().__init__(data_root=data_root,
                          split=split,
                          download=download,
                          **kwargs)
-        self._metainfo.update(self._lt_metainfo())
-
-    def _lt_metainfo(self) -> dict:
-        return dict(imbalance_ratio=self.imbalance_ratio,
-                    train_imbalance_ratio=self.train_imbalance_ratio,
-                    imb_type=self.imb_type,
-                    reverse=self.reverse)
+        self._metainfo.update(self._long_tail_metainfo())
 
     @property
     def _folder(self) -> str:
@@ -133,60 +118,48 @@ class _CIFARLTMixin:
         if missing and not self.download:
             raise FileNotFoundError(
                 f"{type(self).__name__}: no data in '{self._folder}' "
-                f'(missing {missing}). Use download=True to fetch '
-                f'{self.url}, or set data_root to a folder that holds '
-                f'{self.base_folder}/ (e.g. --cfg-options '
+                f'(missing {missing}). Put the python version of the '
+                f'archive ({self.base_folder}/) in {self.default_data_root}/ '
+                '(where the configs look by default), or point the tools at '
+                'the folder that holds it with --data-root PATH (e.g. '
+                f'tools/train.py CONFIG --data-root PATH), or set data_root '
+                'in the config (--cfg-options '
                 'train_dataloader.dataset.data_root=PATH '
                 'val_dataloader.dataset.data_root=PATH '
-                'test_dataloader.dataset.data_root=PATH).')
+                'test_dataloader.dataset.data_root=PATH), or use '
+                f'download=True to fetch {self.url}.')
         data_list = super().load_data_list()
-        num_classes = len(self.CLASSES)
         labels = [info['gt_label'] for info in data_list]
-        keep, counts = long_tail_subset(labels, num_classes,
-                                        self.imbalance_ratio, self.imb_type,
-                                        self.reverse, self.seed)
-        data_list = [data_list[i] for i in keep]
-        if self.split == 'train':
-            train_counts = counts
-        else:
-            train_labels = self._split_labels(self.train_list)
-            train_n_max = int(
-                np.bincount(train_labels, minlength=num_classes).min())
-            train_counts = img_num_per_cls(train_n_max, num_classes,
-                                           self.train_imbalance_ratio,
-                                           self.imb_type)
-        self._metainfo.update(self._lt_metainfo(),
-                              train_class_counts=tuple(
-                                  int(n) for n in train_counts),
-                              class_counts=tuple(int(n) for n in counts))
-        return data_list
+        keep = self._long_tail_keep(
+            labels, lambda: self._split_labels(self.train_list))
+        return [data_list[i] for i in keep]
 
     def extra_repr(self) -> List[str]:
-        body = super().extra_repr()
-        body.append(f'Long tail: \timbalance_ratio={self.imbalance_ratio}, '
-                    f'imb_type={self.imb_type}, reverse={self.reverse}, '
-                    f'seed={self.seed}')
-        return body
+        return super().extra_repr() + [self._long_tail_repr()]
 
 
 @DATASETS.register_module()
-class CIFAR10LT(_CIFARLTMixin, CIFAR10):
+class CIFAR10LT(_CIFARLT, CIFAR10):
     """CIFAR10-LT: CIFAR-10 (5,000 / 1,000 images per class) with a long
-    tail. See :class:`_CIFARLTMixin` for the arguments.
+    tail. See :class:`_CIFARLT` for the arguments.
 
     Examples:
         >>> ds = CIFAR10LT('data/cifar10', split='test', imbalance_ratio=1,
         ...                train_imbalance_ratio=100)
     """
 
+    default_data_root = 'data/cifar10'
+
 
 @DATASETS.register_module()
-class CIFAR100LT(_CIFARLTMixin, CIFAR100):
+class CIFAR100LT(_CIFARLT, CIFAR100):
     """CIFAR100-LT: CIFAR-100 (500 / 100 images per class) with a long tail.
-    See :class:`_CIFARLTMixin` for the arguments.
+    See :class:`_CIFARLT` for the arguments.
 
     Examples:
         >>> ds = CIFAR100LT('data/cifar100', imbalance_ratio=100)
         >>> len(ds)
         10847
     """
+
+    default_data_root = 'data/cifar100'

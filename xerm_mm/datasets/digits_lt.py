@@ -16,7 +16,7 @@ import numpy as np
 from mmpretrain.datasets import BaseDataset
 
 from xerm_mm.registry import DATASETS
-from .lt_profile import check_lt_args, img_num_per_cls, long_tail_subset
+from .long_tail_mixin import LongTailMixin
 
 __all__ = ['DigitsLT']
 
@@ -57,7 +57,7 @@ def _fixed_split(labels: np.ndarray, test_per_class: int,
 
 
 @DATASETS.register_module()
-class DigitsLT(BaseDataset):
+class DigitsLT(LongTailMixin, BaseDataset):
     """Long-tailed scikit-learn digits (10 classes, CIFAR-shaped images).
 
     Args:
@@ -77,9 +77,9 @@ class DigitsLT(BaseDataset):
         **kwargs: Passed to mmpretrain's ``BaseDataset`` (``lazy_init``,
             ``metainfo``, ``data_root`` (unused), ...).
 
-    ``metainfo``: ``classes`` ``('0', ..., '9')``, ``train_class_counts``,
-    ``class_counts``, ``imbalance_ratio``, ``train_imbalance_ratio``,
-    ``imb_type``, ``reverse``.
+    ``metainfo``: ``classes`` ``('0', ..., '9')`` and the long-tail entries of
+    :class:`LongTailMixin` (``train_class_counts``, ``class_counts``,
+    ``imbalance_ratio``, ...).
     """
 
     METAINFO = {'classes': tuple(str(i) for i in range(10))}
@@ -95,9 +95,9 @@ class DigitsLT(BaseDataset):
                  pipeline: Sequence = (),
                  test_mode: bool = False,
                  **kwargs):
+        self._init_long_tail(split, imbalance_ratio, imb_type, reverse, seed,
+                             train_imbalance_ratio)
         name = type(self).__name__
-        check_lt_args(name, split, imbalance_ratio, imb_type,
-                      train_imbalance_ratio)
         smallest = 174  # images of the smallest digit class (8)
         if isinstance(test_per_class, bool) or \
                 not isinstance(test_per_class, int) or \
@@ -105,45 +105,18 @@ class DigitsLT(BaseDataset):
             raise ValueError(f'{name}: test_per_class must be an int in '
                              f'[1, {smallest - 1}], but got '
                              f'{test_per_class!r}')
-        self.split = split
-        self.imbalance_ratio = imbalance_ratio
-        self.train_imbalance_ratio = (imbalance_ratio if train_imbalance_ratio
-                                      is None else train_imbalance_ratio)
-        self.imb_type = imb_type
-        self.reverse = bool(reverse)
-        self.seed = seed
         self.test_per_class = test_per_class
         kwargs.setdefault('ann_file', '')
         super().__init__(pipeline=pipeline, test_mode=test_mode, **kwargs)
-        self._metainfo.update(self._lt_metainfo())
-
-    def _lt_metainfo(self) -> dict:
-        return dict(imbalance_ratio=self.imbalance_ratio,
-                    train_imbalance_ratio=self.train_imbalance_ratio,
-                    imb_type=self.imb_type,
-                    reverse=self.reverse)
+        self._metainfo.update(self._long_tail_metainfo())
 
     def load_data_list(self) -> List[dict]:
         """The split's long-tailed subset as ``{'img', 'gt_label'}`` dicts."""
         imgs, labels = _digits()
-        num_classes = len(self.CLASSES)
         split_idx = _fixed_split(labels, self.test_per_class, self.split)
-        keep, counts = long_tail_subset(labels[split_idx], num_classes,
-                                        self.imbalance_ratio, self.imb_type,
-                                        self.reverse, self.seed)
-        if self.split == 'train':
-            train_counts = counts
-        else:
-            train_idx = _fixed_split(labels, self.test_per_class, 'train')
-            train_n_max = int(
-                np.bincount(labels[train_idx], minlength=num_classes).min())
-            train_counts = img_num_per_cls(train_n_max, num_classes,
-                                           self.train_imbalance_ratio,
-                                           self.imb_type)
-        self._metainfo.update(self._lt_metainfo(),
-                              train_class_counts=tuple(
-                                  int(n) for n in train_counts),
-                              class_counts=tuple(int(n) for n in counts))
+        keep = self._long_tail_keep(
+            labels[split_idx], lambda: labels[_fixed_split(
+                labels, self.test_per_class, 'train')])
         return [
             dict(img=np.array(imgs[i]), gt_label=int(labels[i]))
             for i in split_idx[keep]
@@ -152,7 +125,6 @@ class DigitsLT(BaseDataset):
     def extra_repr(self) -> List[str]:
         return [
             f'Split: \t{self.split} ({self.test_per_class} test images per '
-            'class)', f'Long tail: \timbalance_ratio={self.imbalance_ratio}, '
-            f'imb_type={self.imb_type}, reverse={self.reverse}, '
-            f'seed={self.seed}'
+            'class)',
+            self._long_tail_repr()
         ]

@@ -1,8 +1,8 @@
 """Set the TDE head's moving-average momentum from the learning rate."""
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from xerm_mm.registry import HOOKS
+from xerm_mm.utils.model import unwrap_model
 
 
 @HOOKS.register_module()
@@ -18,8 +18,7 @@ class TDEMomentumHook(Hook):
     priority = 'LOW'
 
     def before_train_epoch(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = unwrap_model(runner)
         lr = runner.optim_wrapper.get_lr()
         lr = next(iter(lr.values()))[0] if isinstance(lr, dict) else lr[0]
         for name, module in model.named_modules():

@@ -2,15 +2,13 @@
 from typing import Optional
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from xerm_mm.registry import HOOKS
+from xerm_mm.utils.model import unwrap_model
 
 
 def _head_of(runner):
-    model = runner.model.module if is_model_wrapper(
-        runner.model) else runner.model
-    return getattr(model, 'head', None)
+    return getattr(unwrap_model(runner), 'head', None)
 
 
 def _counts_of(dataloader) -> Optional[tuple]:

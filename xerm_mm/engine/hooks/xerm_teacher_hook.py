@@ -1,25 +1,21 @@
 """Load and check the xERM teachers before the first training step."""
 import random
 from contextlib import contextmanager
-from typing import Dict, Optional
+from typing import Optional
 
 import numpy as np
 import torch
 from mmengine.dataset import pseudo_collate
-from mmengine.dist import collect_results, is_main_process
+from mmengine.evaluator import Evaluator
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from xerm_mm.evaluation.metrics.long_tail import LongTailMetric
+from xerm_mm.models.heads import VIEWS
 from xerm_mm.registry import HOOKS
+from xerm_mm.utils.model import unwrap_model
 
 _TDE_NOT_TRAINED = ("the TDE teacher's moving average was never updated: is "
                     'the checkpoint a trained TDE model?')
-
-
-def _unwrap(runner):
-    return runner.model.module if is_model_wrapper(
-        runner.model) else runner.model
 
 
 @contextmanager
@@ -67,11 +63,14 @@ class XERMTeacherHook(Hook):
     4. One batch (the first val batch, else one training sample) goes through
        the teachers and the student's loss (eval mode, no gradient).
     5. With ``log_teacher_accuracy`` and a val dataloader: top-1 and
-       many / medium / few recall of both teacher views on the whole val set
-       (``LongTailMetric.calculate``, thresholds of the val ``LongTailMetric``).
+       many / medium / few recall of both teacher views on the whole val set,
+       through an MMEngine ``Evaluator`` with a ``LongTailMetric`` per view
+       (thresholds of the val ``LongTailMetric``; gathered across processes
+       as validation is).
     6. With ``model.init_student_from_teacher``, on a fresh start only
-       (iteration 0, nothing resumed or loaded): copy the teacher's matching
-       tensors into the student.
+       (iteration 0, and no ``after_load_checkpoint`` call: nothing resumed
+       or loaded with ``load_from``): copy the teacher's matching tensors
+       into the student.
 
     Args:
         log_teacher_accuracy (bool): Evaluate and log the teacher views on
@@ -82,9 +81,14 @@ class XERMTeacherHook(Hook):
 
     def __init__(self, log_teacher_accuracy: bool = True) -> None:
         self.log_teacher_accuracy = log_teacher_accuracy
+        self.checkpoint_loaded = False
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Note that the runner loaded or resumed the student's weights."""
+        self.checkpoint_loaded = True
 
     def before_train(self, runner) -> None:
-        model = _unwrap(runner)
+        model = unwrap_model(runner)
         if not hasattr(model, 'load_teachers'):
             raise TypeError('XERMTeacherHook needs an XERMClassifier, got '
                             f'{type(model).__name__}')
@@ -191,43 +195,38 @@ class XERMTeacherHook(Hook):
                 'XERMTeacherHook: the val dataset has no '
                 "metainfo['train_class_counts']; teacher accuracy not logged")
             return
-        preds: Dict[str, list] = dict(imbalanced=[], balanced=[])
-        gts = []
+        kwargs = {}
+        if metric is not None:
+            kwargs = dict(many_thr=metric.many_thr, few_thr=metric.few_thr)
+        evaluators = {
+            view: Evaluator(
+                LongTailMetric(train_class_counts=counts,
+                               prefix=f'teacher_{view}',
+                               **kwargs))
+            for view in VIEWS
+        }
         with torch.no_grad():
             for batch in loader:
                 data = model.data_preprocessor(batch, False)
                 scores = model.teacher_scores(data['inputs'])
-                for view in preds:
-                    preds[view].append(scores[view].argmax(dim=1))
-                gts.append(
-                    torch.cat([s.gt_label for s in data['data_samples']]))
-        columns = [torch.cat(preds['imbalanced']), torch.cat(preds['balanced'])]
-        rows = torch.stack(columns + [torch.cat(gts).to(columns[0])],
-                           dim=1).cpu().tolist()
-        rows = collect_results(rows, len(dataset))
-        if not is_main_process():
-            return
-        rows = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
-        kwargs = {}
-        if metric is not None:
-            kwargs = dict(many_thr=metric.many_thr, few_thr=metric.few_thr)
-        for i, view in enumerate(('imbalanced', 'balanced')):
-            r = LongTailMetric.calculate(rows[:, i], rows[:, 2], counts,
-                                         **kwargs)
+                for view, evaluator in evaluators.items():
+                    evaluator.process([
+                        dict(pred_label=pred, gt_label=sample.gt_label)
+                        for pred, sample in zip(scores[view].argmax(dim=1),
+                                                data['data_samples'])
+                    ])
+        for view, evaluator in evaluators.items():
+            r = evaluator.evaluate(len(dataset))
+            r = {k.split('/', 1)[1]: v for k, v in r.items()}
             runner.logger.info(
-                f'xERM teacher {view} view on the val set ({len(rows)} '
+                f'xERM teacher {view} view on the val set ({len(dataset)} '
                 f'images): top1 {r["top1"]:.2f}, many / medium / few recall '
                 f'{r["many_recall"]:.2f} / {r["medium_recall"]:.2f} / '
                 f'{r["few_recall"]:.2f}')
 
     # --- student initialisation ----------------------------------------
-    @staticmethod
-    def _init_student(runner, model) -> None:
-        has_loaded = getattr(runner, '_has_loaded', None)
-        if has_loaded is None:
-            has_loaded = bool(runner.cfg.get('resume')
-                              or runner.cfg.get('load_from'))
-        if runner.iter != 0 or has_loaded:
+    def _init_student(self, runner, model) -> None:
+        if runner.iter != 0 or self.checkpoint_loaded:
             runner.logger.info(
                 'init_student_from_teacher: skipped, the student weights '
                 'were resumed or loaded')

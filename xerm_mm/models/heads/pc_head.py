@@ -1,20 +1,11 @@
 """Post-compensation (PC) head: a linear head with a prior-corrected view."""
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 from mmpretrain.models.heads import LinearClsHead
-from mmpretrain.structures import DataSample
 
 from xerm_mm.registry import MODELS
-
-VIEWS = ('imbalanced', 'balanced')
-
-
-def check_view(view: str) -> str:
-    """Return ``view`` if it is one of :data:`VIEWS`, else raise ValueError."""
-    if view not in VIEWS:
-        raise ValueError(f'predict_view must be one of {VIEWS}, got {view!r}')
-    return view
+from .two_view_head import TwoViewClsHead
 
 
 def _log_prior(values, num_classes: int, name: str) -> torch.Tensor:
@@ -30,7 +21,7 @@ def _log_prior(values, num_classes: int, name: str) -> torch.Tensor:
 
 
 @MODELS.register_module()
-class PCHead(LinearClsHead):
+class PCHead(TwoViewClsHead, LinearClsHead):
     """Linear head whose balanced view is post-compensated (PC / LADE).
 
     Views, from one feature pass (``z = fc(x)``):
@@ -59,6 +50,10 @@ class PCHead(LinearClsHead):
             ``'balanced'``. Defaults to ``'balanced'``.
         **kwargs: Arguments of ``LinearClsHead`` (``loss``, ``topk``,
             ``cal_acc``, ``init_cfg``).
+
+    The views, ``forward``, ``predict`` and ``predict_view`` are those of
+    :class:`TwoViewClsHead`; the layer and its initialisation those of
+    ``LinearClsHead``.
     """
 
     def __init__(self,
@@ -68,8 +63,10 @@ class PCHead(LinearClsHead):
                  test_prior: Optional[Sequence[float]] = None,
                  predict_view: str = 'balanced',
                  **kwargs):
-        super().__init__(num_classes, in_channels, **kwargs)
-        self.predict_view = predict_view
+        super().__init__(num_classes,
+                         in_channels,
+                         predict_view=predict_view,
+                         **kwargs)
         self.register_buffer('log_prior_train',
                              torch.full((num_classes, ), float('nan')))
         if test_prior is None:
@@ -80,15 +77,6 @@ class PCHead(LinearClsHead):
             persistent=False)
         if class_counts is not None:
             self.set_class_counts(class_counts)
-
-    @property
-    def predict_view(self) -> str:
-        """The view :meth:`predict` returns: 'imbalanced' or 'balanced'."""
-        return self._predict_view
-
-    @predict_view.setter
-    def predict_view(self, view: str) -> None:
-        self._predict_view = check_view(view)
 
     @property
     def has_class_counts(self) -> bool:
@@ -114,21 +102,14 @@ class PCHead(LinearClsHead):
                 'or load a checkpoint saved by a head that had them.')
         return self.log_prior_test - self.log_prior_train
 
-    def views(self, feats: Tuple[torch.Tensor]) -> Dict[str, torch.Tensor]:
-        """Both views from one pass: ``{'imbalanced': z, 'balanced': ...}``."""
-        logits = self(feats)
-        return dict(
-            imbalanced=logits,
-            balanced=logits + self._adjustment().to(logits.dtype))
+    def pre_views(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
+        """The plain logits ``z = fc(x)`` (``LinearClsHead.forward``)."""
+        return LinearClsHead.forward(self, feats)
 
-    def predict(
-        self,
-        feats: Tuple[torch.Tensor],
-        data_samples: Optional[List[Optional[DataSample]]] = None
-    ) -> List[DataSample]:
-        """Predict with the view named by ``predict_view``."""
-        if self.predict_view == 'imbalanced':
-            cls_score = self(feats)
-        else:
-            cls_score = self.views(feats)['balanced']
-        return self._get_predictions(cls_score, data_samples)
+    def imbalanced_logits(self, logits: torch.Tensor) -> torch.Tensor:
+        """``z``: the plain logits."""
+        return logits
+
+    def balanced_logits(self, logits: torch.Tensor) -> torch.Tensor:
+        """``z - log(prior_train) + log(prior_test)``."""
+        return logits + self._adjustment().to(logits.dtype)

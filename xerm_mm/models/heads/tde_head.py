@@ -1,15 +1,13 @@
 """TDE head: causal-norm classifier with counterfactual (TDE) inference."""
 import math
-from typing import Dict, List, Optional, Tuple
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
 from mmengine import dist
-from mmpretrain.models.heads import ClsHead
-from mmpretrain.structures import DataSample
 
 from xerm_mm.registry import MODELS
-from .pc_head import check_view
+from .two_view_head import TwoViewClsHead
 
 _EPS = 1e-12
 
@@ -20,7 +18,7 @@ def _unit(x: torch.Tensor) -> torch.Tensor:
 
 
 @MODELS.register_module()
-class TDEHead(ClsHead):
+class TDEHead(TwoViewClsHead):
     r"""Causal-norm classifier of TDE (Tang et al., NeurIPS 2020).
 
     The feature ``x`` (``in_channels = D``) and every class weight ``w_c``
@@ -35,7 +33,8 @@ class TDEHead(ClsHead):
 
     with ``c_k_hat = m_k / ||m_k||`` from the moving average ``m`` of the
     batch-mean feature. ``forward`` (training logits, loss) returns ``y_TE``;
-    :meth:`views` gives ``{'imbalanced': y_TE, 'balanced': y_TDE}``.
+    :meth:`views` gives ``{'imbalanced': y_TE, 'balanced': y_TDE}`` (both,
+    and ``predict``, from :class:`TwoViewClsHead`).
 
     Moving average: every feature pass in training mode (``self.training``)
     does ``m <- mu * m + mean_batch(x)`` with the detached, un-normalised
@@ -85,7 +84,10 @@ class TDEHead(ClsHead):
                  loss: dict = dict(type='CrossEntropyLoss', loss_weight=1.0),
                  init_cfg: Optional[dict] = None,
                  **kwargs):
-        super().__init__(loss=loss, init_cfg=init_cfg, **kwargs)
+        super().__init__(predict_view=predict_view,
+                         loss=loss,
+                         init_cfg=init_cfg,
+                         **kwargs)
         if num_classes <= 0:
             raise ValueError(
                 f'num_classes={num_classes} must be a positive integer')
@@ -100,7 +102,6 @@ class TDEHead(ClsHead):
         self.alpha = alpha
         self.momentum = momentum
         self.lr_dependent_momentum = lr_dependent_momentum
-        self.predict_view = predict_view
 
         self.weight = nn.Parameter(torch.empty(num_classes, in_channels))
         bound = 1.0 / math.sqrt(in_channels)
@@ -109,15 +110,6 @@ class TDEHead(ClsHead):
         self.register_buffer('num_updates',
                              torch.zeros((), dtype=torch.long))
         self._avg_ready = False  # cache of num_updates > 0
-
-    @property
-    def predict_view(self) -> str:
-        """The view :meth:`predict` returns: 'imbalanced' or 'balanced'."""
-        return self._predict_view
-
-    @predict_view.setter
-    def predict_view(self, view: str) -> None:
-        self._predict_view = check_view(view)
 
     def set_momentum_from_lr(self, lr: float) -> float:
         """Set ``mu = 1 - 0.1 * min(50 * lr, 1)`` if lr-dependent.
@@ -159,7 +151,7 @@ class TDEHead(ClsHead):
     def _split(self, t: torch.Tensor) -> torch.Tensor:
         return t.reshape(*t.shape[:-1], self.num_heads, -1)
 
-    def _prepare(self, feats: Tuple[torch.Tensor]):
+    def pre_views(self, feats: Tuple[torch.Tensor]):
         """Update ``m`` if training; return ``x_k_hat`` and ``w_kc_hat``."""
         x = self.pre_logits(feats)
         if x.dim() != 2 or x.size(1) != self.in_channels:
@@ -192,26 +184,11 @@ class TDEHead(ClsHead):
         cos = (x_hat * c_hat).sum(dim=-1, keepdim=True)  # (N, K, 1)
         return x_hat - self.alpha * cos * c_hat
 
-    def forward(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
-        """Training logits ``y_TE`` (updates ``m`` in training mode)."""
-        return self._logits(*self._prepare(feats))
+    def imbalanced_logits(self, pre) -> torch.Tensor:
+        """``y_TE`` from ``(x_k_hat, w_kc_hat)``."""
+        return self._logits(*pre)
 
-    def views(self, feats: Tuple[torch.Tensor]) -> Dict[str, torch.Tensor]:
-        """``{'imbalanced': y_TE, 'balanced': y_TDE}`` from one pass."""
-        x_hat, w_hat = self._prepare(feats)
-        return dict(
-            imbalanced=self._logits(x_hat, w_hat),
-            balanced=self._logits(self._counterfactual(x_hat), w_hat))
-
-    def predict(
-        self,
-        feats: Tuple[torch.Tensor],
-        data_samples: Optional[List[Optional[DataSample]]] = None
-    ) -> List[DataSample]:
-        """Predict with the view named by ``predict_view``."""
-        if self.predict_view == 'imbalanced':
-            cls_score = self(feats)
-        else:
-            x_hat, w_hat = self._prepare(feats)
-            cls_score = self._logits(self._counterfactual(x_hat), w_hat)
-        return self._get_predictions(cls_score, data_samples)
+    def balanced_logits(self, pre) -> torch.Tensor:
+        """``y_TDE`` from ``(x_k_hat, w_kc_hat)``."""
+        x_hat, w_hat = pre
+        return self._logits(self._counterfactual(x_hat), w_hat)
