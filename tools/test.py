@@ -167,8 +167,9 @@ def _enable_tta(cfg: Config) -> None:
             cfg.test_dataloader.dataset.pipeline)
     cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
     cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
-    # A test set that replaces the dataset whole brings its own pipeline.
-    for overrides in (cfg.test_cfg.get('test_sets') or {}).values():
+    # A test set that replaces the dataset whole gets the TTA pipeline too.
+    test_cfg = cfg.get('test_cfg') or {}
+    for overrides in (test_cfg.get('test_sets') or {}).values():
         if 'type' in overrides:
             overrides.pipeline = cfg.tta_pipeline
 

@@ -24,8 +24,11 @@ class MultiTestLoop(TestLoop):
     Each entry of ``test_sets`` names a test set and gives the dataset fields
     that differ from ``test_dataloader.dataset`` (a dict with a ``type`` key
     replaces the dataset config whole). Every set is evaluated with the same
-    evaluator, whose ``dataset_meta`` follows the set, and its metrics are
-    returned under ``'{name}/{metric}'``.
+    evaluator, whose ``dataset_meta`` (and the visualizer's) follows the set,
+    and its metrics are returned under ``'{name}/{metric}'``. While a set is
+    evaluated, the runner's message hub holds its tag under the runtime info
+    key ``'multi_test_loop/set'`` and the tags of the run under
+    ``'multi_test_loop/sets'`` (keys that LogProcessor does not log).
 
     Example:
         >>> test_cfg = dict(

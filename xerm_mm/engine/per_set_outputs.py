@@ -6,8 +6,7 @@ one folder. Our :class:`~xerm_mm.engine.MultiTestLoop` evaluates several test
 sets (and views) in one run; each would overwrite the one before. The two
 classes here read the tag of the running evaluation from the message hub
 (runtime info ``'multi_test_loop/set'`` and ``'multi_test_loop/sets'``, set
-by the loop) and, when
-the run has more than one evaluation, write
+by the loop) and, when the run has more than one evaluation, write
 
 * predictions to ``{stem}_{tag}{ext}`` (``preds.pkl`` ->
   ``preds_balanced.pkl``, ``preds_balanced_balanced_view.pkl``);
