@@ -1,30 +1,53 @@
 """Test a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [options]``.
 
-With the configs of this project the model is evaluated on every test set of
+The flags are mmpretrain's, with mmpretrain's meaning, plus our own
+(``--metrics-out``, ``--test-sets``, ``--views``, ``--data-root``). With the
+configs of this project the model is evaluated on every test set of
 ``test_cfg.test_sets`` (the balanced test set and the imbalanced ones) in one
-run, and one table is printed, a row per test set. ``--metrics-out`` writes every
-metric, with the per-class predicted / ground-truth / true-positive counts, to
-a JSON file.
+run, and one table is printed, a row per test set (and view).
+
+When a run has several test sets or views, ``--out`` (predictions) writes one
+pickle per set, ``{stem}_{set}{ext}``, and ``--show-dir`` one sub-folder per
+set, ``{show_dir}/{set}/``; with one, the file and the folder given (see
+:mod:`xerm_mm.engine.per_set_outputs`). ``--out --out-item metrics`` dumps
+the metrics of all sets into the one file, as ``--metrics-out`` does in JSON.
 """
 import argparse
-import json
+import copy
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+import mmengine
+import torch
+from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.dist import is_main_process
 
-from xerm_mm.evaluation.report import markdown_table, split_by_test_set
+from xerm_mm.engine.per_set_outputs import PerSetDumpResults
+from xerm_mm.evaluation.report import (markdown_table, split_by_test_set,
+                                       write_metrics_json)
 from xerm_mm.utils import register_all_modules
 from xerm_mm.utils.config import build_runner, set_data_root
+from xerm_mm.utils.dataloader_defaults import set_dataloader_defaults
+
+# What mmengine.dump writes, by the file's extension.
+METRICS_FORMATS = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test a checkpoint')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
         '--work-dir', help='the dir to save the evaluation logs')
+    parser.add_argument(
+        '--out',
+        help='dump the predictions (a .pkl, mmpretrain\'s DumpResults; one '
+        'file per test set when there are several) or, with --out-item '
+        'metrics, the metrics (.json / .pkl / .yaml)')
+    parser.add_argument(
+        '--out-item',
+        choices=['metrics', 'pred'],
+        help='what --out dumps; defaults to pred')
     parser.add_argument(
         '--metrics-out',
         help='write all metrics (per-class counts too) to this JSON')
@@ -43,7 +66,41 @@ def parse_args():
         '--data-root',
         help='folder of the dataset, set on every dataset of the config')
     parser.add_argument(
-        '--amp', action='store_true', help='test under autocast (fp16)')
+        '--amp',
+        action='store_true',
+        help='test under autocast: float16 on CUDA, bfloat16 on the CPU')
+    parser.add_argument(
+        '--show-dir',
+        help='draw the predictions into this folder (a sub-folder per test '
+        'set when there are several)')
+    parser.add_argument(
+        '--show',
+        action='store_true',
+        help='display the predictions in a window')
+    parser.add_argument(
+        '--interval',
+        type=int,
+        default=1,
+        help='draw every INTERVAL-th sample of each test set')
+    parser.add_argument(
+        '--wait-time',
+        type=float,
+        default=2,
+        help='seconds each window of --show stays open')
+    parser.add_argument(
+        '--tta',
+        action='store_true',
+        help='test-time augmentation: the config\'s tta_model and '
+        'tta_pipeline, or else the average score of the image and its '
+        'horizontal flip')
+    parser.add_argument(
+        '--no-pin-memory',
+        action='store_true',
+        help='turn off pin_memory in the test dataloader')
+    parser.add_argument(
+        '--no-persistent-workers',
+        action='store_true',
+        help='turn off persistent_workers in the test dataloader')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -55,10 +112,76 @@ def parse_args():
         default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.out_item is not None and args.out is None:
+        parser.error('--out-item needs --out FILE')
+    if args.out and args.out_item == 'metrics':
+        if not args.out.endswith(METRICS_FORMATS):
+            parser.error(f'--out {args.out} --out-item metrics: give a file '
+                         f'ending in one of {METRICS_FORMATS}')
+    elif args.out and not args.out.endswith(('.pkl', '.pickle')):
+        parser.error(f'--out {args.out}: predictions are dumped as a pickle; '
+                     'give a .pkl file (or --out-item metrics)')
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
+
+
+def _enable_visualization(cfg: Config, args) -> None:
+    """Switch on the config's VisualizationHook, a folder per test set."""
+    hooks = cfg.get('default_hooks') or {}
+    if 'visualization' not in hooks:
+        raise KeyError(
+            f'--show / --show-dir: {args.config} has no '
+            'default_hooks.visualization; add visualization=dict('
+            "type='VisualizationHook') to default_hooks.")
+    vis = hooks.visualization
+    if str(vis.get('type')).split('.')[-1] == 'VisualizationHook':
+        vis.pop('_scope_', None)
+        vis.type = 'xerm_mm.PerSetVisualizationHook'
+    vis.update(
+        enable=True,
+        show=args.show,
+        wait_time=args.wait_time,
+        out_dir=args.show_dir,
+        interval=args.interval)
+
+
+def _flip_tta_pipeline(test_pipeline: list) -> list:
+    """The test pipeline, its last step (packing) after a flip / no flip."""
+    tta_pipeline = copy.deepcopy(test_pipeline)
+    tta_pipeline[-1] = dict(
+        type='TestTimeAug',
+        transforms=[[
+            dict(type='RandomFlip', prob=1.),
+            dict(type='RandomFlip', prob=0.)
+        ], [test_pipeline[-1]]])
+    return tta_pipeline
+
+
+def _enable_tta(cfg: Config) -> None:
+    """Wrap the model in the TTA model; test sets read the TTA pipeline."""
+    cfg.setdefault('tta_model', dict(type='mmpretrain.AverageClsScoreTTA'))
+    if 'tta_pipeline' not in cfg:
+        cfg.tta_pipeline = _flip_tta_pipeline(
+            cfg.test_dataloader.dataset.pipeline)
+    cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    # A test set that replaces the dataset whole gets the TTA pipeline too.
+    test_cfg = cfg.get('test_cfg') or {}
+    for overrides in (test_cfg.get('test_sets') or {}).values():
+        if 'type' in overrides:
+            overrides.pipeline = cfg.tta_pipeline
+
+
+def _select_test_sets(cfg: Config, names) -> None:
+    """Keep only the test sets ``names`` of ``test_cfg.test_sets``."""
+    test_sets = cfg.test_cfg.get('test_sets') or {}
+    unknown = [name for name in names if name not in test_sets]
+    if unknown:
+        raise KeyError(f'--test-sets {unknown} not in the config\'s '
+                       f'test_cfg.test_sets: {list(test_sets)}')
+    cfg.test_cfg.test_sets = {name: test_sets[name] for name in names}
 
 
 def merge_args(cfg: Config, args) -> Config:
@@ -75,10 +198,14 @@ def merge_args(cfg: Config, args) -> Config:
     cfg.resume = False
     if args.amp:
         cfg.test_cfg.fp16 = True
+    if args.show or args.show_dir is not None:
+        _enable_visualization(cfg, args)
     if args.data_root is not None:
         set_data_root(cfg, args.data_root)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.tta:
+        _enable_tta(cfg)
     if args.views:
         if cfg.test_cfg.get('type', 'MultiTestLoop') != 'MultiTestLoop':
             raise ValueError('--views needs test_cfg.type=MultiTestLoop, '
@@ -86,37 +213,35 @@ def merge_args(cfg: Config, args) -> Config:
         cfg.test_cfg.type = 'MultiTestLoop'
         cfg.test_cfg.views = args.views
     if args.test_sets:
-        test_sets = cfg.test_cfg.get('test_sets') or {}
-        unknown = [name for name in args.test_sets if name not in test_sets]
-        if unknown:
-            raise KeyError(f'--test-sets {unknown} not in the config\'s '
-                           f'test_cfg.test_sets: {list(test_sets)}')
-        cfg.test_cfg.test_sets = {
-            name: test_sets[name]
-            for name in args.test_sets
-        }
+        _select_test_sets(cfg, args.test_sets)
+    set_dataloader_defaults(
+        cfg, ('test_dataloader', ),
+        pin_memory=not args.no_pin_memory,
+        persistent_workers=not args.no_persistent_workers)
     return cfg
 
 
-def _to_builtin(value):
-    """JSON fallback for numpy and torch values."""
-    return value.tolist() if hasattr(value, 'tolist') else str(value)
-
-
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
     register_all_modules(init_default_scope=False)
     cfg = merge_args(Config.fromfile(args.config), args)
+    if args.amp and not torch.cuda.is_available():
+        print('--amp without CUDA: testing under bfloat16 autocast on the '
+              'CPU')
     runner = build_runner(cfg)
+    if args.out and args.out_item in (None, 'pred'):
+        runner.test_evaluator.metrics.append(PerSetDumpResults(args.out))
     metrics = runner.test()
     if not is_main_process():
-        return
+        return metrics
     print(markdown_table(split_by_test_set(metrics)))
+    if args.out and args.out_item == 'metrics':
+        mmengine.dump(metrics, args.out)
+        print(f'metrics dumped to {args.out}')
     if args.metrics_out:
-        os.makedirs(osp.dirname(osp.abspath(args.metrics_out)), exist_ok=True)
-        with open(args.metrics_out, 'w') as f:
-            json.dump(metrics, f, indent=1, default=_to_builtin)
+        write_metrics_json(metrics, args.metrics_out)
         print(f'metrics written to {args.metrics_out}')
+    return metrics
 
 
 if __name__ == '__main__':

@@ -2,18 +2,25 @@
 
 The flags are mmpretrain's, plus ``--data-root`` to point every dataset of
 the config at a folder (e.g. ``--data-root ../shared/data/cifar100``).
+``--amp`` trains with MMEngine's AmpOptimWrapper (float16, loss scaling) on
+CUDA and with bfloat16 autocast (:class:`~xerm_mm.engine.
+AutocastOptimWrapper`) on a machine without CUDA.
 """
 import argparse
 import os
 import os.path as osp
 
+import torch
 from mmengine.config import Config, DictAction
 
+from xerm_mm.engine.autocast_optim_wrapper import \
+    AutocastOptimWrapper  # noqa: F401  registers it
 from xerm_mm.utils import register_all_modules
 from xerm_mm.utils.config import build_runner, set_data_root
+from xerm_mm.utils.dataloader_defaults import set_dataloader_defaults
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a model')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
@@ -27,7 +34,8 @@ def parse_args():
     parser.add_argument(
         '--amp',
         action='store_true',
-        help='enable automatic-mixed-precision training (CUDA)')
+        help='automatic mixed precision: float16 with loss scaling on CUDA, '
+        'bfloat16 autocast on the CPU')
     parser.add_argument(
         '--no-validate',
         action='store_true',
@@ -36,6 +44,14 @@ def parse_args():
         '--auto-scale-lr',
         action='store_true',
         help='scale the learning rate by the actual over the config batch')
+    parser.add_argument(
+        '--no-pin-memory',
+        action='store_true',
+        help='turn off pin_memory in the dataloaders')
+    parser.add_argument(
+        '--no-persistent-workers',
+        action='store_true',
+        help='turn off persistent_workers in the dataloaders')
     parser.add_argument(
         '--data-root',
         help='folder of the dataset, set on every dataset of the config')
@@ -51,7 +67,7 @@ def parse_args():
         default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -70,8 +86,7 @@ def merge_args(cfg: Config, args) -> Config:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        _enable_amp(cfg)
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None
@@ -84,15 +99,32 @@ def merge_args(cfg: Config, args) -> Config:
         set_data_root(cfg, args.data_root)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    set_dataloader_defaults(
+        cfg,
+        pin_memory=not args.no_pin_memory,
+        persistent_workers=not args.no_persistent_workers)
     return cfg
 
 
-def main():
-    args = parse_args()
+def _enable_amp(cfg: Config) -> None:
+    """float16 + loss scaling on CUDA; bfloat16 autocast on the CPU."""
+    if torch.cuda.is_available():
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        return
+    cfg.optim_wrapper.pop('_scope_', None)
+    cfg.optim_wrapper.pop('loss_scale', None)
+    cfg.optim_wrapper.type = 'xerm_mm.AutocastOptimWrapper'
+    cfg.optim_wrapper.dtype = 'bfloat16'
+
+
+def main(argv=None):
+    args = parse_args(argv)
     register_all_modules(init_default_scope=False)
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = build_runner(cfg)
     runner.train()
+    return runner
 
 
 if __name__ == '__main__':

@@ -4,10 +4,17 @@ from collections import OrderedDict
 from typing import Dict, List, Optional, Union
 
 from mmengine.runner import TestLoop
-from mmengine.runner.loops import _parse_losses
 from torch.utils.data import DataLoader
 
 from xerm_mm.registry import LOOPS
+from .progress_bar import batch_progress, progress_bar_enabled
+
+#: Runtime info keys of the message hub: the tag of the test set being
+#: evaluated (``'balanced'``, ``'balanced/balanced_view'``) and the tags of
+#: the whole run, in order. Hooks and metrics read them to keep their outputs
+#: apart (see :mod:`xerm_mm.engine.per_set_outputs`).
+TEST_SET_KEY = 'multi_test_loop/set'
+TEST_SETS_KEY = 'multi_test_loop/sets'
 
 
 @LOOPS.register_module()
@@ -17,8 +24,11 @@ class MultiTestLoop(TestLoop):
     Each entry of ``test_sets`` names a test set and gives the dataset fields
     that differ from ``test_dataloader.dataset`` (a dict with a ``type`` key
     replaces the dataset config whole). Every set is evaluated with the same
-    evaluator, whose ``dataset_meta`` follows the set, and its metrics are
-    returned under ``'{name}/{metric}'``.
+    evaluator, whose ``dataset_meta`` (and the visualizer's) follows the set,
+    and its metrics are returned under ``'{name}/{metric}'``. While a set is
+    evaluated, the runner's message hub holds its tag under the runtime info
+    key ``'multi_test_loop/set'`` and the tags of the run under
+    ``'multi_test_loop/sets'`` (keys that LogProcessor does not log).
 
     Example:
         >>> test_cfg = dict(
@@ -36,7 +46,12 @@ class MultiTestLoop(TestLoop):
             model's head (``head.predict_view``, e.g. ``['imbalanced',
             'balanced']`` for a PC or TDE head); metrics then go under
             ``'{name}/{view}_view/{metric}'``. None: the head as configured.
-        fp16 (bool): Test under autocast. Defaults to False.
+        fp16 (bool): Test under autocast: float16 on CUDA, bfloat16 on the
+            CPU (MMEngine's ``autocast``). Defaults to False.
+        progress_bar (bool, optional): A progress bar per test set on the
+            main process. None: only when stdout is a terminal (a log file
+            gets the logger's lines alone); True: also on a file or pipe,
+            where it is written once per set. Defaults to None.
     """
 
     def __init__(self,
@@ -45,7 +60,8 @@ class MultiTestLoop(TestLoop):
                  evaluator: Union[Dict, List],
                  test_sets: Optional[Dict[str, Dict]] = None,
                  views: Optional[List[str]] = None,
-                 fp16: bool = False):
+                 fp16: bool = False,
+                 progress_bar: Optional[bool] = None):
         if test_sets and not isinstance(dataloader, dict):
             raise TypeError('MultiTestLoop with test_sets needs the test '
                             'dataloader as a config dict, got a built '
@@ -75,14 +91,33 @@ class MultiTestLoop(TestLoop):
             raise TypeError(
                 f'test_cfg.views={self.views} needs a head with predict_view '
                 f'(PCHead, TDEHead), got {type(self._head()).__name__}.')
+        self.progress_bar = progress_bar
+
+    @property
+    def tags(self) -> List[str]:
+        """The name of every evaluation, in order (set, or set/view)."""
+        return [
+            self._tag(name, view) for view in self.views or [None]
+            for name in self.loaders
+        ]
+
+    @staticmethod
+    def _tag(name: str, view: Optional[str]) -> str:
+        return name if view is None else f'{name}/{view}_view'
 
     def _head(self):
+        """The head, under any wrappers (DDP, a test-time-augmentation model).
+        """
         model = self.runner.model
-        return getattr(getattr(model, 'module', model), 'head', None)
+        while hasattr(model, 'module'):
+            model = model.module
+        return getattr(model, 'head', None)
 
     def run(self) -> dict:
         """Evaluate every test set; return all metrics, prefixed by set."""
         self.runner.call_hook('before_test')
+        self.runner.message_hub.update_info(
+            TEST_SETS_KEY, self.tags, resumed=False)
         all_metrics = OrderedDict()
         head = self._head()
         configured_view = getattr(head, 'predict_view', None)
@@ -90,8 +125,8 @@ class MultiTestLoop(TestLoop):
             if view is not None:
                 head.predict_view = view
             for name, loader in self.loaders.items():
-                tag = name if view is None else f'{name}/{view}_view'
-                all_metrics.update(self._run_set(tag, loader))
+                all_metrics.update(
+                    self._run_set(self._tag(name, view), loader))
         if self.views:
             head.predict_view = configured_view
         self.runner.call_hook('after_test')
@@ -100,17 +135,33 @@ class MultiTestLoop(TestLoop):
     def _run_set(self, name: str, loader) -> dict:
         """Evaluate one test set; return its metrics prefixed by ``name``."""
         self.dataloader = loader
-        self.evaluator.dataset_meta = getattr(loader.dataset, 'metainfo',
-                                              None)
+        meta = getattr(loader.dataset, 'metainfo', None)
+        self.evaluator.dataset_meta = meta
+        self.runner.visualizer.dataset_meta = meta
+        self.runner.message_hub.update_info(TEST_SET_KEY, name, resumed=False)
         self.runner.call_hook('before_test_epoch')
         self.runner.model.eval()
         self.test_loss.clear()
-        for idx, data_batch in enumerate(loader):
-            self.run_iter(idx, data_batch)
+        show = progress_bar_enabled(self.progress_bar)
+        with batch_progress(name, len(loader), show) as advance:
+            for idx, data_batch in enumerate(loader):
+                self.run_iter(idx, data_batch)
+                advance()
         metrics = self.evaluator.evaluate(len(loader.dataset))
-        if self.test_loss:
-            metrics.update(_parse_losses(self.test_loss, 'test'))
+        metrics.update(self._mean_losses())
         metrics = OrderedDict(
             (f'{name}/{key}', value) for key, value in metrics.items())
         self.runner.call_hook('after_test_epoch', metrics=metrics)
         return metrics
+
+    def _mean_losses(self) -> dict:
+        """Mean of each loss the model returned at test time, and their sum.
+
+        Empty when ``test_step`` returned no losses (the usual case).
+        """
+        if not self.test_loss:
+            return {}
+        losses = {key: buf.mean() for key, buf in self.test_loss.items()}
+        losses['test_loss'] = sum(
+            value for key, value in losses.items() if 'loss' in key)
+        return losses

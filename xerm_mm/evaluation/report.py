@@ -1,4 +1,7 @@
 """Tables of long-tail metrics, one row per test set (or per model)."""
+import json
+import os
+import os.path as osp
 from collections import OrderedDict
 from typing import Dict, List, Sequence
 
@@ -45,3 +48,18 @@ def markdown_table(rows: Dict[str, dict],
         cells = [_cell(row.get(column)) for column in columns]
         lines.append('| ' + ' | '.join([name] + cells) + ' |')
     return '\n'.join(lines)
+
+
+def _to_builtin(value):
+    """JSON fallback for numpy and torch values."""
+    return value.tolist() if hasattr(value, 'tolist') else str(value)
+
+
+def write_metrics_json(metrics: Dict[str, object], path: str) -> None:
+    """Write ``metrics`` (numpy / torch values too) to the JSON file ``path``.
+
+    The folder is created if needed.
+    """
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump(metrics, f, indent=1, default=_to_builtin)

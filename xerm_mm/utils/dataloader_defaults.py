@@ -1,0 +1,57 @@
+"""The dataloader defaults that mmpretrain's train.py / test.py inject.
+
+mmpretrain's tools fill every dataloader of the config with
+``pin_memory=True``, ``persistent_workers=True`` (train.py only) and
+``collate_fn=dict(type='default_collate')`` where the config leaves them out.
+Ours do the same, with two fixes:
+
+* ``persistent_workers`` is only set where ``num_workers > 0`` (PyTorch
+  refuses it without workers; our DigitsLT configs load in-process).
+* A ``collate_fn`` (or ``worker_init_fn``) dict inherited from a package
+  config (``_base_ = 'xerm_mm::...'`` or ``'mmpretrain::...'``) carries a
+  ``_scope_`` key: MMEngine's ``Config`` adds it to the outermost dicts with a
+  ``type`` of a scoped base, to build them in that package's registry. But
+  ``Runner.build_dataloader`` does not build these two through a registry: it
+  looks the function up in MMEngine's ``FUNCTIONS`` by type and binds every
+  other key as an argument, so the collate function gets called with
+  ``_scope_='xerm_mm'`` and fails with a ``TypeError``. The key is dropped.
+"""
+from mmengine.config import Config
+
+DATALOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def set_dataloader_defaults(cfg: Config,
+                            keys=DATALOADER_KEYS,
+                            pin_memory: bool = True,
+                            persistent_workers: bool = True) -> None:
+    """Fill mmpretrain's defaults into the dataloaders ``keys`` of ``cfg``.
+
+    Call it after the command-line overrides are merged: a value the config
+    or ``--cfg-options`` gives is kept, except that False arguments (the
+    tools' ``--no-pin-memory`` / ``--no-persistent-workers``) switch the
+    option off everywhere, as in mmpretrain.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        keys (tuple[str]): The dataloader fields to fill (absent or None
+            ones are skipped).
+        pin_memory (bool): Default ``pin_memory``; False forces it off.
+        persistent_workers (bool): Default ``persistent_workers`` where the
+            loader has workers; False forces it off.
+    """
+    for key in keys:
+        loader = cfg.get(key)
+        if not loader:
+            continue
+        loader.setdefault('pin_memory', True)
+        loader.setdefault('collate_fn', dict(type='default_collate'))
+        if loader.get('num_workers', 0) > 0:
+            loader.setdefault('persistent_workers', True)
+        if not pin_memory:
+            loader['pin_memory'] = False
+        if not persistent_workers and 'persistent_workers' in loader:
+            loader['persistent_workers'] = False
+        for fn_key in ('collate_fn', 'worker_init_fn'):
+            if isinstance(loader.get(fn_key), dict):
+                loader[fn_key].pop('_scope_', None)
