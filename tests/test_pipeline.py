@@ -9,6 +9,7 @@ processes.
 import contextlib
 import io
 import json
+import os
 import os.path as osp
 import runpy
 import shutil
@@ -63,7 +64,9 @@ def run_pipeline(*argv) -> str:
     message."""
     main = runpy.run_path(osp.join(ROOT, 'tools', 'run_pipeline.py'))['main']
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    with contextlib.redirect_stdout(out), pytest.MonkeyPatch.context() as mp:
+        # One thread per tool process, as conftest's run_tool.
+        mp.setenv('OMP_NUM_THREADS', os.environ.get('OMP_NUM_THREADS', '1'))
         try:
             main(list(argv))
         except SystemExit as e:
@@ -96,6 +99,11 @@ def configs(fake_cifar10_root, tmp_path_factory):
         f.write(f'_base_ = {paths["xerm_two"]!r}\n'
                 f'model = dict(teacher=dict(_delete_=True, '
                 f'config={paths["tde"]!r}))\n')
+    # A config that does not load (a dict over None needs _delete_).
+    paths['broken'] = osp.join(folder, 'broken.py')
+    with open(paths['broken'], 'w') as f:
+        f.write(f'_base_ = {paths["xerm_two"]!r}\n'
+                f'model = dict(teacher=dict(config={paths["tde"]!r}))\n')
     return folder, paths
 
 
@@ -217,6 +225,10 @@ XE = "dict(name='xe', config={xe!r}), dict(name='tde', config={tde!r}), "
     (XE + "dict(name='s', config={both!r}, "
      "teachers=dict(imbalanced='xe', balanced='tde'))",
      'sets model.teacher too'),
+    (XE + "dict(name='s', config={broken!r}, teacher='tde')",
+     "stage 's': its config {broken} does not load: teacher="),
+    (XE + "dict(name='s', config={xe!r}, cfg_options=dict(train_cfg=None))",
+     "stage 's': its config {xe} has no int train_cfg.max_epochs"),
     (XE + "dict(name='s', config={xe!r}, nproc=0)",
      "stage 's': nproc must be an int >= 1"),
     (XE + "dict(name='s', config={xe!r}, teachr='xe')",
@@ -229,9 +241,46 @@ def test_bad_pipeline_fails_before_any_work(configs, tmp_path, stages,
     config = write_pipeline(tmp_path, configs[1], stages)
     with pytest.raises(ExperimentError) as error:
         Experiment(config, work_dir=str(tmp_path / 'work'))
-    assert message in str(error.value)
+    assert message.format(**configs[1]) in str(error.value)
     assert str(error.value).startswith(config)
     assert not (tmp_path / 'work').exists()
+
+
+# The shipped demo's xERM-PC with two teacher networks, as a user writes it.
+DIGITS_TWO_NETWORKS = """
+_base_ = 'xerm_mm::xerm/xerm-pc_bbn-resnet32_1xb64-30e_digitslt-ib10.py'
+model = dict(
+    teacher=None,
+    imbalanced_teacher=dict(
+        config='xerm_mm::xe/xe_bbn-resnet32_1xb64-30e_digitslt-ib10.py',
+        checkpoint=None),
+    balanced_teacher=dict(
+        config='xerm_mm::tde/tde_bbn-resnet32_1xb64-30e_digitslt-ib10.py',
+        checkpoint=None))
+"""
+
+
+def test_shipped_and_two_network_pipelines_pass_the_checks(tmp_path):
+    pipelines = osp.join(ROOT, 'configs', 'pipelines')
+    shipped = [name for name in os.listdir(pipelines) if name.endswith('.py')]
+    assert shipped
+    for name in shipped:
+        experiment = Experiment(osp.join(pipelines, name))
+        assert all(
+            experiment.final_checkpoint(stage).endswith('.pth')
+            for stage in experiment.stages)
+    student = tmp_path / 'xerm-pc-two.py'
+    student.write_text(DIGITS_TWO_NETWORKS)
+    config = tmp_path / 'digits.py'
+    config.write_text(
+        "stages = [dict(name='xe', config='xerm_mm::xe/xe_bbn-resnet32_1xb64-"
+        "30e_digitslt-ib10.py'), dict(name='tde', config='xerm_mm::tde/tde_"
+        "bbn-resnet32_1xb64-30e_digitslt-ib10.py'), dict(name='two', "
+        f"config={str(student)!r}, teachers=dict(imbalanced='xe', "
+        "balanced='tde'))]\n")
+    experiment = Experiment(str(config), work_dir=str(tmp_path / 'work'))
+    assert experiment.final_checkpoint('two') == str(tmp_path / 'work' /
+                                                     'two' / 'epoch_30.pth')
 
 
 def test_cli_reports_a_bad_pipeline(experiment, tmp_path):

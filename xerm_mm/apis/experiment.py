@@ -116,15 +116,7 @@ class Experiment:
         self.python = python
         self.stages = OrderedDict(
             (stage['name'], stage) for stage in self.cfg.stages)
-        for stage in self.stages.values():
-            if teacher_stages(stage):
-                try:
-                    model = self.stage_config(stage['name']).get('model')
-                except Exception as error:
-                    raise ExperimentError(
-                        f'{config}: stage {stage["name"]!r}: its config '
-                        f'{stage["config"]} does not load: {error}') from error
-                check_teacher_keys(stage, model, config)
+        self._finals = {name: self._check_stage(name) for name in self.stages}
 
     # -- helpers -----------------------------------------------------------
 
@@ -145,10 +137,27 @@ class Experiment:
             cfg.merge_from_dict(parse_options(options))
         return cfg
 
+    def _check_stage(self, name: str) -> str:
+        """Load a stage's config, check its teacher keys; return the path
+        of its final checkpoint."""
+        stage = self.stages[name]
+        where = f'{self.path}: stage {name!r}: its config {stage["config"]}'
+        try:
+            cfg = self.stage_config(name)
+        except Exception as error:
+            raise ExperimentError(f'{where} does not load: {error}') from error
+        check_teacher_keys(stage, cfg.get('model'), self.path)
+        epochs = (cfg.get('train_cfg') or {}).get('max_epochs')
+        if isinstance(epochs, bool) or not isinstance(epochs, int):
+            raise ExperimentError(
+                f'{where} has no int train_cfg.max_epochs (got {epochs!r}); '
+                'a stage needs an epoch-based schedule, its final checkpoint '
+                'being epoch_{max_epochs}.pth')
+        return osp.join(self._stage_dir(name), f'epoch_{epochs}.pth')
+
     def final_checkpoint(self, name: str) -> str:
         """The last epoch's checkpoint of a stage (may not exist yet)."""
-        epochs = int(self.stage_config(name).train_cfg.max_epochs)
-        return osp.join(self._stage_dir(name), f'epoch_{epochs}.pth')
+        return self._finals[name]
 
     def _run(self, tool: str, args: List[str], nproc: int, log: str) -> None:
         args = list(args)
