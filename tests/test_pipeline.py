@@ -283,15 +283,16 @@ def test_shipped_and_two_network_pipelines_pass_the_checks(tmp_path):
                                                      'two' / 'epoch_30.pth')
 
 
-def test_cli_reports_a_bad_pipeline(experiment, tmp_path):
-    config, _, _, _ = experiment
+def test_cli_reports_a_bad_pipeline(configs, tmp_path):
+    good = PIPELINE.format(**configs[1])
     bad = tmp_path / 'bad_pipeline.py'
-    bad.write_text(open(config).read().replace("teacher='tde'",
-                                               "teacher='tdee'"))
+    bad.write_text(good.replace("teacher='tde'", "teacher='tdee'"))
     out = run_pipeline(str(bad), '--work-dir', str(tmp_path / 'work'))
     assert "exit: run_pipeline: " in out and "teacher 'tdee'" in out
     assert not (tmp_path / 'work').exists()
-    out = run_pipeline(config, '--nproc', '0')
+    config = tmp_path / 'pipeline.py'
+    config.write_text(good)
+    out = run_pipeline(str(config), '--nproc', '0')
     assert 'exit: run_pipeline: nproc must be an int >= 1' in out
 
 

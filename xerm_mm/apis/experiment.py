@@ -48,7 +48,7 @@ from mmengine.config import Config, DictAction
 
 from xerm_mm.evaluation.report import split_by_test_set
 from xerm_mm.utils.config import resolve_config_path
-from .launch import find_tools, tool_command
+from .launch import check_launch, find_tools, tool_command
 from .report import build_report, write_report
 from .validate import (ExperimentError, check_steps, check_teacher_keys,
                        teacher_stages)
@@ -103,7 +103,7 @@ class Experiment:
         check_steps(self.cfg, config)
         self.tools_dir = tools_dir or find_tools()
         try:
-            tool_command('train.py', [], nproc, launcher)  # checks both
+            check_launch(nproc, launcher)
         except ValueError as error:
             raise ExperimentError(str(error)) from None
         name = osp.splitext(osp.basename(config))[0]

@@ -41,6 +41,15 @@ def find_tools(package_dir: Optional[str] = None,
         'pip install -e . in the checkout), which puts them in .mim/tools.')
 
 
+def check_launch(nproc: int, launcher: str) -> None:
+    """Raise ValueError for an unknown launcher or ``nproc`` < 1."""
+    if launcher not in LAUNCHERS:
+        raise ValueError(f'launcher must be one of {LAUNCHERS}, got '
+                         f'{launcher!r}')
+    if isinstance(nproc, bool) or not isinstance(nproc, int) or nproc < 1:
+        raise ValueError(f'nproc must be an int >= 1, got {nproc!r}')
+
+
 def tool_command(tool: str,
                  args: Sequence[str],
                  nproc: int = 1,
@@ -55,11 +64,7 @@ def tool_command(tool: str,
     Raises:
         ValueError: An unknown launcher or ``nproc`` < 1.
     """
-    if launcher not in LAUNCHERS:
-        raise ValueError(f'launcher must be one of {LAUNCHERS}, got '
-                         f'{launcher!r}')
-    if isinstance(nproc, bool) or not isinstance(nproc, int) or nproc < 1:
-        raise ValueError(f'nproc must be an int >= 1, got {nproc!r}')
+    check_launch(nproc, launcher)
     if launcher == 'none' and nproc == 1:
         return [python, tool, *args]
     from torch.distributed.elastic.utils.distributed import get_free_port
