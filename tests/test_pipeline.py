@@ -1,11 +1,25 @@
-"""The whole method through tools/run_pipeline.py, on a tiny fake CIFAR-10."""
+"""Experiments through tools/run_pipeline.py on a tiny fake CIFAR-10.
+
+One experiment is trained once per module (1 epoch per stage); later tests
+copy its finished teacher stages into their own work dirs, where they are
+kept, not trained again. run_pipeline's ``main()`` runs in-process; the
+stages and evaluations are real ``tools/train.py`` / ``tools/test.py``
+processes.
+"""
+import contextlib
+import io
 import json
+import os
 import os.path as osp
+import runpy
+import shutil
 
 import pytest
 
-from conftest import run_tool, small_cifar10_config
-from xerm_mm.apis.pipeline import build_report
+from conftest import ROOT, small_cifar10_config
+from xerm_mm.apis import Experiment, ExperimentError, build_report, find_tools
+from xerm_mm.apis import launch
+from xerm_mm.apis.launch import tool_command
 
 BASES = {
     'xe': 'xe/xe_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py',
@@ -15,26 +29,55 @@ BASES = {
     'xerm_tde': 'xerm/xerm-tde_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py',
 }
 
+# xerm_pc and its evaluation run on two processes (torchrun, gloo).
 PIPELINE = """
 stages = [
     dict(name='xe', config={xe!r}),
     dict(name='tde', config={tde!r}),
-    dict(name='xerm_pc', config={xerm_pc!r}, teacher='xe'),
+    dict(name='xerm_pc', config={xerm_pc!r}, teacher='xe', nproc=2),
     dict(name='xerm_tde', config={xerm_tde!r}, teacher='tde'),
 ]
 evaluations = [
     dict(name='XE', stage='xe'),
     dict(name='PC', stage='xe', config={pc!r}),
     dict(name='TDE', stage='tde'),
-    dict(name='xERM-PC', stage='xerm_pc'),
+    dict(name='xERM-PC', stage='xerm_pc', nproc=2),
     dict(name='xERM-TDE', stage='xerm_tde'),
 ]
 """
 
+# The two-network teacher form: XE gives the imbalanced view, TDE the
+# balanced one; both stages come finished from the shared experiment. (The
+# student is tested as any other: no evaluation here.)
+TWO_NETWORKS = """
+stages = [
+    dict(name='xe', config={xe!r}),
+    dict(name='tde', config={tde!r}),
+    dict(name='xerm_two', config={xerm_two!r},
+         teachers=dict(imbalanced='xe', balanced='tde')),
+]
+"""
+
+
+def run_pipeline(*argv) -> str:
+    """tools/run_pipeline.py's main() in-process: its stdout, or the exit
+    message."""
+    main = runpy.run_path(osp.join(ROOT, 'tools', 'run_pipeline.py'))['main']
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.MonkeyPatch.context() as mp:
+        # One thread per tool process, as conftest's run_tool.
+        mp.setenv('OMP_NUM_THREADS', os.environ.get('OMP_NUM_THREADS', '1'))
+        try:
+            main(list(argv))
+        except SystemExit as e:
+            return f'{out.getvalue()}\nexit: {e.code}'
+    return out.getvalue()
+
 
 @pytest.fixture(scope='module')
-def pipeline_config(fake_cifar10_root, tmp_path_factory):
-    folder = str(tmp_path_factory.mktemp('pipeline'))
+def configs(fake_cifar10_root, tmp_path_factory):
+    """Tiny configs of every stage: (folder, {stage: config path})."""
+    folder = str(tmp_path_factory.mktemp('experiment'))
     paths = {}
     for name in ('xe', 'pc', 'tde'):
         paths[name] = small_cifar10_config(BASES[name], fake_cifar10_root,
@@ -44,16 +87,47 @@ def pipeline_config(fake_cifar10_root, tmp_path_factory):
         extra = f'model.update(teacher=dict(config={paths[teacher]!r}))\n'
         paths[name] = small_cifar10_config(BASES[name], fake_cifar10_root,
                                            folder, extra)
-    path = osp.join(folder, 'configs', 'pipeline.py')
-    with open(path, 'w') as f:
+    # Two teacher networks instead of the one of the xERM-TDE config.
+    extra = (f'model.update(teacher=None, imbalanced_teacher=dict('
+             f'config={paths["xe"]!r}, checkpoint=None), balanced_teacher='
+             f'dict(config={paths["tde"]!r}, checkpoint=None))\n')
+    paths['xerm_two'] = small_cifar10_config(
+        BASES['xerm_tde'], fake_cifar10_root, osp.join(folder, 'two'), extra)
+    # A wrong config giving both teacher forms.
+    paths['both'] = osp.join(folder, 'both.py')
+    with open(paths['both'], 'w') as f:
+        f.write(f'_base_ = {paths["xerm_two"]!r}\n'
+                f'model = dict(teacher=dict(_delete_=True, '
+                f'config={paths["tde"]!r}))\n')
+    # A config that does not load (a dict over None needs _delete_).
+    paths['broken'] = osp.join(folder, 'broken.py')
+    with open(paths['broken'], 'w') as f:
+        f.write(f'_base_ = {paths["xerm_two"]!r}\n'
+                f'model = dict(teacher=dict(config={paths["tde"]!r}))\n')
+    return folder, paths
+
+
+@pytest.fixture(scope='module')
+def experiment(configs):
+    """One trained experiment: (pipeline config, work dir, stdout, paths)."""
+    folder, paths = configs
+    config = osp.join(folder, 'configs', 'pipeline.py')
+    with open(config, 'w') as f:
         f.write(PIPELINE.format(**paths))
-    return path, osp.join(folder, 'work')
+    work = osp.join(folder, 'work')
+    stdout = run_pipeline(config, '--work-dir', work)
+    assert 'exit:' not in stdout, stdout[-5000:]
+    return config, work, stdout, paths
 
 
-def test_pipeline_runs_end_to_end_and_resumes(pipeline_config):
-    config, work = pipeline_config
-    stdout = run_tool('tools/run_pipeline.py', config, '--work-dir', work,
-                      timeout=900)
+def reuse_teachers(experiment, work: str) -> None:
+    """Copy the finished xe and tde stages into ``work``."""
+    for name in ('xe', 'tde'):
+        shutil.copytree(osp.join(experiment[1], name), osp.join(work, name))
+
+
+def test_pipeline_runs_end_to_end_and_resumes(experiment):
+    config, work, stdout, _ = experiment
     report = json.load(open(osp.join(work, 'report.json')))
     methods = ['XE', 'PC', 'TDE', 'xERM-PC', 'xERM-TDE']
     assert list(report['table1']) == methods
@@ -69,21 +143,194 @@ def test_pipeline_runs_end_to_end_and_resumes(pipeline_config):
     assert osp.join(work, 'tde', 'epoch_1.pth') in log
     assert 'w_ba' in log
     # Run again: nothing is redone.
-    again = run_tool('tools/run_pipeline.py', config, '--work-dir', work)
+    again = run_pipeline(config, '--work-dir', work)
     assert again.count(': done (') == 4 + 5
     assert 'tools/train.py' not in again
+    assert '| xERM-TDE |' in again
 
 
-def test_bad_pipeline_fails_before_any_training(pipeline_config, tmp_path):
-    config, _ = pipeline_config
-    text = open(config).read().replace("teacher='tde'", "teacher='tdee'")
-    bad = tmp_path / 'bad_pipeline.py'
-    bad.write_text(text)
-    proc = run_tool('tools/run_pipeline.py', str(bad), '--work-dir',
-                    str(tmp_path / 'work'), check=False)
-    assert proc.returncode != 0
-    assert "teacher 'tdee'" in proc.stderr
+def test_multi_process_stage_and_evaluation(experiment):
+    _, work, stdout, _ = experiment
+    launched = [line for line in stdout.splitlines()
+                if line.startswith('[experiment] ')]
+    assert len(launched) == 4 + 5
+    on_two = [line for line in launched if 'torch.distributed.run' in line]
+    assert len(on_two) == 2
+    assert all('--nproc_per_node 2' in line and line.endswith(
+        '--launcher pytorch') for line in on_two)
+    assert 'xerm_pc' in on_two[0] and 'xERM-PC' in on_two[1]
+    log = open(osp.join(work, 'xerm_pc', 'pipeline.log')).read()
+    assert 'Distributed training: True' in log
+    # 79 training images, 40 per process at batch 16.
+    assert 'Epoch(train) [1][3/3]' in log
+    assert 'teacher loaded from' in log
+    metrics = json.load(open(osp.join(work, 'eval', 'xERM-PC.json')))
+    # 80 balanced test images over 2 processes: each counted exactly once.
+    assert metrics['balanced/lt/per_class_gt_count'] == [8] * 10
+
+
+def test_two_network_teachers_from_installed_tools(experiment, tmp_path,
+                                                  monkeypatch):
+    """teachers=dict(imbalanced=, balanced=), the tools taken from the
+    package's .mim/tools as in an installed package."""
+    package = tmp_path / 'site-packages' / 'xerm_mm'
+    shutil.copytree(osp.join(ROOT, 'tools'), package / '.mim' / 'tools')
+    monkeypatch.setattr(launch, 'PACKAGE_DIR', str(package))
+    _, _, _, paths = experiment
+    work = str(tmp_path / 'work')
+    reuse_teachers(experiment, work)
+    config = tmp_path / 'two_networks.py'
+    config.write_text(TWO_NETWORKS.format(**paths))
+    stdout = run_pipeline(str(config), '--work-dir', work)
+    assert 'exit:' not in stdout, stdout[-5000:]
+    assert stdout.count(': done (') == 2  # xe and tde are kept
+    assert str(package / '.mim' / 'tools' / 'train.py') in stdout
+    log = open(osp.join(work, 'xerm_two', 'pipeline.log')).read()
+    for role, stage in (('imbalanced_teacher', 'xe'),
+                        ('balanced_teacher', 'tde')):
+        loaded = f'{role} loaded from {osp.join(work, stage, "epoch_1.pth")}'
+        assert loaded in log
+    assert 'w_ba' in log
+    assert osp.isfile(osp.join(work, 'xerm_two', 'epoch_1.pth'))
+
+
+def write_pipeline(tmp_path, paths, stages: str) -> str:
+    path = tmp_path / 'pipeline.py'
+    path.write_text(f'stages = [{stages.format(**paths)}]\n')
+    return str(path)
+
+
+XE = "dict(name='xe', config={xe!r}), dict(name='tde', config={tde!r}), "
+
+
+@pytest.mark.parametrize('stages, message', [
+    (XE + "dict(name='s', config={xerm_tde!r}, teacher='tdee')",
+     "stage 's': teacher 'tdee' is not an earlier stage of ['xe', 'tde']"),
+    (XE + "dict(name='s', config={xerm_two!r}, "
+     "teachers=dict(imbalanced='xe', balanced='s'))",
+     "stage 's': teachers.balanced 's' is not an earlier stage"),
+    (XE + "dict(name='s', config={xerm_two!r}, teacher='tde', "
+     "teachers=dict(imbalanced='xe', balanced='tde'))",
+     "stage 's': give teacher='STAGE'"),
+    (XE + "dict(name='s', config={xerm_two!r}, teachers=dict(imba='xe'))",
+     "stage 's': teachers must be dict(imbalanced='STAGE'"),
+    (XE + "dict(name='s', config={tde!r}, teacher='xe')",
+     'has no model.teacher = dict(config=..., checkpoint=...) to take the '
+     "checkpoint of stage 'xe'"),
+    (XE + "dict(name='s', config={xerm_tde!r}, "
+     "teachers=dict(imbalanced='xe', balanced='tde'))",
+     'has no model.imbalanced_teacher'),
+    (XE + "dict(name='s', config={both!r}, teacher='tde')",
+     'sets model.imbalanced_teacher too'),
+    (XE + "dict(name='s', config={both!r}, "
+     "teachers=dict(imbalanced='xe', balanced='tde'))",
+     'sets model.teacher too'),
+    (XE + "dict(name='s', config={broken!r}, teacher='tde')",
+     "stage 's': its config {broken} does not load: teacher="),
+    (XE + "dict(name='s', config={xe!r}, cfg_options=dict(train_cfg=None))",
+     "stage 's': its config {xe} has no int train_cfg.max_epochs"),
+    (XE + "dict(name='s', config={xe!r}, nproc=0)",
+     "stage 's': nproc must be an int >= 1"),
+    (XE + "dict(name='s', config={xe!r}, teachr='xe')",
+     "stage 's': unknown keys ['teachr']"),
+    (XE + "dict(name='s', config='xerm_mm::xe/none.py')",
+     "stage 's': config 'xerm_mm::xe/none.py' not found"),
+])
+def test_bad_pipeline_fails_before_any_work(configs, tmp_path, stages,
+                                            message):
+    config = write_pipeline(tmp_path, configs[1], stages)
+    with pytest.raises(ExperimentError) as error:
+        Experiment(config, work_dir=str(tmp_path / 'work'))
+    assert message.format(**configs[1]) in str(error.value)
+    assert str(error.value).startswith(config)
     assert not (tmp_path / 'work').exists()
+
+
+# The shipped demo's xERM-PC with two teacher networks, as a user writes it.
+DIGITS_TWO_NETWORKS = """
+_base_ = 'xerm_mm::xerm/xerm-pc_bbn-resnet32_1xb64-30e_digitslt-ib10.py'
+model = dict(
+    teacher=None,
+    imbalanced_teacher=dict(
+        config='xerm_mm::xe/xe_bbn-resnet32_1xb64-30e_digitslt-ib10.py',
+        checkpoint=None),
+    balanced_teacher=dict(
+        config='xerm_mm::tde/tde_bbn-resnet32_1xb64-30e_digitslt-ib10.py',
+        checkpoint=None))
+"""
+
+
+def test_shipped_and_two_network_pipelines_pass_the_checks(tmp_path):
+    pipelines = osp.join(ROOT, 'configs', 'pipelines')
+    shipped = [name for name in os.listdir(pipelines) if name.endswith('.py')]
+    assert shipped
+    for name in shipped:
+        experiment = Experiment(osp.join(pipelines, name))
+        assert all(
+            experiment.final_checkpoint(stage).endswith('.pth')
+            for stage in experiment.stages)
+    student = tmp_path / 'xerm-pc-two.py'
+    student.write_text(DIGITS_TWO_NETWORKS)
+    config = tmp_path / 'digits.py'
+    config.write_text(
+        "stages = [dict(name='xe', config='xerm_mm::xe/xe_bbn-resnet32_1xb64-"
+        "30e_digitslt-ib10.py'), dict(name='tde', config='xerm_mm::tde/tde_"
+        "bbn-resnet32_1xb64-30e_digitslt-ib10.py'), dict(name='two', "
+        f"config={str(student)!r}, teachers=dict(imbalanced='xe', "
+        "balanced='tde'))]\n")
+    experiment = Experiment(str(config), work_dir=str(tmp_path / 'work'))
+    assert experiment.final_checkpoint('two') == str(tmp_path / 'work' /
+                                                     'two' / 'epoch_30.pth')
+
+
+def test_cli_reports_a_bad_pipeline(configs, tmp_path):
+    good = PIPELINE.format(**configs[1])
+    bad = tmp_path / 'bad_pipeline.py'
+    bad.write_text(good.replace("teacher='tde'", "teacher='tdee'"))
+    out = run_pipeline(str(bad), '--work-dir', str(tmp_path / 'work'))
+    assert "exit: run_pipeline: " in out and "teacher 'tdee'" in out
+    assert not (tmp_path / 'work').exists()
+    config = tmp_path / 'pipeline.py'
+    config.write_text(good)
+    out = run_pipeline(str(config), '--nproc', '0')
+    assert 'exit: run_pipeline: nproc must be an int >= 1' in out
+
+
+def test_tools_are_found_in_the_package_then_the_checkout(tmp_path):
+    installed = tmp_path / 'site' / 'xerm_mm'
+    checkout = tmp_path / 'src'
+    for tools in (installed / '.mim' / 'tools', checkout / 'tools'):
+        tools.mkdir(parents=True)
+        for name in ('train.py', 'test.py'):
+            (tools / name).write_text('')
+    (checkout / 'xerm_mm').mkdir()
+    assert find_tools(str(installed)) == str(installed / '.mim' / 'tools')
+    assert find_tools(str(checkout / 'xerm_mm')) == str(checkout / 'tools')
+    with pytest.raises(FileNotFoundError) as error:
+        find_tools(str(tmp_path / 'bare' / 'xerm_mm'))
+    assert str(tmp_path / 'bare' / 'xerm_mm' / '.mim' / 'tools') in str(
+        error.value)
+    assert str(tmp_path / 'bare' / 'tools') in str(error.value)
+    # The checkout of this test run: ./tools or the package's .mim/tools.
+    assert osp.samefile(
+        osp.join(find_tools(), 'train.py'),
+        osp.join(ROOT, 'tools', 'train.py'))
+
+
+def test_tool_command_launchers():
+    assert tool_command('t.py', ['a'], python='py') == ['py', 't.py', 'a']
+    for nproc, launcher in ((2, 'none'), (1, 'pytorch')):
+        cmd = tool_command('t.py', ['a'], nproc, launcher, python='py')
+        assert cmd[:5] == [
+            'py', '-m', 'torch.distributed.run', '--nproc_per_node',
+            str(nproc)
+        ]
+        assert cmd[5] == '--master_port' and int(cmd[6]) > 0
+        assert cmd[7:] == ['t.py', 'a', '--launcher', 'pytorch']
+    with pytest.raises(ValueError, match='launcher must be one of'):
+        tool_command('t.py', [], launcher='slurm')
+    with pytest.raises(ValueError, match='nproc must be an int >= 1'):
+        tool_command('t.py', [], nproc=0)
 
 
 def test_report_tables():

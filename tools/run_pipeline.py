@@ -1,20 +1,23 @@
-"""Run the whole method: ``python tools/run_pipeline.py PIPELINE_CONFIG``.
+"""Run an experiment: ``python tools/run_pipeline.py PIPELINE_CONFIG``.
 
-Trains every stage of the pipeline config (teachers, then xERM students),
-evaluates the methods on the balanced and the imbalanced test sets, and
-writes ``report.json`` and ``report.md`` (the paper's Tables 1 and 4) in the
-work dir. Run it again after an interruption: finished stages and
-evaluations are kept, an interrupted stage resumes.
+A pipeline config lists the stages of an experiment (see
+:class:`xerm_mm.apis.Experiment`): this trains every stage (teachers, then
+xERM students), evaluates the methods on the balanced and the imbalanced
+test sets, and writes ``report.json`` and ``report.md`` (the paper's Tables
+1 and 4) in the work dir. Run it again after an interruption: finished
+stages and evaluations are kept, an interrupted stage resumes.
 """
 import argparse
+import os.path as osp
 import sys
 
-from xerm_mm.apis import Pipeline, PipelineError
+from xerm_mm.apis import Experiment, ExperimentError
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config', help='pipeline config file')
+    parser.add_argument(
+        'config', help='pipeline config file (the stages of the experiment)')
     parser.add_argument(
         '--work-dir', help='root of the stages (default work_dirs/NAME)')
     parser.add_argument(
@@ -25,21 +28,35 @@ def parse_args():
         nargs='+',
         default=[],
         help='key=value overrides for every training and test config')
-    return parser.parse_args()
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch'],
+        default='none',
+        help='pytorch: run every step under torchrun (a step with nproc > 1 '
+        'always does)')
+    parser.add_argument(
+        '--nproc',
+        type=int,
+        default=1,
+        help='processes of every step whose pipeline config entry gives no '
+        'nproc (default 1)')
+    return parser.parse_args(argv)
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
     try:
-        pipeline = Pipeline(
+        experiment = Experiment(
             args.config,
             work_dir=args.work_dir,
             data_root=args.data_root,
-            cfg_options=args.cfg_options)
-        pipeline.run()
-    except (PipelineError, FileNotFoundError) as e:
+            cfg_options=args.cfg_options,
+            launcher=args.launcher,
+            nproc=args.nproc)
+        experiment.run()
+    except (ExperimentError, FileNotFoundError) as e:
         sys.exit(f'run_pipeline: {e}')
-    with open(f'{pipeline.work_dir}/report.md') as f:
+    with open(osp.join(experiment.work_dir, 'report.md')) as f:
         print(f.read())
 
 

@@ -1,3 +1,9 @@
-from .pipeline import Pipeline, PipelineError, build_report, write_report
+from .experiment import Experiment
+from .launch import find_tools
+from .report import build_report, write_report
+from .validate import ExperimentError
 
-__all__ = ['Pipeline', 'PipelineError', 'build_report', 'write_report']
+__all__ = [
+    'Experiment', 'ExperimentError', 'build_report', 'find_tools',
+    'write_report'
+]

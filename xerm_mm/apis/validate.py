@@ -1,0 +1,139 @@
+"""Checks of an experiment's pipeline config, made before any work.
+
+Every error names the pipeline config file and the stage or evaluation.
+"""
+from typing import Dict, List
+
+from xerm_mm.utils.config import resolve_config_path
+
+STAGE_KEYS = ('name', 'config', 'teacher', 'teachers', 'cfg_options',
+              'nproc')
+EVALUATION_KEYS = ('name', 'stage', 'config', 'cfg_options', 'nproc')
+# teachers=dict(ROLE=stage): the model key that gets the stage's checkpoint.
+TEACHER_ROLES = {
+    'imbalanced': 'imbalanced_teacher',
+    'balanced': 'balanced_teacher'
+}
+SINGLE = 'teacher'
+
+
+class ExperimentError(RuntimeError):
+    """A pipeline config or one of the steps of its experiment is wrong."""
+
+
+def teacher_stages(stage: dict) -> Dict[str, str]:
+    """``{model key: teacher stage}`` of a stage.
+
+    ``teacher='xe'`` gives ``{'teacher': 'xe'}``;
+    ``teachers=dict(imbalanced='xe', balanced='tde')`` gives
+    ``{'imbalanced_teacher': 'xe', 'balanced_teacher': 'tde'}``; a stage
+    without a teacher gives ``{}``.
+    """
+    if stage.get(SINGLE) is not None:
+        return {SINGLE: stage[SINGLE]}
+    teachers = stage.get('teachers') or {}
+    return {TEACHER_ROLES[role]: name for role, name in teachers.items()}
+
+
+def _check_common(step: dict, where: str, keys: tuple) -> None:
+    unknown = sorted(set(step) - set(keys))
+    if unknown:
+        raise ExperimentError(f'{where}: unknown keys {unknown}; allowed: '
+                              f'{list(keys)}')
+    nproc = step.get('nproc', 1)
+    if isinstance(nproc, bool) or not isinstance(nproc, int) or nproc < 1:
+        raise ExperimentError(f'{where}: nproc must be an int >= 1 (the '
+                              f'processes of the step), got {nproc!r}')
+    if not isinstance(step.get('cfg_options', {}), dict):
+        raise ExperimentError(f'{where}: cfg_options must be a dict of '
+                              'key: value overrides')
+    if 'config' in step:
+        try:
+            resolve_config_path(step['config'])
+        except FileNotFoundError as error:
+            raise ExperimentError(f'{where}: {error}') from None
+
+
+def _check_teachers(stage: dict, where: str, earlier: List[str]) -> None:
+    if stage.get(SINGLE) is not None and stage.get('teachers') is not None:
+        raise ExperimentError(
+            f"{where}: give teacher='STAGE' (one two-view teacher network) "
+            "or teachers=dict(imbalanced='STAGE', balanced='STAGE') (two "
+            'networks), not both')
+    teachers = stage.get('teachers')
+    if teachers is not None and (not isinstance(teachers, dict)
+                                 or set(teachers) != set(TEACHER_ROLES)):
+        raise ExperimentError(
+            f"{where}: teachers must be dict(imbalanced='STAGE', "
+            f"balanced='STAGE'), got {teachers!r}")
+    roles = {v: k for k, v in TEACHER_ROLES.items()}
+    for key, name in teacher_stages(stage).items():
+        if name not in earlier:
+            form = SINGLE if key == SINGLE else f'teachers.{roles[key]}'
+            raise ExperimentError(
+                f'{where}: {form} {name!r} is not an earlier stage of '
+                f'{earlier}')
+
+
+def check_steps(cfg, path: str) -> None:
+    """Check the stages and evaluations of pipeline config ``cfg``.
+
+    Raises:
+        ExperimentError: Missing or repeated names, unknown keys, a config
+            file that does not exist, a teacher or an evaluated stage that
+            is not an (earlier) stage, both teacher forms, a bad ``nproc``.
+    """
+    stages = cfg.get('stages')
+    if not stages:
+        raise ExperimentError(f'{path}: no `stages` list')
+    names = [stage.get('name') for stage in stages]
+    if None in names or len(set(names)) != len(names):
+        raise ExperimentError(f'{path}: every stage needs a unique `name`, '
+                              f'got {names}')
+    for i, stage in enumerate(stages):
+        where = f'{path}: stage {stage["name"]!r}'
+        if 'config' not in stage:
+            raise ExperimentError(f'{where}: no `config`')
+        _check_common(stage, where, STAGE_KEYS)
+        _check_teachers(stage, where, names[:i])
+    evaluations = cfg.get('evaluations', [])
+    evaluated = [evaluation.get('name') for evaluation in evaluations]
+    if None in evaluated or len(set(evaluated)) != len(evaluated):
+        raise ExperimentError(f'{path}: every evaluation needs a unique '
+                              f'`name`, got {evaluated}')
+    for evaluation in evaluations:
+        where = f'{path}: evaluation {evaluation["name"]!r}'
+        if evaluation.get('stage') not in names:
+            raise ExperimentError(f'{where} names stage '
+                                  f'{evaluation.get("stage")!r}, not one of '
+                                  f'{names}')
+        _check_common(evaluation, where, EVALUATION_KEYS)
+
+
+def check_teacher_keys(stage: dict, model: dict, path: str) -> None:
+    """Check that the stage config's ``model`` takes the stage's teachers.
+
+    Raises:
+        ExperimentError: The model lacks ``teacher`` (for ``teacher=``) or
+            ``imbalanced_teacher`` / ``balanced_teacher`` (for
+            ``teachers=``), or sets the other form.
+    """
+    keys = teacher_stages(stage)
+    if not keys:
+        return
+    where = (f'{path}: stage {stage["name"]!r} (config '
+             f'{stage["config"]})')
+    model = model or {}
+    for key in keys:
+        if not isinstance(model.get(key), dict):
+            raise ExperimentError(
+                f'{where}: the config has no model.{key} = dict(config=..., '
+                f'checkpoint=...) to take the checkpoint of stage '
+                f'{keys[key]!r}; use an xERM config with that teacher form')
+    other = ([SINGLE] if SINGLE not in keys else list(TEACHER_ROLES.values()))
+    for key in other:
+        if model.get(key) is not None:
+            raise ExperimentError(
+                f'{where}: the config sets model.{key} too, but the stage '
+                f'gives its teachers as {list(keys)}; set model.{key}=None '
+                'in the stage config (or use the other teacher form)')
