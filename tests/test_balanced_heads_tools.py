@@ -46,6 +46,19 @@ def test_pc_evaluates_an_xe_checkpoint(xe_run, fake_cifar10_root, tmp_path):
     assert tail_ba >= tail_imba
 
 
+def test_pc_with_test_time_augmentation(xe_run, fake_cifar10_root, tmp_path):
+    # --tta wraps the model: the class-count hook must still find PC's head.
+    _, xe_work, _ = xe_run
+    config = small_cifar10_config(
+        'pc/pc_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py',
+        fake_cifar10_root, str(tmp_path))
+    _, stdout = run_main('test', config, osp.join(xe_work, 'epoch_1.pth'),
+                         '--work-dir', tmp_path, '--tta', '--test-sets',
+                         'balanced')
+    assert 'PCHead: training class counts set (10 classes' in stdout
+    assert _rows(stdout) == ['balanced']
+
+
 def test_tde_trains_and_reports_both_views(fake_cifar10_root, tmp_path):
     config = small_cifar10_config(
         'tde/tde_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py',

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from mmpretrain.models import ImageClassifier
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.registry import DefaultScope
@@ -243,6 +244,14 @@ def test_unwrap_model_of_model_wrapper_and_runner():
     assert unwrap_model(wrapped) is model
     assert unwrap_model(SimpleNamespace(model=wrapped)) is model
     assert unwrap_model(SimpleNamespace(model=model)) is model
+    # tools/test.py --tta: a TTA model around a DDP wrapper (when the model
+    # is distributed, the runner wraps the TTA model).
+    from mmpretrain.models import AverageClsScoreTTA
+    classifier = ImageClassifier(backbone=dict(type='ResNet32'))
+    tta = AverageClsScoreTTA(module=classifier)
+    assert unwrap_model(tta) is classifier
+    assert unwrap_model(SimpleNamespace(model=tta)) is classifier
+    assert unwrap_model(torch.nn.DataParallel(tta)) is classifier
 
 
 def test_deprecated_weight_stats_hook_only_warns():

@@ -7,6 +7,7 @@ from mmengine.runner import TestLoop
 from torch.utils.data import DataLoader
 
 from xerm_mm.registry import LOOPS
+from xerm_mm.utils.model import unwrap_model
 from .progress_bar import batch_progress, progress_bar_enabled
 
 #: Runtime info keys of the message hub: the tag of the test set being
@@ -108,10 +109,7 @@ class MultiTestLoop(TestLoop):
     def _head(self):
         """The head, under any wrappers (DDP, a test-time-augmentation model).
         """
-        model = self.runner.model
-        while hasattr(model, 'module'):
-            model = model.module
-        return getattr(model, 'head', None)
+        return getattr(unwrap_model(self.runner), 'head', None)
 
     def run(self) -> dict:
         """Evaluate every test set; return all metrics, prefixed by set."""

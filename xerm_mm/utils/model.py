@@ -1,6 +1,7 @@
-"""Reach the model inside a runner or a model wrapper (DDP, FSDP, ...)."""
+"""Reach the model inside a runner, a model wrapper (DDP, FSDP, ...) or a
+test-time-augmentation model."""
 import torch.nn as nn
-from mmengine.model import is_model_wrapper
+from mmengine.model import BaseTTAModel, is_model_wrapper
 
 __all__ = ['unwrap_model']
 
@@ -15,12 +16,15 @@ def unwrap_model(model_or_runner) -> nn.Module:
     Args:
         model_or_runner (nn.Module | Runner): A model, a model wrapper
             registered in ``MODEL_WRAPPERS`` (``MMDistributedDataParallel``,
-            ...), or an object with a ``model`` attribute (a Runner).
+            ...), a ``BaseTTAModel`` (``tools/test.py --tta``), any nesting
+            of these, or an object with a ``model`` attribute (a Runner).
 
     Returns:
-        nn.Module: ``model.module`` for a wrapper, else the model itself.
+        nn.Module: The innermost wrapped model, else the model itself.
     """
     model = model_or_runner
     if not isinstance(model, nn.Module) and hasattr(model, 'model'):
         model = model.model
-    return model.module if is_model_wrapper(model) else model
+    while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+        model = model.module
+    return model
