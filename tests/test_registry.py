@@ -6,6 +6,7 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 from mmpretrain import registry as mmpretrain_registry
 
 import xerm_mm
@@ -24,8 +25,35 @@ def _registered():
 def test_registry_is_child_of_mmpretrain(name):
     ours = getattr(registry, name)
     assert ours.scope == 'xerm_mm'
-    assert ours.parent is getattr(mmpretrain_registry, name)
-    assert ours._locations, f'{name} has no locations'
+    # RUNNERS hangs from MMEngine's root, where RUNNERS.build looks.
+    parent = MMENGINE_RUNNERS if name == 'RUNNERS' else getattr(
+        mmpretrain_registry, name)
+    assert ours.parent is parent
+    assert ours._locations[0].startswith('xerm_mm.')
+    assert set(parent._locations) <= set(ours._locations)
+
+
+@pytest.mark.parametrize('registry_name, type_name', [
+    ('MODELS', 'BBNResNet32'),
+    ('MODELS', 'XERMClassifier'),
+    ('DATASETS', 'DigitsLT'),
+    ('METRICS', 'LongTailMetric'),
+    ('LOOPS', 'MultiTestLoop'),
+    ('HOOKS', 'XERMTeacherHook'),
+])
+def test_scoped_names_resolve_from_mmpretrain(registry_name, type_name):
+    """mmpretrain's get_model and tools build under the mmpretrain scope."""
+    found = getattr(mmpretrain_registry, registry_name).get(
+        f'xerm_mm.{type_name}')
+    assert found is getattr(registry, registry_name).get(type_name)
+    assert found.__module__.startswith('xerm_mm.')
+
+
+def test_runner_type_resolves_from_mmengine_root():
+    """MMEngine's RUNNERS.build(cfg), as mmpretrain's train.py calls it."""
+    with DefaultScope.overwrite_default_scope(None):
+        runner_cls = MMENGINE_RUNNERS.get('xerm_mm.XERMRunner')
+    assert runner_cls is registry.RUNNERS.get('XERMRunner')
 
 
 @pytest.mark.parametrize('registry_name, type_name, owner', [
@@ -100,7 +128,7 @@ def test_package_configs_reachable_with_scope_prefix(tmp_path):
     cfg = Config.fromfile(str(tmp_path / 'child.py'))
     assert cfg.default_scope == 'xerm_mm'
     assert cfg.train_dataloader.dataset.imbalance_ratio == 50
-    assert cfg.model.backbone.type == 'BBNResNet32'
+    assert cfg.model.backbone.type == 'xerm_mm.BBNResNet32'
 
 
 def test_configs_in_package_point_at_repo_configs():
