@@ -80,10 +80,11 @@ def merge_args(cfg: Config, args) -> Config:
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     if args.views:
-        if cfg.test_cfg.get('type', 'MultiTestLoop') != 'MultiTestLoop':
+        loop = cfg.test_cfg.get('type', 'xerm_mm.MultiTestLoop')
+        if loop not in ('MultiTestLoop', 'xerm_mm.MultiTestLoop'):
             raise ValueError('--views needs test_cfg.type=MultiTestLoop, '
                              f'got {cfg.test_cfg.type}')
-        cfg.test_cfg.type = 'MultiTestLoop'
+        cfg.test_cfg.type = loop
         cfg.test_cfg.views = args.views
     if args.test_sets:
         test_sets = cfg.test_cfg.get('test_sets') or {}
