@@ -1,4 +1,5 @@
 import os.path as osp
+import subprocess
 import sys
 import textwrap
 
@@ -134,3 +135,30 @@ def test_package_configs_reachable_with_scope_prefix(tmp_path):
 def test_configs_in_package_point_at_repo_configs():
     mim = osp.join(osp.dirname(xerm_mm.__file__), '.mim', 'configs')
     assert osp.isfile(osp.join(mim, '_base_', 'default_runtime.py'))
+
+
+def test_prefix_recipe_of_the_docs_works_without_importing_xerm_mm(tmp_path):
+    """The recipe of xerm_mm/__init__.py, in a process that never imports
+    xerm_mm itself: plain Config.fromfile, as mmpretrain's tools call it."""
+    (tmp_path / 'xerm_mm_prefix.py').write_text("__import__('xerm_mm')\n")
+    base = "'xerm_mm::xe/xe_bbn-resnet32_1xb64-30e_digitslt-ib10.py'"
+    (tmp_path / 'my_xe.py').write_text(
+        f"_base_ = ['./xerm_mm_prefix.py', {base}]\n"
+        'train_cfg = dict(max_epochs=3)\n')
+    (tmp_path / 'no_recipe.py').write_text(f'_base_ = {base}\n')
+    script = textwrap.dedent("""
+        import sys
+        from mmengine.config import Config
+        assert 'xerm_mm' not in sys.modules
+        cfg = Config.fromfile(sys.argv[1])
+        print(cfg.model.backbone.type, cfg.train_cfg.max_epochs)
+        """)
+    run = [sys.executable, '-c', script]
+    proc = subprocess.run(run + [str(tmp_path / 'my_xe.py')],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == ['xerm_mm.BBNResNet32', '3']
+    # Without it, MMEngine does not know the prefix (why the recipe exists).
+    proc = subprocess.run(run + [str(tmp_path / 'no_recipe.py')],
+                          capture_output=True, text=True, timeout=120)
+    assert 'does not support to load xerm_mm config' in proc.stderr
