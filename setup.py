@@ -1,8 +1,10 @@
 """Install xerm_mm. ``pip install -e .`` for development.
 
-The configs are exposed inside the package as ``xerm_mm/.mim/configs`` (a link
-in development mode, a copy otherwise), which is where MMEngine looks them up
-for ``_base_ = 'xerm_mm::path/to/config.py'``.
+The configs and tools are exposed inside the package as ``xerm_mm/.mim/configs``
+and ``xerm_mm/.mim/tools`` (links in development mode, copies otherwise):
+MMEngine looks configs up there for ``_base_ = 'xerm_mm::path/to/config.py'``,
+and ``mim train xerm_mm CONFIG`` / ``mim test`` run ``.mim/tools/train.py`` /
+``test.py``.
 """
 import os
 import os.path as osp
@@ -29,14 +31,14 @@ def read_requirements(name):
 
 
 def add_mim_extension():
-    """Expose ``configs/`` and ``model-index.yml`` under ``xerm_mm/.mim``."""
+    """Expose ``configs/``, ``tools/``, ``model-index.yml`` in ``.mim``."""
     develop = any(cmd in sys.argv
                   for cmd in ('develop', 'editable_wheel', 'egg_info'))
     if 'sdist' in sys.argv or 'bdist_wheel' in sys.argv:
         develop = False
     mim_dir = osp.join(HERE, 'xerm_mm', '.mim')
     os.makedirs(mim_dir, exist_ok=True)
-    for name in ('configs', 'model-index.yml'):
+    for name in ('configs', 'tools', 'model-index.yml'):
         target = osp.join(mim_dir, name)
         if osp.islink(target) or osp.isfile(target):
             os.remove(target)
@@ -65,7 +67,8 @@ if __name__ == '__main__':
         package_data={
             'xerm_mm': [
                 '.mim/configs/**/*.py', '.mim/configs/*/metafile.yml',
-                '.mim/model-index.yml'
+                '.mim/model-index.yml', '.mim/tools/**/*.py',
+                '.mim/tools/**/*.sh'
             ]
         },
         python_requires='>=3.8',

@@ -207,10 +207,11 @@ def merge_args(cfg: Config, args) -> Config:
     if args.tta:
         _enable_tta(cfg)
     if args.views:
-        if cfg.test_cfg.get('type', 'MultiTestLoop') != 'MultiTestLoop':
+        loop = cfg.test_cfg.get('type', 'xerm_mm.MultiTestLoop')
+        if loop not in ('MultiTestLoop', 'xerm_mm.MultiTestLoop'):
             raise ValueError('--views needs test_cfg.type=MultiTestLoop, '
                              f'got {cfg.test_cfg.type}')
-        cfg.test_cfg.type = 'MultiTestLoop'
+        cfg.test_cfg.type = loop
         cfg.test_cfg.views = args.views
     if args.test_sets:
         _select_test_sets(cfg, args.test_sets)

@@ -4,7 +4,19 @@ A config with ``default_scope='xerm_mm'`` resolves a plain type name first in
 these registries, then in mmpretrain's, then in MMEngine's, so
 ``ImageClassifier`` (mmpretrain) and ``TDEHead`` (xerm_mm) are written the same
 way. ``locations`` lets MMEngine import our modules on first use.
+
+The configs name our types with the scope, ``'xerm_mm.BBNResNet32'``: MMEngine
+resolves a scoped name from the registry of that scope and from its parent
+(mmpretrain's), so mmpretrain's own entry points, which build under the
+``mmpretrain`` scope (``get_model``, its tools), find them too.
+
+``RUNNERS`` is the exception: its parent is MMEngine's root ``RUNNERS``, which
+resolves a scoped name only among its direct children. That is where
+``RUNNERS.build(cfg)`` looks up ``runner_type='xerm_mm.XERMRunner'`` in
+mmpretrain's ``tools/train.py`` and ``mim train``; mmpretrain registers no
+runner of its own, so nothing is lost.
 """
+from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 from mmengine.registry import Registry
 from mmpretrain import registry as mmpretrain_registry
 
@@ -18,11 +30,17 @@ __all__ = [
 
 
 def _child(name: str, parent: Registry, location: str) -> Registry:
+    # A registry imports only its own locations before a lookup, not its
+    # parent's: ours import mmpretrain's too, so that its plain names resolve
+    # without mmpretrain's register_all_modules.
     return Registry(
-        name, parent=parent, scope='xerm_mm', locations=[location])
+        name,
+        parent=parent,
+        scope='xerm_mm',
+        locations=[location] + list(parent._locations))
 
 
-RUNNERS = _child('runner', mmpretrain_registry.RUNNERS, 'xerm_mm.engine')
+RUNNERS = _child('runner', MMENGINE_RUNNERS, 'xerm_mm.engine')
 RUNNER_CONSTRUCTORS = _child('runner constructor',
                              mmpretrain_registry.RUNNER_CONSTRUCTORS,
                              'xerm_mm.engine')

@@ -1,7 +1,10 @@
 """MMEngine's Runner with two fixes for this project's machines.
 
-* Checkpoints: our own checkpoints load under torch's weights-only unpickler
-  (see :mod:`xerm_mm.utils.checkpoint`), for ``resume`` and ``load_from``.
+* Checkpoints: the files it writes are plain data, which
+  ``torch.load(weights_only=True)`` loads with no allowlist (mmpretrain's
+  ``get_model`` and tools, plain ``torch.load``), and ``resume`` still
+  restores the logging buffers exactly; files written before, with
+  ``PortableHistoryBuffer``, still load (see :mod:`xerm_mm.utils.checkpoint`).
 * CPU-only distributed runs: MMEngine's ``pytorch`` launcher calls
   ``torch.cuda.set_device`` and wraps DDP with ``device_ids``; without CUDA
   this runner starts a gloo process group and wraps with ``device_ids=None``.
@@ -17,12 +20,13 @@ from mmengine.runner import Runner
 
 from xerm_mm.registry import RUNNERS
 from xerm_mm.utils.checkpoint import (checkpoint_safe_globals,
-                                      make_message_hub_portable)
+                                      make_checkpoint_plain,
+                                      restore_message_hub)
 
 
 @RUNNERS.register_module()
 class XERMRunner(Runner):
-    """The project's default runner (``runner_type = 'XERMRunner'``)."""
+    """The project's runner (``runner_type = 'xerm_mm.XERMRunner'``)."""
 
     def setup_env(self, env_cfg: Dict) -> None:
         if (self.distributed and not is_distributed()
@@ -56,10 +60,13 @@ class XERMRunner(Runner):
         return super().wrap_model(model_wrapper_cfg, model)
 
     def call_hook(self, fn_name: str, **kwargs) -> None:
+        # Before any hook reads a loaded checkpoint: buffers as MMEngine's.
+        if fn_name == 'after_load_checkpoint':
+            restore_message_hub(kwargs['checkpoint'])
         super().call_hook(fn_name, **kwargs)
-        # After every hook has added its part, so the file is portable.
+        # After every hook has added its part, so the whole file is plain.
         if fn_name == 'before_save_checkpoint':
-            make_message_hub_portable(kwargs['checkpoint'])
+            make_checkpoint_plain(kwargs['checkpoint'])
 
     def load_checkpoint(self, filename: str, *args, **kwargs):
         with checkpoint_safe_globals():

@@ -46,10 +46,14 @@ def set_data_root(cfg: Config, data_root: str) -> None:
 
 
 def build_runner(cfg: Config):
-    """Build the runner named by ``cfg.runner_type`` (default XERMRunner)."""
-    import xerm_mm.engine  # noqa: F401  registers XERMRunner
+    """Build the runner named by ``cfg.runner_type`` (default XERMRunner).
+
+    Our RUNNERS registry takes the scoped name of the configs
+    (``'xerm_mm.XERMRunner'``, which MMEngine's root registry resolves too)
+    and the plain one.
+    """
     from xerm_mm.registry import RUNNERS
-    cfg.setdefault('runner_type', 'XERMRunner')
+    cfg.setdefault('runner_type', 'xerm_mm.XERMRunner')
     return RUNNERS.build(cfg)
 
 

@@ -1,0 +1,90 @@
+"""Make a checkpoint fit to publish: ``publish_model.py IN.pth OUT.pth``.
+
+Keeps the weights and a minimal ``meta`` (the dataset meta, which mmpretrain's
+``get_model`` and inferencers read for the class names, the epoch and
+iteration, the package versions); drops the optimizer, the parameter
+schedulers, the message hub and everything else of training. The result is
+written as ``OUT_{YYYYMMDD}-{first 8 hex digits of its sha256}.pth``, as
+mmpretrain's published checkpoints are, and loads with
+``torch.load(weights_only=True)`` and no allowlist.
+"""
+import argparse
+import datetime
+import hashlib
+import os
+import os.path as osp
+
+import mmengine
+import mmpretrain
+import torch
+
+import xerm_mm
+from xerm_mm.utils.checkpoint import checkpoint_safe_globals, to_plain
+
+KEPT_META = ('dataset_meta', 'epoch', 'iter')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Strip a training checkpoint to its weights and a '
+        'minimal meta, and name it with its date and hash')
+    parser.add_argument('in_file', help='checkpoint written by training')
+    parser.add_argument(
+        'out_file',
+        help='output name; OUT.pth becomes OUT_{YYYYMMDD}-{sha256[:8]}.pth')
+    return parser.parse_args(argv)
+
+
+def published_checkpoint(checkpoint: dict) -> dict:
+    """The weights and the minimal meta of a training checkpoint."""
+    if 'state_dict' not in checkpoint:
+        raise KeyError('the checkpoint has no state_dict (its keys: '
+                       f'{sorted(checkpoint)}); give one written by '
+                       'tools/train.py')
+    meta = checkpoint.get('meta') or {}
+    kept = {key: meta[key] for key in KEPT_META if key in meta}
+    kept.update(
+        xerm_mm_version=xerm_mm.__version__,
+        mmpretrain_version=mmpretrain.__version__,
+        mmengine_version=mmengine.__version__)
+    return dict(
+        meta=to_plain(kept, "checkpoint['meta']"),
+        state_dict=checkpoint['state_dict'])
+
+
+def publish(in_file: str, out_file: str) -> str:
+    """Write the published checkpoint; return its path."""
+    if not osp.isfile(in_file):
+        raise FileNotFoundError(f'checkpoint {in_file!r} not found')
+    out_dir = osp.dirname(osp.abspath(out_file))
+    if not osp.isdir(out_dir):
+        raise FileNotFoundError(f'output folder {out_dir!r} does not exist; '
+                                'create it first')
+    # Plain checkpoints load as they are; earlier ones need the allowlist.
+    with checkpoint_safe_globals():
+        checkpoint = torch.load(in_file, map_location='cpu')
+    published = published_checkpoint(checkpoint)
+    stem = out_file[:-len('.pth')] if out_file.endswith('.pth') else out_file
+    temp = f'{stem}.publishing'
+    try:
+        torch.save(published, temp)
+        with open(temp, 'rb') as f:
+            sha = hashlib.sha256(f.read()).hexdigest()
+        date = datetime.date.today().strftime('%Y%m%d')
+        final = f'{stem}_{date}-{sha[:8]}.pth'
+        os.replace(temp, final)
+    finally:
+        if osp.exists(temp):
+            os.remove(temp)
+    return final
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    final = publish(args.in_file, args.out_file)
+    print(f'published checkpoint: {final}')
+    return final
+
+
+if __name__ == '__main__':
+    main()
