@@ -1,11 +1,7 @@
 # Plain type names resolve in xerm_mm's registries, then mmpretrain's.
 default_scope = 'xerm_mm'
-# Config.fromfile imports xerm_mm, so that the scoped type names of
-# the configs ('xerm_mm.BBNResNet32', ...) resolve in mmpretrain's and
-# MMEngine's own entry points too (get_model, tools, RUNNERS.build).
-custom_imports = dict(imports=['xerm_mm'], allow_failed_imports=False)
 # MMEngine's Runner plus weights-only-safe checkpoints and CPU (gloo) DDP.
-runner_type = 'xerm_mm.XERMRunner'
+runner_type = 'XERMRunner'
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

@@ -6,5 +6,5 @@
 # and are saved in checkpoints as the head's buffer.
 _base_ = ['../xe/xe_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py']
 
-model = dict(head=dict(type='xerm_mm.PCHead', predict_view='balanced'))
-custom_hooks = [dict(type='xerm_mm.SetTrainClassCountsHook')]
+model = dict(head=dict(type='PCHead', predict_view='balanced'))
+custom_hooks = [dict(type='SetTrainClassCountsHook')]

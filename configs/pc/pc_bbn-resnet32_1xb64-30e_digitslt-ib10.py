@@ -7,5 +7,5 @@
 # and are saved in checkpoints as the head's buffer.
 _base_ = ['../xe/xe_bbn-resnet32_1xb64-30e_digitslt-ib10.py']
 
-model = dict(head=dict(type='xerm_mm.PCHead', predict_view='balanced'))
-custom_hooks = [dict(type='xerm_mm.SetTrainClassCountsHook')]
+model = dict(head=dict(type='PCHead', predict_view='balanced'))
+custom_hooks = [dict(type='SetTrainClassCountsHook')]

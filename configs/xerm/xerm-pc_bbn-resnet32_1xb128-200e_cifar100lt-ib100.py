@@ -15,17 +15,17 @@ teacher_checkpoint = ('work_dirs/xe_bbn-resnet32_1xb128-200e_cifar100lt-ib100'
                       '/epoch_200.pth')
 
 model = dict(
-    type='xerm_mm.XERMClassifier',
+    type='XERMClassifier',
     teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
     # The authors start the xERM-PC student from the teacher's weights.
     init_student_from_teacher=True,
     # gamma 2 (paper, CIFAR100-LT); the authors' PC config used 1.5.
-    head=dict(loss=dict(_delete_=True, type='xerm_mm.XERMLoss', gamma=2.0)))
+    head=dict(loss=dict(_delete_=True, type='XERMLoss', gamma=2.0)))
 # xERM student: weight decay 1e-4 (reference.md section 6).
 optim_wrapper = dict(optimizer=dict(weight_decay=1e-4))
 custom_hooks = [
     # Loads and checks the teachers, logs their val accuracy.
-    dict(type='xerm_mm.XERMTeacherHook'),
+    dict(type='XERMTeacherHook'),
     # Per-epoch mean / min / max of the xERM weights.
-    dict(type='xerm_mm.XERMWeightStatsHook'),
+    dict(type='XERMWeightStatsHook'),
 ]

@@ -13,21 +13,21 @@ teacher_checkpoint = ('work_dirs/tde_bbn-resnet32_1xb128-200e_cifar100lt-ib100'
                       '/epoch_200.pth')
 
 model = dict(
-    type='xerm_mm.XERMClassifier',
+    type='XERMClassifier',
     teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
     # The authors' xERM-TDE student starts fresh.
     init_student_from_teacher=False,
     head=dict(
         predict_view='imbalanced',
         # gamma 2 (paper, CIFAR100-LT); the authors' PC config used 1.5.
-        loss=dict(_delete_=True, type='xerm_mm.XERMLoss', gamma=2.0)))
+        loss=dict(_delete_=True, type='XERMLoss', gamma=2.0)))
 # xERM student: weight decay 1e-4 (reference.md section 6).
 optim_wrapper = dict(optimizer=dict(weight_decay=1e-4))
 custom_hooks = [
     # Only acts with lr_dependent_momentum=True.
-    dict(type='xerm_mm.TDEMomentumHook'),
+    dict(type='TDEMomentumHook'),
     # Loads and checks the teachers, logs their val accuracy.
-    dict(type='xerm_mm.XERMTeacherHook'),
+    dict(type='XERMTeacherHook'),
     # Per-epoch mean / min / max of the xERM weights.
-    dict(type='xerm_mm.XERMWeightStatsHook'),
+    dict(type='XERMWeightStatsHook'),
 ]
