@@ -1,0 +1,141 @@
+"""Every config under ``configs/`` resolves to its committed reference.
+
+The proof that a restructuring of ``configs/`` changed nothing a Runner, the
+pipeline or the tools read: each ``.py`` config is resolved with
+``Config.fromfile`` (after ``import xerm_mm``, so ``xerm_mm::`` paths
+resolve), normalised, and compared with its entry in
+``tests/data/resolved_configs.json`` (keyed by the path under ``configs/``,
+canonical JSON). On a mismatch the test lists the differing keys.
+
+Normalisation: as MMEngine's Runner (and the xERM teacher loader) does, a
+top-level ``data_preprocessor`` becomes the model's unless the model sets its
+own. The order of ``test_cfg.test_sets`` (the order of the result rows) is
+kept as a list of ``[name, overrides]`` pairs; other dicts compare without
+order. Helper variables (:data:`HELPER_KEYS`) are left out of the comparison:
+they only serve to build other values inside the configs (``{{_base_.x}}``,
+``_base_.x``, f-strings) and nothing reads them at run time.
+
+Each ``.yaml`` recipe must resolve to exactly its ``.py`` twin (same folder,
+same stem).
+
+A new config (or an intended change) updates the reference with::
+
+    XERM_UPDATE_RESOLVED_CONFIGS=1 pytest tests/test_configs_resolved.py
+
+A config under ``configs/_base_/`` that is not in the reference only has to
+resolve; any other config must be in it.
+"""
+import glob
+import json
+import os
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+import xerm_mm  # noqa: F401  (``xerm_mm::`` paths resolve in its package)
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = osp.join(ROOT, 'configs')
+REFERENCE = osp.join(ROOT, 'tests', 'data', 'resolved_configs.json')
+UPDATE = os.environ.get('XERM_UPDATE_RESOLVED_CONFIGS') == '1'
+
+# Top-level names that only help write the configs (the dataset type and
+# root repeated into the dataloaders, head / hook / hyper-parameter pieces
+# merged into `model`, `custom_hooks` or `optim_wrapper`, the recipe name the
+# teacher paths and pipeline stages are derived from). Nothing reads them.
+HELPER_KEYS = frozenset({
+    'dataset_type', 'data_root', 'tde_head', 'xerm_hooks',
+    'xerm_weight_decay', 'recipe'
+})
+
+
+def _config_paths(ext):
+    paths = glob.glob(osp.join(CONFIGS, '**', f'*.{ext}'), recursive=True)
+    return sorted(osp.relpath(p, CONFIGS) for p in paths)
+
+
+def resolve(rel_path: str) -> dict:
+    """The normalised, JSON-ready dict of config ``rel_path``."""
+    cfg = Config.fromfile(osp.join(CONFIGS, rel_path)).to_dict()
+    model = cfg.get('model')
+    if isinstance(model, dict) and cfg.get('data_preprocessor') is not None:
+        model.setdefault('data_preprocessor', cfg['data_preprocessor'])
+    test_sets = (cfg.get('test_cfg') or {}).get('test_sets')
+    if isinstance(test_sets, dict):
+        cfg['test_cfg']['test_sets'] = [[k, v] for k, v in test_sets.items()]
+    # Canonical JSON: tuples become lists, keys sorted.
+    return json.loads(json.dumps(cfg, sort_keys=True))
+
+
+def _compared(cfg: dict) -> dict:
+    return {k: v for k, v in cfg.items() if k not in HELPER_KEYS}
+
+
+def _diff(a, b, prefix=''):
+    """Dotted keys where ``a`` and ``b`` differ."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        keys = []
+        for k in sorted(set(a) | set(b)):
+            if k not in a or k not in b:
+                keys.append(f'{prefix}{k} (only in '
+                            f'{"reference" if k in b else "config"})')
+            else:
+                keys += _diff(a[k], b[k], f'{prefix}{k}.')
+        return keys
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        keys = []
+        for i, (x, y) in enumerate(zip(a, b)):
+            keys += _diff(x, y, f'{prefix}{i}.')
+        return keys
+    return [] if a == b else [f'{prefix.rstrip(".")}: {a!r} != {b!r}']
+
+
+def _load_reference() -> dict:
+    if not osp.isfile(REFERENCE):
+        return {}
+    with open(REFERENCE) as f:
+        return json.load(f)
+
+
+PY_CONFIGS = _config_paths('py')
+YAML_CONFIGS = _config_paths('yaml') + _config_paths('yml')
+
+
+@pytest.fixture(scope='module')
+def reference():
+    if not UPDATE:
+        return _load_reference()
+    ref = {path: resolve(path) for path in PY_CONFIGS}
+    os.makedirs(osp.dirname(REFERENCE), exist_ok=True)
+    with open(REFERENCE, 'w') as f:
+        json.dump(ref, f, sort_keys=True, indent=1)
+        f.write('\n')
+    return ref
+
+
+@pytest.mark.parametrize('path', PY_CONFIGS)
+def test_config_resolves_as_the_reference(path, reference):
+    cfg = resolve(path)
+    if path not in reference:
+        assert path.startswith('_base_' + os.sep), (
+            f'configs/{path} is not in {REFERENCE}: rerun with '
+            'XERM_UPDATE_RESOLVED_CONFIGS=1 if it is a new config')
+        return
+    diff = _diff(_compared(cfg), _compared(reference[path]))
+    assert not diff, (f'configs/{path} resolves differently from the '
+                      'reference:\n  ' + '\n  '.join(diff))
+
+
+def test_every_reference_entry_still_exists(reference):
+    missing = sorted(set(reference) - set(PY_CONFIGS))
+    assert not missing, f'configs gone (renamed or deleted?): {missing}'
+
+
+@pytest.mark.parametrize('path', YAML_CONFIGS)
+def test_yaml_recipe_resolves_as_its_python_twin(path):
+    twin = osp.splitext(path)[0] + '.py'
+    assert twin in PY_CONFIGS, f'configs/{path} has no Python twin {twin}'
+    diff = _diff(_compared(resolve(path)), _compared(resolve(twin)))
+    assert not diff, (f'configs/{path} differs from configs/{twin}:\n  ' +
+                      '\n  '.join(diff))
