@@ -13,9 +13,9 @@ default_hooks = dict(
 )
 # On a machine without CUDA, XERMRunner uses gloo instead of env_cfg's nccl.
 
-# TensorBoard as well (needs `pip install tensorboard`; or per run:
-# --cfg-options "visualizer.vis_backends=[dict(type='LocalVisBackend'),
-# dict(type='TensorboardVisBackend')]"):
+# TensorBoard (optional, `pip install tensorboard`): uncomment to log to it
+# as well, or for one run write to it instead of the local JSON files with
+#   --cfg-options visualizer.vis_backends.0.type=TensorboardVisBackend
 # visualizer = dict(vis_backends=[dict(type='LocalVisBackend'),
 #                                 dict(type='TensorboardVisBackend')])
 
