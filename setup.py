@@ -62,7 +62,7 @@ if __name__ == '__main__':
         long_description_content_type='text/markdown',
         packages=find_packages(exclude=('configs', 'tools', 'tests', 'docs')),
         include_package_data=True,
-        package_data={'xerm_mm': ['.mim/configs/**/*.py', '.mim/model-index.yml']},
+        package_data={'xerm_mm': ['.mim/configs/**/*.py', '.mim/configs/**/*.yaml', '.mim/model-index.yml']},
         python_requires='>=3.8',
         install_requires=read_requirements('runtime.txt'),
         extras_require={'tests': read_requirements('tests.txt')},

@@ -29,10 +29,13 @@ A new config (or an intended change) updates the reference with::
 A config under ``configs/_base_/`` that is not in the reference only has to
 resolve; any other config must be in it.
 """
+import copy
+import functools
 import glob
 import json
 import os
 import os.path as osp
+import re
 
 import pytest
 from mmengine.config import Config
@@ -89,6 +92,11 @@ def _drop_equivalent_scopes(obj):
 
 def resolve(rel_path: str) -> dict:
     """The normalised, JSON-ready dict of config ``rel_path``."""
+    return copy.deepcopy(_resolve(rel_path))
+
+
+@functools.lru_cache(maxsize=None)
+def _resolve(rel_path: str) -> dict:
     cfg = Config.fromfile(osp.join(CONFIGS, rel_path)).to_dict()
     model = cfg.get('model')
     if isinstance(model, dict) and cfg.get('data_preprocessor') is not None:
@@ -173,3 +181,14 @@ def test_yaml_recipe_resolves_as_its_python_twin(path):
     diff = _diff(_compared(resolve(path)), _compared(resolve(twin)))
     assert not diff, (f'configs/{path} differs from configs/{twin}:\n  ' +
                       '\n  '.join(diff))
+
+
+def test_every_config_kind_is_packaged():
+    """setup.py ships every kind of config file into ``xerm_mm/.mim``."""
+    with open(osp.join(ROOT, 'setup.py')) as f:
+        text = f.read()
+    packaged = set(re.findall(r"'\.mim/configs/\*\*/\*\.(\w+)'", text))
+    kinds = {osp.splitext(p)[1][1:] for p in PY_CONFIGS + YAML_CONFIGS}
+    assert kinds <= packaged, (
+        f'setup.py package_data lacks .mim/configs/**/*.{{ext}} for '
+        f'{sorted(kinds - packaged)}')
