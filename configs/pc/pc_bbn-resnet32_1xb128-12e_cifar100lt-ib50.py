@@ -1,5 +1,5 @@
-# PC (post-compensation) on CIFAR100-LT IB 50, 12 epochs, a short schedule for
-# CPU runs (not paper numbers).
+# PC (post-compensation) on CIFAR100-LT IB 50.
+# 12 epochs: a short schedule for CPU runs (not paper numbers).
 # It needs no training of its own: test an XE checkpoint with this config,
 #   tools/test.py THIS_CONFIG work_dirs/xe_bbn-resnet32_1xb128-12e_cifar100lt-ib50/epoch_12.pth
 _base_ = [

@@ -1,5 +1,5 @@
-# PC (post-compensation) on the embedded long-tailed digits (the offline demo,
-# CPU minutes), 30 epochs.
+# PC (post-compensation) on the embedded long-tailed digits.
+# 30 epochs: the offline demo (CPU, minutes).
 # It needs no training of its own: test an XE checkpoint with this config,
 #   tools/test.py THIS_CONFIG work_dirs/xe_bbn-resnet32_1xb64-30e_digitslt-ib10/epoch_30.pth
 _base_ = [

@@ -1,5 +1,5 @@
-# TDE on the embedded long-tailed digits (the offline demo, CPU minutes), 30
-# epochs.
+# TDE on the embedded long-tailed digits.
+# 30 epochs: the offline demo (CPU, minutes).
 _base_ = [
     '../_base_/models/bbn-resnet32_tde.py',
     '../_base_/datasets/digitslt_bs64.py',

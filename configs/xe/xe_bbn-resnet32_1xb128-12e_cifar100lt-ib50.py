@@ -1,5 +1,5 @@
-# XE (plain cross-entropy), the imbalanced baseline, on CIFAR100-LT IB 50, 12
-# epochs, a short schedule for CPU runs (not paper numbers).
+# XE (plain cross-entropy, the imbalanced baseline) on CIFAR100-LT IB 50.
+# 12 epochs: a short schedule for CPU runs (not paper numbers).
 _base_ = [
     '../_base_/models/bbn-resnet32_linear.py',
     '../_base_/datasets/cifar100lt-ib50_bs128.py',

@@ -1,5 +1,6 @@
-# XE (plain cross-entropy), the imbalanced baseline, on the embedded
-# long-tailed digits (the offline demo, CPU minutes), 30 epochs.
+# XE (plain cross-entropy, the imbalanced baseline) on the embedded long-tailed
+# digits.
+# 30 epochs: the offline demo (CPU, minutes).
 _base_ = [
     '../_base_/models/bbn-resnet32_linear.py',
     '../_base_/datasets/digitslt_bs64.py',

@@ -1,5 +1,5 @@
-# xERM-PC on CIFAR100-LT IB 10, 12 epochs, a short schedule for CPU runs (not
-# paper numbers).
+# xERM-PC on CIFAR100-LT IB 10.
+# 12 epochs: a short schedule for CPU runs (not paper numbers).
 #   tools/train.py configs/xe/xe_bbn-resnet32_1xb128-12e_cifar100lt-ib10.py
 #   tools/train.py THIS_CONFIG [--cfg-options model.teacher.checkpoint=PATH]
 # The PC teacher needs no training of its own: its checkpoint is the XE one

@@ -1,5 +1,5 @@
-# xERM-PC on the embedded long-tailed digits (the offline demo, CPU minutes),
-# 30 epochs.
+# xERM-PC on the embedded long-tailed digits.
+# 30 epochs: the offline demo (CPU, minutes).
 #   tools/train.py configs/xe/xe_bbn-resnet32_1xb64-30e_digitslt-ib10.py
 #   tools/train.py THIS_CONFIG [--cfg-options model.teacher.checkpoint=PATH]
 # The PC teacher needs no training of its own: its checkpoint is the XE one

@@ -1,5 +1,5 @@
-# xERM-TDE on CIFAR100-LT IB 100, 12 epochs, a short schedule for CPU runs (not
-# paper numbers).
+# xERM-TDE on CIFAR100-LT IB 100.
+# 12 epochs: a short schedule for CPU runs (not paper numbers).
 #   tools/train.py configs/tde/tde_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py
 #   tools/train.py THIS_CONFIG [--cfg-options model.teacher.checkpoint=PATH]
 _base_ = [

@@ -1,5 +1,5 @@
-# xERM-TDE on the embedded long-tailed digits (the offline demo, CPU minutes),
-# 30 epochs.
+# xERM-TDE on the embedded long-tailed digits.
+# 30 epochs: the offline demo (CPU, minutes).
 #   tools/train.py configs/tde/tde_bbn-resnet32_1xb64-30e_digitslt-ib10.py
 #   tools/train.py THIS_CONFIG [--cfg-options model.teacher.checkpoint=PATH]
 _base_ = [
