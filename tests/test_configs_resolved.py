@@ -49,14 +49,11 @@ CONFIGS = osp.join(ROOT, 'configs')
 REFERENCE = osp.join(ROOT, 'tests', 'data', 'resolved_configs.json')
 UPDATE = os.environ.get('XERM_UPDATE_RESOLVED_CONFIGS') == '1'
 
-# Top-level names that only help write the configs (the dataset type and
-# root repeated into the dataloaders, head / hook / hyper-parameter pieces
-# merged into `model`, `custom_hooks` or `optim_wrapper`, the recipe name the
-# teacher paths and pipeline stages are derived from). Nothing reads them.
-HELPER_KEYS = frozenset({
-    'dataset_type', 'data_root', 'tde_head', 'xerm_hooks',
-    'xerm_weight_decay', 'recipe'
-})
+# Top-level names that only help write the configs: the recipe name the
+# teacher paths and the pipeline stages are derived from, and the pieces of
+# the xERM student merged into `custom_hooks` and `optim_wrapper`. Nothing
+# reads them.
+HELPER_KEYS = frozenset({'recipe', 'xerm_hooks', 'xerm_weight_decay'})
 
 
 def _config_paths(ext):
