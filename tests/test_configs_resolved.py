@@ -189,3 +189,38 @@ def test_every_config_kind_is_packaged():
     assert kinds <= packaged, (
         f'setup.py package_data lacks .mim/configs/**/*.{{ext}} for '
         f'{sorted(kinds - packaged)}')
+
+
+MAIN_RECIPES = [
+    f'{folder}/{method}_bbn-resnet32_{recipe}.yaml'
+    for folder, method in (('xe', 'xe'), ('pc', 'pc'), ('tde', 'tde'),
+                           ('xerm', 'xerm-pc'), ('xerm', 'xerm-tde'))
+    for recipe in ('1xb128-200e_cifar100lt-ib100',
+                   '1xb128-12e_cifar100lt-ib100', '1xb64-30e_digitslt-ib10')
+]
+
+
+def test_main_recipes_have_a_yaml_form():
+    missing = [p for p in MAIN_RECIPES if p not in YAML_CONFIGS]
+    assert not missing, f'YAML recipes missing under configs/: {missing}'
+
+
+def test_a_yaml_recipe_builds_the_runner_the_tools_build(tmp_path):
+    from xerm_mm.utils.config import build_runner
+    path = 'xerm/xerm-tde_bbn-resnet32_1xb64-30e_digitslt-ib10.yaml'
+    cfg = Config.fromfile(osp.join(CONFIGS, path))
+    cfg.work_dir = str(tmp_path)
+    runner = build_runner(cfg)
+    assert type(runner).__name__ == 'XERMRunner'
+    model = runner.model
+    assert type(model).__name__ == 'XERMClassifier'
+    assert model.head.predict_view == 'imbalanced'
+    assert model.head.num_classes == 10
+    # The dataset's data_preprocessor reaches the student and the teacher.
+    for net in (model, model.teachers['teacher']):
+        assert net.data_preprocessor.std.flatten().tolist() == [255.] * 3
+    hooks = [type(h).__name__ for h in runner.hooks]
+    assert {'TDEMomentumHook', 'XERMTeacherHook', 'XERMWeightStatsHook'} <= (
+        set(hooks))
+    optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
+    assert optim_wrapper.optimizer.param_groups[0]['weight_decay'] == 1e-4
