@@ -66,9 +66,9 @@ if __name__ == '__main__':
         include_package_data=True,
         package_data={
             'xerm_mm': [
-                '.mim/configs/**/*.py', '.mim/configs/*/metafile.yml',
-                '.mim/model-index.yml', '.mim/tools/**/*.py',
-                '.mim/tools/**/*.sh'
+                '.mim/configs/**/*.py', '.mim/configs/**/*.yaml',
+                '.mim/configs/*/metafile.yml', '.mim/model-index.yml',
+                '.mim/tools/**/*.py', '.mim/tools/**/*.sh'
             ]
         },
         python_requires='>=3.8',

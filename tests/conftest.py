@@ -26,8 +26,8 @@ test_dataloader = val_dataloader
 test_cfg = dict(test_sets=dict(
     _delete_=True, balanced=dict(imbalance_ratio=1),
     ib10=dict(imbalance_ratio=10)))
-model = dict(head=dict(num_classes=10),
-             data_preprocessor=dict(num_classes=10))
+model = dict(head=dict(num_classes=10))
+data_preprocessor = dict(num_classes=10)
 train_cfg = dict(max_epochs=1, val_interval=1)
 default_hooks = dict(logger=dict(interval=1))
 """

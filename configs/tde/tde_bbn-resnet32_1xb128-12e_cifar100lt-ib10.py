@@ -1,5 +1,8 @@
-_base_ = ['./tde_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py']
-
-train_dataloader = dict(dataset=dict(imbalance_ratio=10))
-val_dataloader = dict(dataset=dict(train_imbalance_ratio=10))
-test_dataloader = val_dataloader
+# TDE on CIFAR100-LT IB 10.
+# 12 epochs: a short schedule for CPU runs (not paper numbers).
+_base_ = [
+    '../_base_/models/bbn-resnet32_tde.py',
+    '../_base_/datasets/cifar100lt-ib10_bs128.py',
+    '../_base_/schedules/cifar_bs128_short.py',
+    '../_base_/default_runtime.py',
+]

@@ -1,5 +1,8 @@
-_base_ = ['./xe_bbn-resnet32_1xb128-200e_cifar100lt-ib100.py']
-
-train_dataloader = dict(dataset=dict(imbalance_ratio=50))
-val_dataloader = dict(dataset=dict(train_imbalance_ratio=50))
-test_dataloader = val_dataloader
+# XE (plain cross-entropy, the imbalanced baseline) on CIFAR100-LT IB 50.
+# 200 epochs: the recipe of reference.md section 6.
+_base_ = [
+    '../_base_/models/bbn-resnet32_linear.py',
+    '../_base_/datasets/cifar100lt-ib50_bs128.py',
+    '../_base_/schedules/cifar_bs128_200e.py',
+    '../_base_/default_runtime.py',
+]

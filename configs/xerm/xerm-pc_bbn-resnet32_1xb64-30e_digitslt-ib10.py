@@ -1,32 +1,24 @@
-# xERM-PC (reference.md section 2) on the embedded long-tailed digits (offline
-# demo): the XE network (linear classifier) trained as a student with the xERM
-# loss from ONE frozen PC teacher network, whose plain logits are the
-# imbalanced view and whose post-compensated logits (logits - log prior_train)
-# the balanced view. The student predicts with its plain output on every test
-# set.
-# The PC teacher needs no training of its own: its checkpoint is the XE one.
+# xERM-PC on the embedded long-tailed digits.
+# 30 epochs: the offline demo (CPU, minutes).
 #   tools/train.py configs/xe/xe_bbn-resnet32_1xb64-30e_digitslt-ib10.py
 #   tools/train.py THIS_CONFIG [--cfg-options model.teacher.checkpoint=PATH]
-# (XERMTeacherHook sets the teacher's training class counts from the
-# dataset when the checkpoint has none.)
-_base_ = ['../xe/xe_bbn-resnet32_1xb64-30e_digitslt-ib10.py']
-
-teacher_config = 'xerm_mm::pc/pc_bbn-resnet32_1xb64-30e_digitslt-ib10.py'
-teacher_checkpoint = ('work_dirs/xe_bbn-resnet32_1xb64-30e_digitslt-ib10'
-                      '/epoch_30.pth')
-
-model = dict(
-    type='XERMClassifier',
-    teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
-    # The authors start the xERM-PC student from the teacher's weights.
-    init_student_from_teacher=True,
-    # gamma 2 as for CIFAR100-LT (paper; the authors' PC config: 1.5).
-    head=dict(loss=dict(_delete_=True, type='XERMLoss', gamma=2.0)))
-# xERM student: weight decay 1e-4 (reference.md section 6).
-optim_wrapper = dict(optimizer=dict(weight_decay=1e-4))
-custom_hooks = [
-    # Loads and checks the teachers, logs their val accuracy.
-    dict(type='XERMTeacherHook'),
-    # Per-epoch mean / min / max of the xERM weights.
-    dict(type='XERMWeightStatsHook'),
+# The PC teacher needs no training of its own: its checkpoint is the XE one
+# (XERMTeacherHook sets the teacher's training class counts from the dataset).
+_base_ = [
+    '../_base_/models/xerm-pc_bbn-resnet32.py',
+    '../_base_/datasets/digitslt_bs64.py',
+    '../_base_/schedules/digitslt_bs64_30e.py',
+    '../_base_/default_runtime.py',
 ]
+
+# The teacher: this recipe's PC config, on the last checkpoint of its XE
+# run (in tools/train.py's default work dir).
+recipe = 'bbn-resnet32_1xb64-30e_digitslt-ib10'
+teacher_config = f'xerm_mm::pc/pc_{recipe}.py'
+teacher_checkpoint = (f'work_dirs/xe_{recipe}/epoch_'
+                      f'{_base_.train_cfg.max_epochs}.pth')
+model = dict(
+    head=dict(num_classes=10),
+    teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint))
+optim_wrapper = dict(optimizer=dict(weight_decay=_base_.xerm_weight_decay))
+default_hooks = dict(logger=dict(interval=10))

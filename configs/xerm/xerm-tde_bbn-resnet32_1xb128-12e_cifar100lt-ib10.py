@@ -1,13 +1,20 @@
-# xERM-TDE on CIFAR100-LT IB 10: xerm-tde_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py
-# with the IB 10 training split and the IB 10 teacher.
-_base_ = ['./xerm-tde_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py']
+# xERM-TDE on CIFAR100-LT IB 10.
+# 12 epochs: a short schedule for CPU runs (not paper numbers).
+#   tools/train.py configs/tde/tde_bbn-resnet32_1xb128-12e_cifar100lt-ib10.py
+#   tools/train.py THIS_CONFIG [--cfg-options model.teacher.checkpoint=PATH]
+_base_ = [
+    '../_base_/models/xerm-tde_bbn-resnet32.py',
+    '../_base_/datasets/cifar100lt-ib10_bs128.py',
+    '../_base_/schedules/cifar_bs128_short.py',
+    '../_base_/default_runtime.py',
+]
 
-teacher_config = (
-    'xerm_mm::tde/tde_bbn-resnet32_1xb128-12e_cifar100lt-ib10.py')
-teacher_checkpoint = (
-    'work_dirs/tde_bbn-resnet32_1xb128-12e_cifar100lt-ib10/epoch_12.pth')
-
-model = dict(teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint))
-train_dataloader = dict(dataset=dict(imbalance_ratio=10))
-val_dataloader = dict(dataset=dict(train_imbalance_ratio=10))
-test_dataloader = val_dataloader
+# The teacher: this recipe's TDE config, on the last checkpoint of its TDE
+# run (in tools/train.py's default work dir).
+recipe = 'bbn-resnet32_1xb128-12e_cifar100lt-ib10'
+teacher_config = f'xerm_mm::tde/tde_{recipe}.py'
+teacher_checkpoint = (f'work_dirs/tde_{recipe}/epoch_'
+                      f'{_base_.train_cfg.max_epochs}.pth')
+model = dict(
+    teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint))
+optim_wrapper = dict(optimizer=dict(weight_decay=_base_.xerm_weight_decay))

@@ -1,0 +1,19 @@
+# What every xERM student (reference.md section 2) shares: the classifier that
+# trains against frozen teachers, the xERM loss on its head, the hooks, and
+# the students' weight decay. The two forms build on it:
+# xerm-pc_bbn-resnet32.py and xerm-tde_bbn-resnet32.py.
+_base_ = ['./bbn-resnet32_linear.py']
+
+model = dict(
+    type='XERMClassifier',
+    # gamma 2 (paper, CIFAR100-LT); the authors' PC config used 1.5.
+    head=dict(loss=dict(_delete_=True, type='XERMLoss', gamma=2.0)))
+xerm_hooks = [
+    # Loads and checks the teachers, logs their val accuracy.
+    dict(type='XERMTeacherHook'),
+    # Per-epoch mean / min / max of the xERM weights.
+    dict(type='XERMWeightStatsHook'),
+]
+# reference.md section 6. A recipe applies it onto its schedule's optimizer:
+#   optim_wrapper = dict(optimizer=dict(weight_decay=_base_.xerm_weight_decay))
+xerm_weight_decay = 1e-4
