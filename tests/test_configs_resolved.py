@@ -58,7 +58,10 @@ HELPER_KEYS = frozenset({'recipe', 'xerm_hooks', 'xerm_weight_decay'})
 
 def _config_paths(ext):
     paths = glob.glob(osp.join(CONFIGS, '**', f'*.{ext}'), recursive=True)
-    return sorted(osp.relpath(p, CONFIGS) for p in paths)
+    # A method folder's metafile.yml is model-zoo metadata, not a config.
+    return sorted(
+        osp.relpath(p, CONFIGS) for p in paths
+        if osp.basename(p) != 'metafile.yml')
 
 
 def _same_class_in_both_scopes(type_name: str, scope: str) -> bool:
@@ -220,7 +223,11 @@ def test_a_yaml_recipe_builds_the_runner_the_tools_build(tmp_path):
     for net in (model, model.teachers['teacher']):
         assert net.data_preprocessor.std.flatten().tolist() == [255.] * 3
     hooks = [type(h).__name__ for h in runner.hooks]
-    assert {'TDEMomentumHook', 'XERMTeacherHook', 'XERMWeightStatsHook'} <= (
-        set(hooks))
+    assert {'TDEMomentumHook', 'XERMTeacherHook'} <= set(hooks)
+    # The xERM weights' statistics come from LogProcessor (no hook).
+    assert [c['log_name'] for c in runner.log_processor.custom_cfg] == [
+        f'{w}_epoch_{s}' for w in ('w_imba', 'w_ba')
+        for s in ('mean', 'min', 'max')
+    ]
     optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
     assert optim_wrapper.optimizer.param_groups[0]['weight_decay'] == 1e-4

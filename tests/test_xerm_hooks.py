@@ -19,7 +19,6 @@ from mmpretrain.structures import DataSample
 from test_xerm_classifier import COUNTS, TEACHERS, net, save_teacher, \
     student_cfg
 from xerm_mm.engine.hooks import XERMTeacherHook
-from xerm_mm.engine.hooks.xerm_weight_stats_hook import XERMWeightStatsHook
 from xerm_mm.evaluation.metrics import LongTailMetric
 from xerm_mm.registry import MODELS
 from xerm_mm.utils import checkpoint_safe_globals, register_all_modules
@@ -254,13 +253,6 @@ def test_unwrap_model_of_model_wrapper_and_runner():
     assert unwrap_model(torch.nn.DataParallel(tta)) is classifier
 
 
-def test_deprecated_weight_stats_hook_only_warns():
-    runner = Runner(None, None)
-    XERMWeightStatsHook().before_train(runner)
-    assert 'remove it from custom_hooks' in runner.logger
-    assert not runner.message_hub.log_scalars
-
-
 # --- end to end through tools/train.py and tools/test.py ---------------------
 
 CONFIG = osp.join(ROOT, 'configs', 'xerm',
@@ -306,11 +298,6 @@ default_hooks = dict(logger=dict(ignore_last=False))
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='configs/ is restructured on another branch: give the xERM '
-    'configs XERM_LOG_BLOCK and drop XERMWeightStatsHook, then remove '
-    'this marker')
 @pytest.mark.parametrize(
     'path',
     sorted(glob.glob(osp.join(ROOT, 'configs', 'xerm', '*.py'))),
@@ -320,7 +307,8 @@ def test_xerm_configs_log_the_weight_statistics(path):
     block = Config.fromstring(XERM_LOG_BLOCK, '.py')
     assert cfg.log_processor.custom_cfg == block.log_processor.custom_cfg
     assert cfg.default_hooks.logger.ignore_last is False
-    assert 'XERMWeightStatsHook' not in [h.type for h in cfg.custom_hooks]
+    assert 'XERMWeightStatsHook' not in [
+        h.type.split('.')[-1] for h in cfg.custom_hooks]
 
 
 def run_tool(*args, ok=True):

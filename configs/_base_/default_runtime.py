@@ -3,11 +3,17 @@ _base_ = ['mmpretrain::_base_/default_runtime.py']
 
 # Plain type names resolve in xerm_mm's registries, then mmpretrain's.
 default_scope = 'xerm_mm'
+# Config.fromfile imports xerm_mm, so that the scoped type names of
+# the configs ('xerm_mm.BBNResNet32', ...) resolve in mmpretrain's and
+# MMEngine's own entry points too (get_model, tools, RUNNERS.build).
+custom_imports = dict(imports=['xerm_mm'], allow_failed_imports=False)
 # MMEngine's Runner plus weights-only-safe checkpoints and CPU (gloo) DDP.
-runner_type = 'XERMRunner'
+runner_type = 'xerm_mm.XERMRunner'
 
 default_hooks = dict(
-    logger=dict(interval=50),
+    # ignore_last=False: the last iteration of every epoch is logged too
+    # (with the xERM weights' statistics over the whole epoch).
+    logger=dict(interval=50, ignore_last=False),
     # Keep the last checkpoint (for --resume) and the best balanced top-1.
     checkpoint=dict(max_keep_ckpts=2, save_best='lt/top1', rule='greater'),
 )

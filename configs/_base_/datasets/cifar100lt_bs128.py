@@ -3,7 +3,7 @@
 # (`train_imbalance_ratio`) that define the many / medium / few groups.
 # Point `data_root` at a folder holding `cifar-100-python/`, e.g. with
 # `tools/train.py CONFIG --data-root ../shared/data/cifar100`.
-dataset_type = 'CIFAR100LT'
+dataset_type = 'xerm_mm.CIFAR100LT'
 data_root = 'data/cifar100'
 
 data_preprocessor = dict(
@@ -47,7 +47,7 @@ val_dataloader = dict(
         pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
-val_evaluator = dict(type='LongTailMetric')
+val_evaluator = dict(type='xerm_mm.LongTailMetric')
 
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
@@ -55,7 +55,7 @@ test_evaluator = val_evaluator
 # tools/test.py: the balanced test set and the imbalanced ones of reference.md
 # section 5 (forward profile), one table row each.
 test_cfg = dict(
-    type='MultiTestLoop',
+    type='xerm_mm.MultiTestLoop',
     test_sets=dict(
         balanced=dict(imbalance_ratio=1),
         ib100=dict(imbalance_ratio=100),

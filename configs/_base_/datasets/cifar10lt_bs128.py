@@ -1,6 +1,6 @@
 _base_ = ['./cifar100lt_bs128.py']
 
-dataset_type = 'CIFAR10LT'
+dataset_type = 'xerm_mm.CIFAR10LT'
 data_root = 'data/cifar10'
 data_preprocessor = dict(
     num_classes=10,

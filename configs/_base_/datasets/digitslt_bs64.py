@@ -1,7 +1,7 @@
 # The embedded offline dataset: scikit-learn's handwritten digits (1,797
 # images, 10 classes) split into train / test with a fixed seed, upsampled to
 # 32x32 and made long-tailed with the CIFAR-LT profile code. No download.
-dataset_type = 'DigitsLT'
+dataset_type = 'xerm_mm.DigitsLT'
 
 data_preprocessor = dict(
     num_classes=10, mean=[0., 0., 0.], std=[255., 255., 255.], to_rgb=False)
@@ -34,12 +34,12 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
 # About 130 training images in the largest class: groups scaled to match.
-val_evaluator = dict(type='LongTailMetric', many_thr=60, few_thr=20)
+val_evaluator = dict(type='xerm_mm.LongTailMetric', many_thr=60, few_thr=20)
 
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
 test_cfg = dict(
-    type='MultiTestLoop',
+    type='xerm_mm.MultiTestLoop',
     test_sets=dict(
         balanced=dict(imbalance_ratio=1),
         ib10=dict(imbalance_ratio=10),

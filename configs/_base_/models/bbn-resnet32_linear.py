@@ -2,7 +2,7 @@
 # pooling + a linear classifier trained with cross-entropy.
 model = dict(
     type='ImageClassifier',
-    backbone=dict(type='BBNResNet32'),
+    backbone=dict(type='xerm_mm.BBNResNet32'),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',

@@ -4,5 +4,5 @@
 # are saved in checkpoints as the head's buffer.
 _base_ = ['./bbn-resnet32_linear.py']
 
-model = dict(head=dict(type='PCHead', predict_view='balanced'))
-custom_hooks = [dict(type='SetTrainClassCountsHook')]
+model = dict(head=dict(type='xerm_mm.PCHead', predict_view='balanced'))
+custom_hooks = [dict(type='xerm_mm.SetTrainClassCountsHook')]

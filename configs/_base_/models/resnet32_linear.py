@@ -1,7 +1,7 @@
 # The classic He et al. CIFAR ResNet-32 (64-d feature) + linear classifier.
 model = dict(
     type='ImageClassifier',
-    backbone=dict(type='ResNet32'),
+    backbone=dict(type='xerm_mm.ResNet32'),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',

@@ -4,7 +4,7 @@
 #   _base_ = [XE_CONFIG, '../_base_/models/tde_head.py']
 #   model = dict(head={{_base_.tde_head}})
 tde_head = dict(
-    type='TDEHead',
+    type='xerm_mm.TDEHead',
     num_heads=2,
     tau=16.0,
     gamma=1. / 32,
@@ -13,4 +13,4 @@ tde_head = dict(
     lr_dependent_momentum=False,
     predict_view='balanced')
 # Only acts with lr_dependent_momentum=True (mu = 1 - 0.1 * min(50 lr, 1)).
-custom_hooks = [dict(type='TDEMomentumHook')]
+custom_hooks = [dict(type='xerm_mm.TDEMomentumHook')]

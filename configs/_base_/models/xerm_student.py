@@ -5,15 +5,21 @@
 _base_ = ['./bbn-resnet32_linear.py']
 
 model = dict(
-    type='XERMClassifier',
+    type='xerm_mm.XERMClassifier',
     # gamma 2 (paper, CIFAR100-LT); the authors' PC config used 1.5.
-    head=dict(loss=dict(_delete_=True, type='XERMLoss', gamma=2.0)))
+    head=dict(loss=dict(_delete_=True, type='xerm_mm.XERMLoss', gamma=2.0)))
 xerm_hooks = [
     # Loads and checks the teachers, logs their val accuracy.
-    dict(type='XERMTeacherHook'),
-    # Per-epoch mean / min / max of the xERM weights.
-    dict(type='XERMWeightStatsHook'),
+    dict(type='xerm_mm.XERMTeacherHook'),
 ]
+# The loss logs the mean xERM weights w_imba, w_ba of every iteration;
+# LogProcessor adds their mean / min / max over the epoch's iterations so far
+# (the epoch's last iteration is always logged: default_runtime.py).
+log_processor = dict(custom_cfg=[
+    dict(data_src=weight, log_name=f'{weight}_epoch_{stat}',
+         method_name=stat, window_size='epoch')
+    for weight in ('w_imba', 'w_ba') for stat in ('mean', 'min', 'max')
+])
 # reference.md section 6. A recipe applies it onto its schedule's optimizer:
 #   optim_wrapper = dict(optimizer=dict(weight_decay=_base_.xerm_weight_decay))
 xerm_weight_decay = 1e-4

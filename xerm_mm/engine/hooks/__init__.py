@@ -1,6 +1,5 @@
 from .tde_momentum_hook import TDEMomentumHook
 from .train_class_counts_hook import SetTrainClassCountsHook
 from .xerm_teacher_hook import XERMTeacherHook
-from .xerm_weight_stats_hook import XERMWeightStatsHook  # deprecated, inert
 
 __all__ = ['SetTrainClassCountsHook', 'TDEMomentumHook', 'XERMTeacherHook']
