@@ -174,7 +174,7 @@ def test_mmengine_hub_finds_configs_through_the_metafiles(monkeypatch):
     monkeypatch.setattr(hub.hub, 'get_installed_path', _package_dir)
     name = 'xerm/xerm-tde_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py'
     cfg = hub.get_config(f'xerm_mm::{name}')
-    assert cfg.model.type == 'XERMClassifier'
+    assert cfg.model.type == 'xerm_mm.XERMClassifier'
     with pytest.raises(AssertionError, match='Weights'):
         hub.get_config(f'xerm_mm::{name}', pretrained=True)
 
