@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 sys.path.insert(0, osp.dirname(__file__))
 
@@ -58,6 +59,29 @@ def run_tool(*args, env=None, timeout=300, check=True):
         assert proc.returncode == 0, (proc.stdout[-3000:] +
                                       proc.stderr[-5000:])
     return proc.stdout + proc.stderr if check else proc
+
+
+@pytest.fixture
+def one_thread():
+    """One intra-op thread: more only slows these tiny nets on shared CPUs.
+
+    Use it with ``pytestmark = pytest.mark.usefixtures('one_thread')``.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def xerm_scope():
+    """Every module registered and ``xerm_mm`` the default scope."""
+    from mmengine.registry import DefaultScope
+
+    from xerm_mm.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    with DefaultScope.overwrite_default_scope('xerm_mm'):
+        yield
 
 
 @pytest.fixture(scope='session')

@@ -34,13 +34,7 @@ def _num_params(module):
     return sum(p.numel() for p in module.parameters())
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Intra-op threads only slow these tiny nets down on shared CPUs."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 @pytest.fixture

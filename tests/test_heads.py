@@ -19,12 +19,7 @@ C, D = 5, 8
 COUNTS = [50, 20, 9, 4, 2]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def _build(type_, **kwargs):

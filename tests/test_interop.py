@@ -5,7 +5,6 @@ checkpoint that every test here uses. The tools are mmpretrain's installed
 ones (``mmpretrain/.mim/tools``), run in-process; ``mim train`` / ``mim
 test`` run on a regular (non-editable) install of this repository.
 """
-import copy
 import hashlib
 import os
 import os.path as osp

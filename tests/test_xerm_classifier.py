@@ -22,14 +22,7 @@ GAP = dict(type='GlobalAveragePooling')
 PREFIXES = ('backbone.', 'neck.', 'head.', 'data_preprocessor.')
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    register_all_modules(init_default_scope=False)
-    with DefaultScope.overwrite_default_scope('xerm_mm'):
-        yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread', 'xerm_scope')
 
 
 def net(head_type, num_classes=C, **head):

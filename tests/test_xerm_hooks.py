@@ -1,21 +1,19 @@
 """XERMTeacherHook and the xERM weight statistics: units, then the tools."""
 import glob
 import json
-import os
 import os.path as osp
 import re
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import pytest
 import torch
-from mmpretrain.models import ImageClassifier
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.registry import DefaultScope
+from mmpretrain.models import ImageClassifier
 from mmpretrain.structures import DataSample
 
+from conftest import run_tool
 from test_xerm_classifier import COUNTS, TEACHERS, net, save_teacher, \
     student_cfg
 from xerm_mm.engine.hooks import XERMTeacherHook
@@ -27,14 +25,7 @@ from xerm_mm.utils.model import unwrap_model
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    register_all_modules(init_default_scope=False)
-    with DefaultScope.overwrite_default_scope('xerm_mm'):
-        yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread', 'xerm_scope')
 
 
 # --- units, with a stand-in runner -------------------------------------------
@@ -311,18 +302,6 @@ def test_xerm_configs_log_the_weight_statistics(path):
         h.type.split('.')[-1] for h in cfg.custom_hooks]
 
 
-def run_tool(*args, ok=True):
-    proc = subprocess.run([sys.executable, *args],
-                          cwd=ROOT,
-                          env=dict(os.environ, OMP_NUM_THREADS='1'),
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
-    log = proc.stdout + proc.stderr
-    assert (proc.returncode == 0) == ok, log[-5000:]
-    return log
-
-
 @pytest.fixture(scope='module')
 def trained(fake_cifar10_root, tmp_path_factory):
     """A TDE teacher trained 1 epoch, then an xERM-TDE student 1 epoch."""
@@ -412,7 +391,9 @@ def test_bad_teacher_fails_before_training(bad, trained, tmp_path):
     log = run_tool('tools/train.py', CONFIG, *trained.data, '--work-dir',
                    str(tmp_path), '--cfg-options', *SMALL, *STUDENT,
                    f'model.teacher.config={config}',
-                   f'model.teacher.checkpoint={ckpt}', ok=False)
+                   f'model.teacher.checkpoint={ckpt}', check=False)
+    assert log.returncode != 0
+    log = log.stdout + log.stderr
     for message in messages:
         assert message in log
     assert 'Epoch(train)' not in log
