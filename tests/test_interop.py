@@ -7,6 +7,7 @@ test`` run on a regular (non-editable) install of this repository.
 """
 import hashlib
 import os
+import glob
 import os.path as osp
 import re
 import runpy
@@ -164,6 +165,36 @@ def test_mmpretrain_confusion_matrix(trained, tmp_path, monkeypatch):
     # Its val set is the same test set: the same accuracy as in training.
     top1 = 100 * matrix.diag().sum().item() / matrix.sum().item()
     assert top1 == pytest.approx(trained['val_top1'])
+
+
+def test_mmpretrain_train_tool_with_its_own_defaults(tmp_path, monkeypatch):
+    # mmpretrain's tools/train.py injects persistent_workers=True, which a
+    # loader without workers refuses: the digits configs set it off.
+    _run_tool(
+        osp.join(MMPRETRAIN_TOOLS, 'train.py'), CONFIG, '--work-dir',
+        str(tmp_path), '--cfg-options', *SHORT,
+        'experiment_name=interop_mmpretrain_train',
+        monkeypatch=monkeypatch)
+    ckpt = osp.join(str(tmp_path), 'epoch_1.pth')
+    assert osp.isfile(ckpt)
+    assert 'state_dict' in torch.load(ckpt, weights_only=True)
+
+
+def test_mmpretrain_test_tool(trained, tmp_path, monkeypatch):
+    # mmpretrain's tools/test.py builds our runner and MultiTestLoop.
+    _run_tool(
+        osp.join(MMPRETRAIN_TOOLS, 'test.py'),
+        CONFIG, trained['ckpt'], '--work-dir', str(tmp_path),
+        '--cfg-options', 'experiment_name=interop_mmpretrain_test',
+        monkeypatch=monkeypatch)
+    logs = ''.join(
+        open(path).read()
+        for path in glob.glob(osp.join(str(tmp_path), '*', '*.log')))
+    top1 = re.findall(r'balanced/lt/top1: ([\d.]+)', logs)
+    assert top1, logs[-2000:]
+    # Its balanced test set is the val set of training: the same accuracy.
+    assert float(top1[-1]) == pytest.approx(trained['val_top1'], abs=1e-3)
+    assert 'ib10/lt/top1' in logs and 'ib5/lt/top1' in logs
 
 
 def test_runner_from_cfg_builds_our_model(tmp_path):

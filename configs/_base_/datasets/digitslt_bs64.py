@@ -15,6 +15,8 @@ test_pipeline = [dict(type='PackInputs')]
 train_dataloader = dict(
     batch_size=64,
     num_workers=0,
+    # mmpretrain's tools default to persistent workers, which need workers.
+    persistent_workers=False,
     dataset=dict(
         type=dataset_type,
         split='train',
@@ -25,6 +27,7 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=128,
     num_workers=0,
+    persistent_workers=False,
     dataset=dict(
         type=dataset_type,
         split='test',
