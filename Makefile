@@ -9,6 +9,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_DIR ?= work_dirs/demo
 DEMO_PIPELINE ?= configs/pipelines/xerm_bbn-resnet32_1xb64-30e_digitslt-ib10.py
+# One test worker per core (pytest-xdist), a test file per worker.
+PYTEST_ARGS ?= -n auto --dist loadfile
 
 .PHONY: setup demo test clean editable
 
@@ -35,7 +37,7 @@ demo: setup
 	$(PY) tools/run_pipeline.py $(DEMO_PIPELINE) --work-dir $(DEMO_DIR)
 
 test: setup
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q $(PYTEST_ARGS) tests
 
 clean:
 	rm -rf $(VENV) work_dirs xerm_mm.egg-info xerm_mm/.mim

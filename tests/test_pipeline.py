@@ -126,6 +126,7 @@ def reuse_teachers(experiment, work: str) -> None:
         shutil.copytree(osp.join(experiment[1], name), osp.join(work, name))
 
 
+@pytest.mark.slow
 def test_pipeline_runs_end_to_end_and_resumes(experiment):
     config, work, stdout, _ = experiment
     report = json.load(open(osp.join(work, 'report.json')))
@@ -149,6 +150,7 @@ def test_pipeline_runs_end_to_end_and_resumes(experiment):
     assert '| xERM-TDE |' in again
 
 
+@pytest.mark.slow
 def test_multi_process_stage_and_evaluation(experiment):
     _, work, stdout, _ = experiment
     launched = [line for line in stdout.splitlines()
@@ -169,6 +171,7 @@ def test_multi_process_stage_and_evaluation(experiment):
     assert metrics['balanced/lt/per_class_gt_count'] == [8] * 10
 
 
+@pytest.mark.slow
 def test_two_network_teachers_from_installed_tools(experiment, tmp_path,
                                                   monkeypatch):
     """teachers=dict(imbalanced=, balanced=), the tools taken from the

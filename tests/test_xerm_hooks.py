@@ -332,6 +332,7 @@ def _logged(line, key):
     return float(re.search(rf'\b{key}: ([-0-9.e]+)', line).group(1))
 
 
+@pytest.mark.slow
 def test_student_log_has_teacher_accuracy_and_weight_stats(trained):
     log = trained.log
     first_step = log.index('Epoch(train) [1][1/5]')
@@ -361,6 +362,7 @@ def test_student_log_has_teacher_accuracy_and_weight_stats(trained):
     assert {'w_ba_epoch_mean', 'w_imba_epoch_max'} <= set(last)
 
 
+@pytest.mark.slow
 def test_student_checkpoint_holds_no_teacher(trained):
     with checkpoint_safe_globals():
         student = torch.load(trained.student)['state_dict']
@@ -370,6 +372,7 @@ def test_student_checkpoint_holds_no_teacher(trained):
     assert not any('teacher' in key for key in student)
 
 
+@pytest.mark.slow
 def test_student_tests_without_teacher_files(trained, tmp_path):
     log = run_tool('tools/test.py', CONFIG, trained.student, *trained.data,
                    '--work-dir', str(tmp_path), '--test-sets', 'balanced',
@@ -381,6 +384,7 @@ def test_student_tests_without_teacher_files(trained, tmp_path):
 
 
 @pytest.mark.parametrize('bad', ['missing checkpoint', 'wrong classes'])
+@pytest.mark.slow
 def test_bad_teacher_fails_before_training(bad, trained, tmp_path):
     if bad == 'missing checkpoint':
         config, ckpt = trained.configs[10], str(tmp_path / 'nope.pth')
