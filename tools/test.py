@@ -11,11 +11,17 @@ pickle per set, ``{stem}_{set}{ext}``, and ``--show-dir`` one sub-folder per
 set, ``{show_dir}/{set}/``; with one, the file and the folder given (see
 :mod:`xerm_mm.engine.per_set_outputs`). ``--out --out-item metrics`` dumps
 the metrics of all sets into the one file, as ``--metrics-out`` does in JSON.
+
+The checkpoint is refused, before any evaluation, if it is empty or
+truncated, holds NaN/inf weights, or (unless ``--no-strict-load``) its keys
+and shapes are not those of the config's model; ``--out`` and
+``--metrics-out`` are checked for writability at the start.
 """
 import argparse
 import copy
 import os
 import os.path as osp
+import tempfile
 
 import mmengine
 import torch
@@ -101,6 +107,12 @@ def parse_args(argv=None):
         '--no-persistent-workers',
         action='store_true',
         help='turn off persistent_workers in the test dataloader')
+    parser.add_argument(
+        '--no-strict-load',
+        action='store_true',
+        help='load the checkpoint even if its keys or shapes are not the '
+        'model\'s (the matching part only; by default such a checkpoint is '
+        'refused with the list of mismatches)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -196,6 +208,8 @@ def merge_args(cfg: Config, args) -> Config:
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
     cfg.resume = False
+    # XERMRunner.load_checkpoint: every key and shape must be the model's.
+    cfg.load_strict = not args.no_strict_load
     if args.amp:
         cfg.test_cfg.fp16 = True
     if args.show or args.show_dir is not None:
@@ -222,8 +236,34 @@ def merge_args(cfg: Config, args) -> Config:
     return cfg
 
 
+def check_writable(path: str, flag: str) -> None:
+    """Fail now, not after the evaluation, if ``path`` cannot be written.
+
+    Creates the folder of ``path`` (as the writers do) and a temporary file
+    in it.
+
+    Raises:
+        OSError: naming the flag, the path and the reason.
+    """
+    if osp.isdir(path):
+        raise IsADirectoryError(
+            f'{flag} {path!r} is a folder; give the path of a file')
+    folder = osp.dirname(osp.abspath(path))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise OSError(
+            f'{flag} {path!r}: cannot write in {folder!r} '
+            f'({error.strerror or error}); give a writable path') from error
+
+
 def main(argv=None):
     args = parse_args(argv)
+    for flag in ('out', 'metrics_out'):
+        if getattr(args, flag):
+            check_writable(getattr(args, flag), '--' + flag.replace('_', '-'))
     register_all_modules(init_default_scope=False)
     cfg = merge_args(Config.fromfile(args.config), args)
     if args.amp and not torch.cuda.is_available():

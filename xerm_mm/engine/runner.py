@@ -8,6 +8,10 @@
 * CPU-only distributed runs: MMEngine's ``pytorch`` launcher calls
   ``torch.cuda.set_device`` and wraps DDP with ``device_ids``; without CUDA
   this runner starts a gloo process group and wraps with ``device_ids=None``.
+* Loading (``load_from``, ``resume``, ``tools/test.py``): a file that is
+  empty or truncated, weights holding NaN/inf and, unless ``load_strict=False``,
+  a state dict whose keys or shapes are not the model's are refused with an
+  error naming them (see :mod:`xerm_mm.utils.checkpoint_checks`).
 """
 import copy
 import os
@@ -16,12 +20,22 @@ from typing import Dict, Optional
 import torch
 import torch.distributed as torch_dist
 from mmengine.dist import is_distributed
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.runner import Runner
+from mmengine.runner.checkpoint import (_load_checkpoint,
+                                        _load_checkpoint_to_model)
 
 from xerm_mm.registry import RUNNERS
 from xerm_mm.utils.checkpoint import (checkpoint_safe_globals,
                                       make_checkpoint_plain,
                                       restore_message_hub)
+from xerm_mm.utils.checkpoint_checks import (check_finite,
+                                             check_state_dict_fits,
+                                             read_checkpoint, state_dict_of)
+
+# How to load a checkpoint that does not fit the model (its matching part).
+LENIENT_LOAD_HINT = ('tools/test.py --no-strict-load, or load_strict=False '
+                     'in the config (--cfg-options load_strict=False)')
 
 
 @RUNNERS.register_module()
@@ -68,9 +82,51 @@ class XERMRunner(Runner):
         if fn_name == 'before_save_checkpoint':
             make_checkpoint_plain(kwargs['checkpoint'])
 
-    def load_checkpoint(self, filename: str, *args, **kwargs):
-        with checkpoint_safe_globals():
-            return super().load_checkpoint(filename, *args, **kwargs)
+    def load_checkpoint(self,
+                        filename: str,
+                        map_location='cpu',
+                        strict: Optional[bool] = None,
+                        revise_keys=[(r'^module\.', '')]):
+        """Load a checkpoint into the model, refusing one that does not fit.
+
+        A local file is read with errors that name it (missing, empty,
+        truncated); weights holding NaN/inf are refused; and, unless
+        ``strict=False`` (default: the config's ``load_strict``, True when
+        unset), every key and shape must be the model's (buffers filled
+        later, as PCHead's ``log_prior_train``, may be missing).
+        ``resume`` and ``load_from`` both come here.
+        """
+        if strict is None:
+            strict = self.cfg.get('load_strict', True)
+        checkpoint = self._read_checkpoint(filename, map_location)
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        model = self.model
+        while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+            model = model.module
+        source = f'checkpoint {filename!r}'
+        state_dict = state_dict_of(checkpoint)
+        check_finite(state_dict, source)
+        if strict:
+            check_state_dict_fits(
+                model,
+                state_dict,
+                source,
+                opt_out=LENIENT_LOAD_HINT,
+                revise_keys=revise_keys)
+        checkpoint = _load_checkpoint_to_model(
+            model, checkpoint, strict=False, revise_keys=revise_keys)
+        self._has_loaded = True
+        self.logger.info(f'Load checkpoint from {filename}')
+        return checkpoint
+
+    @staticmethod
+    def _read_checkpoint(filename: str, map_location) -> dict:
+        """A local file through :func:`read_checkpoint` (errors naming it);
+        a URL or ``scheme://`` name through MMEngine's loaders."""
+        if '://' in filename:
+            with checkpoint_safe_globals():
+                return _load_checkpoint(filename, map_location=map_location)
+        return read_checkpoint(filename, map_location=map_location)
 
     def resume(self, filename: str, *args, **kwargs) -> None:
         with checkpoint_safe_globals():
