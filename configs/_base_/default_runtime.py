@@ -16,6 +16,8 @@ default_hooks = dict(
     logger=dict(interval=50, ignore_last=False),
     # Keep the last checkpoint (for --resume) and the best balanced top-1.
     checkpoint=dict(max_keep_ckpts=2, save_best='lt/top1', rule='greater'),
+    # Stop at the first NaN/inf loss; never save diverged weights.
+    non_finite_guard=dict(type='xerm_mm.NonFiniteGuardHook'),
 )
 # On a machine without CUDA, XERMRunner uses gloo instead of env_cfg's nccl.
 

@@ -1,5 +1,9 @@
+from .non_finite_guard_hook import NonFiniteGuardHook
 from .tde_momentum_hook import TDEMomentumHook
 from .train_class_counts_hook import SetTrainClassCountsHook
 from .xerm_teacher_hook import XERMTeacherHook
 
-__all__ = ['SetTrainClassCountsHook', 'TDEMomentumHook', 'XERMTeacherHook']
+__all__ = [
+    'NonFiniteGuardHook', 'SetTrainClassCountsHook', 'TDEMomentumHook',
+    'XERMTeacherHook'
+]
