@@ -19,6 +19,10 @@ default_hooks = dict(
     # Stop at the first NaN/inf loss; never save diverged weights.
     non_finite_guard=dict(type='xerm_mm.NonFiniteGuardHook'),
 )
+# load_from / --resume (XERMRunner): every key and shape of the checkpoint
+# must be the model's; False loads the matching part only (tools/test.py:
+# --no-strict-load).
+load_strict = True
 # On a machine without CUDA, XERMRunner uses gloo instead of env_cfg's nccl.
 
 # TensorBoard (optional, `pip install tensorboard`): uncomment to log to it

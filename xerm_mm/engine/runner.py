@@ -9,9 +9,10 @@
   ``torch.cuda.set_device`` and wraps DDP with ``device_ids``; without CUDA
   this runner starts a gloo process group and wraps with ``device_ids=None``.
 * Loading (``load_from``, ``resume``, ``tools/test.py``): a file that is
-  empty or truncated, weights holding NaN/inf and, unless ``load_strict=False``,
-  a state dict whose keys or shapes are not the model's are refused with an
-  error naming them (see :mod:`xerm_mm.utils.checkpoint_checks`).
+  empty or truncated, weights holding NaN/inf and, unless
+  ``load_strict=False``, a state dict whose keys or shapes are not the
+  model's are refused with an error naming them (see
+  :mod:`xerm_mm.utils.checkpoint_checks`).
 """
 import copy
 import os
