@@ -8,17 +8,24 @@
 * CPU-only distributed runs: MMEngine's ``pytorch`` launcher calls
   ``torch.cuda.set_device`` and wraps DDP with ``device_ids``; without CUDA
   this runner starts a gloo process group and wraps with ``device_ids=None``.
+* Atomic checkpoints: a checkpoint (each epoch's, the best one) is written to
+  a temporary name in its folder, ``fsync``-ed and renamed, so a full disk
+  or a kill never leaves a truncated file under a checkpoint's name (see
+  :mod:`xerm_mm.utils.atomic`).
 """
 import copy
 import os
+import os.path as osp
 from typing import Dict, Optional
 
 import torch
 import torch.distributed as torch_dist
-from mmengine.dist import is_distributed
+from mmengine.dist import is_distributed, master_only
+from mmengine.fileio import LocalBackend, get_file_backend
 from mmengine.runner import Runner
 
 from xerm_mm.registry import RUNNERS
+from xerm_mm.utils.atomic import commit_file
 from xerm_mm.utils.checkpoint import (checkpoint_safe_globals,
                                       make_checkpoint_plain,
                                       restore_message_hub)
@@ -75,3 +82,24 @@ class XERMRunner(Runner):
     def resume(self, filename: str, *args, **kwargs) -> None:
         with checkpoint_safe_globals():
             return super().resume(filename, *args, **kwargs)
+
+    @master_only
+    def save_checkpoint(self, out_dir: str, filename: str, *args,
+                        **kwargs) -> None:
+        """MMEngine's ``save_checkpoint``, atomic on a local disk: the file
+        is written as ``.{filename}.{pid}.tmp`` and renamed when complete.
+        Other storage backends are written as MMEngine does."""
+        backend_args = kwargs.get('backend_args')
+        if kwargs.get('file_client_args') is not None or not isinstance(
+                get_file_backend(out_dir, backend_args=backend_args),
+                LocalBackend):
+            return super().save_checkpoint(out_dir, filename, *args,
+                                           **kwargs)
+        tmp = f'.{filename}.{os.getpid()}.tmp'
+        try:
+            super().save_checkpoint(out_dir, tmp, *args, **kwargs)
+            commit_file(osp.join(out_dir, tmp), osp.join(out_dir, filename))
+        except BaseException:
+            if osp.exists(osp.join(out_dir, tmp)):
+                os.remove(osp.join(out_dir, tmp))
+            raise
