@@ -461,16 +461,23 @@ def test_retrained_stage_redoes_its_evaluation(experiment, tmp_path):
         report['checkpoints'] != first['checkpoints'])
 
 
-def _child_pid(log: str, timeout: float = 120) -> int:
-    """The pid of the tool the pipeline started (from the step's log)."""
+def _child_pid(parent: int, timeout: float = 120) -> int:
+    """The pid of the tool (train.py) that process ``parent`` started, from
+    a scan of /proc."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if osp.isfile(log):
-            for line in open(log):
-                if line.startswith('[experiment] pid '):
-                    return int(line.split()[2].rstrip(':'))
+        for pid in filter(str.isdigit, os.listdir('/proc')):
+            try:
+                with open(f'/proc/{pid}/stat') as f:
+                    ppid = int(f.read().rsplit(')', 1)[1].split()[1])
+                with open(f'/proc/{pid}/cmdline', 'rb') as f:
+                    cmdline = f.read()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if ppid == parent and b'train.py' in cmdline:
+                return int(pid)
         time.sleep(0.2)
-    raise AssertionError(f'no child pid in {log}')
+    raise AssertionError(f'process {parent} started no train.py')
 
 
 def _alive(pid: int) -> bool:
@@ -495,7 +502,8 @@ def _wait_gone(pid: int, timeout: float = 30) -> bool:
 def test_killed_pipeline_leaves_no_tool_running(configs, tmp_path):
     """SIGTERM: forwarded to the trainer and waited for; SIGKILL: the
     trainer gets SIGTERM from the kernel. A rerun then finishes."""
-    config = one_stage_pipeline(tmp_path, configs[1])
+    config = one_stage_pipeline(  # long enough to be killed while it runs
+        tmp_path, configs[1], ", cfg_options={'train_cfg.max_epochs': 3}")
     work = str(tmp_path / 'work')
     log = osp.join(work, 'xe', 'pipeline.log')
     cmd = [sys.executable, osp.join(ROOT, 'tools', 'run_pipeline.py'),
@@ -504,24 +512,26 @@ def test_killed_pipeline_leaves_no_tool_running(configs, tmp_path):
     for signum in (signal.SIGTERM, signal.SIGKILL):
         pipeline = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, text=True)
-        child = _child_pid(log)
+        child = _child_pid(pipeline.pid)
+        while f'[experiment] pid {child}: ' not in (
+                open(log).read() if osp.isfile(log) else ''):
+            time.sleep(0.1)  # the pipeline has recorded it
         if signum == signal.SIGTERM:
             # While it runs, a second pipeline is refused, naming it.
             out = run_pipeline(config, '--work-dir', work)
             assert f'in use by another pipeline (pid {pipeline.pid}' in out
         pipeline.send_signal(signum)
         stdout = pipeline.communicate(timeout=120)[0]
-        assert pipeline.returncode == (128 + 15 if signum == signal.SIGTERM
-                                       else -9), stdout[-3000:]
         if signum == signal.SIGTERM:
+            assert not _alive(child), f'trainer {child} runs on'
+            assert pipeline.returncode == 128 + 15, stdout[-3000:]
             assert 'stopped by SIGTERM' in stdout
-            assert not _alive(child)  # waited for before it exited
         else:
             assert _wait_gone(child), f'trainer {child} runs on'
         os.remove(log)  # the next run's pid is the only one in it
     out = run_pipeline(config, '--work-dir', work)
     assert 'exit:' not in out, out[-3000:]
     report = json.load(open(osp.join(work, 'report.json')))
-    final = osp.join(work, 'xe', 'epoch_1.pth')
+    final = osp.join(work, 'xe', 'epoch_3.pth')
     assert report['checkpoints']['XE']['sha256'] == sha256_of(final)
     assert 0 <= report['table1']['XE']['top1'] <= 100

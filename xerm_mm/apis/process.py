@@ -94,6 +94,8 @@ def _die_with_parent(parent: int) -> Callable[[], None]:
     """A ``preexec_fn``: own process group, SIGTERM when the parent dies."""
 
     def preexec() -> None:
+        # run_child blocks SIGINT / SIGTERM around the start: not in here.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
         os.setpgid(0, 0)
         if sys.platform.startswith('linux'):
             libc = ctypes.CDLL(None, use_errno=True)
@@ -151,14 +153,24 @@ def run_child(cmd: List[str],
     KeyboardInterrupt), the child's group gets the same signal (SIGTERM for
     other exceptions), is waited for, and the exception goes on.
     """
-    proc = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        preexec_fn=_die_with_parent(os.getpid()))
+    # A signal between the start and the ``try`` would leave the child
+    # running: held until the child is known (and recorded by on_start).
+    signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
     try:
-        on_start(proc.pid)
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            preexec_fn=_die_with_parent(os.getpid()))
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
+        raise
+    try:
+        try:
+            on_start(proc.pid)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
         for line in proc.stdout:
             on_line(line)
         return proc.wait()
