@@ -63,8 +63,8 @@ from typing import Dict, List, Optional, Sequence
 from mmengine.config import Config, DictAction
 
 from xerm_mm.evaluation.report import split_by_test_set
-from xerm_mm.utils.config import resolve_config_path
 from xerm_mm.utils.atomic import sha256_of
+from xerm_mm.utils.config import resolve_config_path
 from .launch import check_launch, find_tools, tool_command
 from .manifest import (checkpoint_problem, config_digest, read_manifest,
                        write_manifest)
@@ -178,7 +178,8 @@ class Experiment:
 
     def final_checkpoint(self, name: str) -> str:
         """The last epoch's checkpoint of a stage (may not exist yet)."""
-        return osp.join(self._stage_dir(name), f'epoch_{self._epochs[name]}.pth')
+        return osp.join(self._stage_dir(name),
+                        f'epoch_{self._epochs[name]}.pth')
 
     def _run(self, tool: str, args: List[str], nproc: int, log: str) -> None:
         args = list(args)
