@@ -13,13 +13,21 @@ import os
 import os.path as osp
 import runpy
 import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
+import torch
 
 from conftest import ROOT, small_cifar10_config
 from xerm_mm.apis import Experiment, ExperimentError, build_report, find_tools
 from xerm_mm.apis import launch
 from xerm_mm.apis.launch import tool_command
+from xerm_mm.apis.manifest import checkpoint_problem
+from xerm_mm.apis.process import WorkDirLock
+from xerm_mm.utils.atomic import sha256_of
 
 BASES = {
     'xe': 'xe/xe_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py',
@@ -348,3 +356,182 @@ def test_report_tables():
     assert report['table1']['XE']['many_recall'] == 68.0
     assert report['table1']['XE']['few_f1'] is None
     assert report['table4']['XE'] == {'balanced': 40.0, 'ib100': 66.0}
+
+
+# -- what "done" means, manifests, process hygiene (issue 8) ---------------
+
+ONE_STAGE = """
+stages = [dict(name='xe', config={xe!r}{options})]
+evaluations = [dict(name='XE', stage='xe')]
+"""
+
+
+def one_stage_pipeline(tmp_path, paths, options: str = '') -> str:
+    config = tmp_path / f'one_stage{len(options)}.py'
+    config.write_text(ONE_STAGE.format(xe=paths['xe'], options=options))
+    return str(config)
+
+
+def copy_step(experiment, work: str, stage: str, evaluation: str) -> None:
+    """Copy a finished stage and one of its evaluations into ``work``."""
+    shutil.copytree(osp.join(experiment[1], stage), osp.join(work, stage))
+    os.makedirs(osp.join(work, 'eval'), exist_ok=True)
+    for name in (f'{evaluation}.json', f'{evaluation}.manifest.json'):
+        shutil.copy(osp.join(experiment[1], 'eval', name),
+                    osp.join(work, 'eval', name))
+
+
+def test_checkpoint_problems(tmp_path):
+    path = str(tmp_path / 'epoch_2.pth')
+    weights = {'w': torch.ones(3), 'n': torch.tensor(1)}
+    torch.save(dict(meta=dict(epoch=2), state_dict=weights), path)
+    assert checkpoint_problem(path, 2) is None
+    assert 'saved at epoch 2, not at the configured max_epochs 3' in (
+        checkpoint_problem(path, 3))
+    data = open(path, 'rb').read()
+    with open(path, 'wb') as f:
+        f.write(data[:len(data) // 2])
+    assert checkpoint_problem(path, 2).startswith('does not load')
+    torch.save(dict(meta=dict(epoch=2), state_dict=dict(
+        weights, w=torch.tensor([1., float('nan')]))), path)
+    assert 'non-finite weights (1 tensors, e.g. w)' in checkpoint_problem(
+        path, 2)
+    assert checkpoint_problem(str(tmp_path / 'none.pth')) == 'does not exist'
+
+
+def test_a_second_pipeline_on_a_work_dir_is_refused(configs, tmp_path):
+    config = one_stage_pipeline(tmp_path, configs[1])
+    work = str(tmp_path / 'work')
+    with WorkDirLock(work):
+        out = run_pipeline(config, '--work-dir', work)
+    assert (f'exit: run_pipeline: {work} is in use by another pipeline '
+            f'(pid {os.getpid()}, lock {work}/pipeline.lock)') in out
+    assert sorted(os.listdir(work)) == ['pipeline.lock']  # nothing trained
+
+
+@pytest.mark.slow
+def test_stage_with_a_broken_final_checkpoint_is_not_done(
+        experiment, tmp_path):
+    work = str(tmp_path / 'work')
+    copy_step(experiment, work, 'xe', 'XE')
+    exp = Experiment(one_stage_pipeline(tmp_path, experiment[3]),
+                     work_dir=work)
+    assert exp._stage_state('xe', exp._stage_inputs('xe')) == 'done'
+    final = osp.join(work, 'xe', 'epoch_1.pth')
+    data = open(final, 'rb').read()
+    with open(final, 'wb') as f:  # a truncated file (as main wrote them)
+        f.write(data[:len(data) // 2])
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert exp._stage_state('xe', exp._stage_inputs('xe')) == 'fresh'
+    assert f'its final checkpoint {final} does not load' in out.getvalue()
+    assert 'and the stage is trained again' in out.getvalue()
+    assert not osp.exists(osp.join(work, 'xe'))
+    assert [n for n in os.listdir(work) if n.startswith('xe.old-')]
+
+
+@pytest.mark.slow
+def test_retrained_stage_redoes_its_evaluation(experiment, tmp_path):
+    """Other options for a stage: retrained, its evaluation redone, the
+    report names the new checkpoint (main reused the epoch-1 metrics)."""
+    paths = experiment[3]
+    work = str(tmp_path / 'work')
+    copy_step(experiment, work, 'xe', 'XE')
+    same = run_pipeline(one_stage_pipeline(tmp_path, paths), '--work-dir',
+                        work)
+    assert same.count(': done (') == 2 and 'tools/' not in same
+    first = json.load(open(osp.join(work, 'report.json')))
+    assert first['checkpoints']['XE']['sha256'] == sha256_of(
+        osp.join(work, 'xe', 'epoch_1.pth'))
+    longer = one_stage_pipeline(
+        tmp_path, paths, ", cfg_options={'train_cfg.max_epochs': 2}")
+    out = run_pipeline(longer, '--work-dir', work)
+    assert 'exit:' not in out, out[-3000:]
+    assert 'stage xe: it was trained from other inputs' in out
+    assert 'evaluation XE: its inputs changed' in out
+    report = json.load(open(osp.join(work, 'report.json')))
+    final = osp.join(work, 'xe', 'epoch_2.pth')
+    assert report['checkpoints']['XE'] == dict(file=final,
+                                               sha256=sha256_of(final))
+    assert f'| XE | {final} | {sha256_of(final)[:12]} |' in open(
+        osp.join(work, 'report.md')).read()
+    manifest = json.load(open(osp.join(work, 'eval', 'XE.manifest.json')))
+    assert manifest['inputs']['checkpoint']['sha256'] == sha256_of(final)
+    assert report['results'] != first['results'] or (
+        report['checkpoints'] != first['checkpoints'])
+
+
+def _child_pid(parent: int, timeout: float = 120) -> int:
+    """The pid of the tool (train.py) that process ``parent`` started, from
+    a scan of /proc."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for pid in filter(str.isdigit, os.listdir('/proc')):
+            try:
+                with open(f'/proc/{pid}/stat') as f:
+                    ppid = int(f.read().rsplit(')', 1)[1].split()[1])
+                with open(f'/proc/{pid}/cmdline', 'rb') as f:
+                    cmdline = f.read()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if ppid == parent and b'train.py' in cmdline:
+                return int(pid)
+        time.sleep(0.2)
+    raise AssertionError(f'process {parent} started no train.py')
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie counts as ended)."""
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except FileNotFoundError:
+        return False
+
+
+def _wait_gone(pid: int, timeout: float = 30) -> bool:
+    deadline = time.time() + timeout
+    while _alive(pid) and time.time() < deadline:
+        time.sleep(0.1)
+    return not _alive(pid)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith('linux'),
+                    reason='PR_SET_PDEATHSIG and /proc are Linux')
+def test_killed_pipeline_leaves_no_tool_running(configs, tmp_path):
+    """SIGTERM: forwarded to the trainer and waited for; SIGKILL: the
+    trainer gets SIGTERM from the kernel. A rerun then finishes."""
+    config = one_stage_pipeline(  # long enough to be killed while it runs
+        tmp_path, configs[1], ", cfg_options={'train_cfg.max_epochs': 3}")
+    work = str(tmp_path / 'work')
+    log = osp.join(work, 'xe', 'pipeline.log')
+    cmd = [sys.executable, osp.join(ROOT, 'tools', 'run_pipeline.py'),
+           config, '--work-dir', work]
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        pipeline = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True)
+        child = _child_pid(pipeline.pid)
+        while f'[experiment] pid {child}: ' not in (
+                open(log).read() if osp.isfile(log) else ''):
+            time.sleep(0.1)  # the pipeline has recorded it
+        if signum == signal.SIGTERM:
+            # While it runs, a second pipeline is refused, naming it.
+            out = run_pipeline(config, '--work-dir', work)
+            assert f'in use by another pipeline (pid {pipeline.pid}' in out
+        pipeline.send_signal(signum)
+        stdout = pipeline.communicate(timeout=120)[0]
+        if signum == signal.SIGTERM:
+            assert not _alive(child), f'trainer {child} runs on'
+            assert pipeline.returncode == 128 + 15, stdout[-3000:]
+            assert 'stopped by SIGTERM' in stdout
+        else:
+            assert _wait_gone(child), f'trainer {child} runs on'
+        os.remove(log)  # the next run's pid is the only one in it
+    out = run_pipeline(config, '--work-dir', work)
+    assert 'exit:' not in out, out[-3000:]
+    report = json.load(open(osp.join(work, 'report.json')))
+    final = osp.join(work, 'xe', 'epoch_3.pth')
+    assert report['checkpoints']['XE']['sha256'] == sha256_of(final)
+    assert 0 <= report['table1']['XE']['top1'] <= 100

@@ -5,13 +5,21 @@ A pipeline config lists the stages of an experiment (see
 xERM students), evaluates the methods on the balanced and the imbalanced
 test sets, and writes ``report.json`` and ``report.md`` (the paper's Tables
 1 and 4) in the work dir. Run it again after an interruption: finished
-stages and evaluations are kept, an interrupted stage resumes.
+stages and evaluations whose inputs did not change are kept, an interrupted
+stage resumes, anything else is redone (see the work dir's manifest.json
+files).
+
+One pipeline per work dir (``pipeline.lock``; a second one is refused with
+the holder's pid). SIGINT / SIGTERM stop the running train.py / test.py
+(forwarded to its process group and waited for) and exit with 128 + the
+signal number; if this process is SIGKILL-ed, the kernel sends the running
+tool SIGTERM (Linux, ``PR_SET_PDEATHSIG``).
 """
 import argparse
 import os.path as osp
 import sys
 
-from xerm_mm.apis import Experiment, ExperimentError
+from xerm_mm.apis import Experiment, ExperimentError, Interrupted
 
 
 def parse_args(argv=None):
@@ -56,6 +64,9 @@ def main(argv=None):
         experiment.run()
     except (ExperimentError, FileNotFoundError) as e:
         sys.exit(f'run_pipeline: {e}')
+    except Interrupted as e:
+        print(f'run_pipeline: {e}', file=sys.stderr, flush=True)
+        sys.exit(128 + e.signum)
     with open(osp.join(experiment.work_dir, 'report.md')) as f:
         print(f.read())
 

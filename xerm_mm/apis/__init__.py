@@ -1,9 +1,11 @@
 from .experiment import Experiment
 from .launch import find_tools
+from .process import Interrupted
 from .report import build_report, write_report
 from .validate import ExperimentError
 
 __all__ = [
-    'Experiment', 'ExperimentError', 'build_report', 'find_tools',
+    'Experiment', 'ExperimentError', 'Interrupted', 'build_report',
+    'find_tools',
     'write_report'
 ]

@@ -6,10 +6,26 @@ pipeline. ``stages`` are trainings (each a training config, run by
 ``tools/train.py`` in ``{work_dir}/{stage}``); a stage may take the final
 checkpoints of earlier stages as its teachers. ``evaluations`` test a
 stage's final checkpoint with ``tools/test.py`` and a test config (by
-default the stage's own). A stage whose final checkpoint exists is not
-trained again; a stage with checkpoints but no final one is resumed; an
-evaluation whose metrics file exists is not run again. The report gathers
-the evaluations in the shape of the paper's Tables 1 and 4.
+default the stage's own). The report gathers the evaluations in the shape
+of the paper's Tables 1 and 4 and names the checkpoint (file and sha256)
+each row came from.
+
+What "done" means (see :mod:`xerm_mm.apis.manifest`): every stage and
+evaluation records its inputs (the resolved config's sha256, the overrides,
+the data root, the teachers' or the evaluated checkpoint's sha256) and its
+output's digest. A stage is done when its record matches this run's inputs
+and its final checkpoint ``epoch_{max_epochs}.pth`` loads (weights only),
+has finite weights and was saved at ``max_epochs``; a stage interrupted
+with the same inputs is resumed; any other stage folder (other inputs, a
+broken final checkpoint, no record) is moved aside to
+``{stage}.old-{time}`` and trained again. An evaluation is done when its
+record matches (so a retrained stage redoes its evaluations and students).
+
+:meth:`Experiment.run` holds ``{work_dir}/pipeline.lock`` (a second
+pipeline on the work dir is refused with the holder's pid) and runs every
+tool in its own process group: SIGINT / SIGTERM are forwarded to it and
+waited for, and on Linux the tool gets SIGTERM if the pipeline dies (see
+:mod:`xerm_mm.apis.process`).
 
 Keys of a stage: ``name``, ``config``, ``teacher`` (one earlier stage: its
 checkpoint becomes ``model.teacher.checkpoint``) or ``teachers`` (two:
@@ -39,16 +55,20 @@ import argparse
 import json
 import os
 import os.path as osp
-import subprocess
 import sys
+import time
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence
 
 from mmengine.config import Config, DictAction
 
 from xerm_mm.evaluation.report import split_by_test_set
+from xerm_mm.utils.atomic import sha256_of
 from xerm_mm.utils.config import resolve_config_path
 from .launch import check_launch, find_tools, tool_command
+from .manifest import (checkpoint_problem, config_digest, read_manifest,
+                       write_manifest)
+from .process import WorkDirLock, forward_signals, run_child
 from .report import build_report, write_report
 from .validate import (ExperimentError, check_steps, check_teacher_keys,
                        teacher_stages)
@@ -116,7 +136,8 @@ class Experiment:
         self.python = python
         self.stages = OrderedDict(
             (stage['name'], stage) for stage in self.cfg.stages)
-        self._finals = {name: self._check_stage(name) for name in self.stages}
+        self._epochs = {name: self._check_stage(name) for name in self.stages}
+        self._digests: Dict[str, str] = {}  # stage: final checkpoint sha256
 
     # -- helpers -----------------------------------------------------------
 
@@ -137,9 +158,9 @@ class Experiment:
             cfg.merge_from_dict(parse_options(options))
         return cfg
 
-    def _check_stage(self, name: str) -> str:
-        """Load a stage's config, check its teacher keys; return the path
-        of its final checkpoint."""
+    def _check_stage(self, name: str) -> int:
+        """Load a stage's config, check its teacher keys; return its
+        ``max_epochs``."""
         stage = self.stages[name]
         where = f'{self.path}: stage {name!r}: its config {stage["config"]}'
         try:
@@ -153,11 +174,12 @@ class Experiment:
                 f'{where} has no int train_cfg.max_epochs (got {epochs!r}); '
                 'a stage needs an epoch-based schedule, its final checkpoint '
                 'being epoch_{max_epochs}.pth')
-        return osp.join(self._stage_dir(name), f'epoch_{epochs}.pth')
+        return epochs
 
     def final_checkpoint(self, name: str) -> str:
         """The last epoch's checkpoint of a stage (may not exist yet)."""
-        return self._finals[name]
+        return osp.join(self._stage_dir(name),
+                        f'epoch_{self._epochs[name]}.pth')
 
     def _run(self, tool: str, args: List[str], nproc: int, log: str) -> None:
         args = list(args)
@@ -169,35 +191,97 @@ class Experiment:
         print(f'[experiment] {" ".join(cmd)}', flush=True)
         os.makedirs(osp.dirname(log), exist_ok=True)
         with open(log, 'a') as f:
-            proc = subprocess.Popen(
-                cmd,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True)
-            for line in proc.stdout:
+
+            def on_start(pid: int) -> None:
+                f.write(f'[experiment] pid {pid}: {" ".join(cmd)}\n')
+                f.flush()
+
+            def on_line(line: str) -> None:
                 f.write(line)
                 if PROGRESS_MARK in line:  # one line per logged step
                     step = line.split(PROGRESS_MARK, 1)[1].rstrip()
                     print(f'  Epoch({step[:150]}', flush=True)
-            proc.wait()
-        if proc.returncode != 0:
+
+            returncode = run_child(cmd, on_line, on_start)
+        if returncode != 0:
             with open(log) as f:
                 tail = f.read()[-4000:]
-            raise ExperimentError(f'{tool} failed (exit {proc.returncode}); '
+            raise ExperimentError(f'{tool} failed (exit {returncode}); '
                                   f'log: {log}\n{tail}')
+
+    def _set_aside(self, name: str, why: str) -> None:
+        """Move a stage folder that cannot be continued out of the way."""
+        work = self._stage_dir(name)
+        if not osp.isdir(work) or not os.listdir(work):
+            return
+        old = f'{work}.old-{time.strftime("%Y%m%d-%H%M%S")}'
+        os.replace(work, old)
+        print(f'[experiment] stage {name}: {why}; its folder is moved to '
+              f'{old} and the stage is trained again', flush=True)
+
+    def _stage_inputs(self, name: str) -> dict:
+        stage = self.stages[name]
+        teachers = {
+            key: dict(stage=teacher, sha256=self._digests[teacher])
+            for key, teacher in teacher_stages(stage).items()
+        }
+        return dict(
+            config=stage['config'],
+            config_sha256=config_digest(self.stage_config(name)),
+            cfg_options=self._options(stage),
+            data_root=self.data_root,
+            teachers=teachers)
+
+    def _stage_state(self, name: str, inputs: dict) -> str:
+        """``'done'``, ``'resume'`` or ``'fresh'`` (folder set aside)."""
+        work = self._stage_dir(name)
+        final = self.final_checkpoint(name)
+        record = read_manifest(osp.join(work, 'manifest.json'))
+        if record is None or record.get('inputs') != inputs:
+            self._set_aside(
+                name, 'it was trained from other inputs (config, options, '
+                'data root or teachers)' if record else
+                'it has no record of its inputs (manifest.json)')
+            return 'fresh'
+        if record.get('state') == 'done':
+            problem = checkpoint_problem(final, self._epochs[name])
+            if problem is None and sha256_of(final) != record.get(
+                    'checkpoint', {}).get('sha256'):
+                problem = 'is not the checkpoint its record names'
+            if problem is None:
+                return 'done'
+            self._set_aside(name, f'its final checkpoint {final} {problem}')
+            return 'fresh'
+        last = osp.join(work, 'last_checkpoint')
+        if osp.isfile(last):
+            with open(last) as f:
+                latest = f.read().strip()
+            if latest and checkpoint_problem(latest) is None:
+                return 'resume'
+        self._set_aside(name, 'it was interrupted before a loadable '
+                        'checkpoint')
+        return 'fresh'
 
     # -- steps -------------------------------------------------------------
 
     def train(self, name: str) -> str:
-        """Train stage ``name`` unless done; return its final checkpoint."""
+        """Train stage ``name`` unless done; return its final checkpoint.
+
+        Its teachers must be done (trained in this run or an earlier one).
+        """
         stage = self.stages[name]
         final = self.final_checkpoint(name)
-        if osp.isfile(final):
-            print(f'[experiment] stage {name}: done ({final})', flush=True)
-            return final
         work = self._stage_dir(name)
+        manifest = osp.join(work, 'manifest.json')
+        inputs = self._stage_inputs(name)
+        state = self._stage_state(name, inputs)
+        if state == 'done':
+            print(f'[experiment] stage {name}: done ({final})', flush=True)
+            self._digests[name] = read_manifest(manifest)['checkpoint'][
+                'sha256']
+            return final
         args = [resolve_config_path(stage['config']), '--work-dir', work]
-        if osp.isfile(osp.join(work, 'last_checkpoint')):
+        if state == 'resume':
             args.append('--resume')  # an interrupted run goes on
         options = self._options(stage)
         for key, teacher in teacher_stages(stage).items():
@@ -205,45 +289,111 @@ class Experiment:
                 f'model.{key}.checkpoint={self.final_checkpoint(teacher)}')
         if options:
             args += ['--cfg-options', *options]
+        os.makedirs(work, exist_ok=True)
+        write_manifest(
+            dict(kind='stage', name=name, state='training', inputs=inputs),
+            manifest)
         self._run('train.py', args, stage.get('nproc', self.nproc),
                   osp.join(work, 'pipeline.log'))
-        if not osp.isfile(final):
-            raise ExperimentError(f'stage {name}: training ended without '
-                                  f'{final}')
+        problem = checkpoint_problem(final, self._epochs[name])
+        if problem:
+            raise ExperimentError(f'stage {name}: training ended, but its '
+                                  f'final checkpoint {final} {problem}')
+        self._digests[name] = sha256_of(final)
+        write_manifest(
+            dict(kind='stage', name=name, state='done', inputs=inputs,
+                 checkpoint=dict(file=osp.basename(final),
+                                 sha256=self._digests[name],
+                                 epoch=self._epochs[name])), manifest)
         return final
 
     def evaluate(self, evaluation: dict) -> Dict[str, dict]:
-        """Test a stage's final checkpoint; rows per test set."""
+        """Test a stage's final checkpoint unless done; rows per test set.
+
+        The stage must be done (see :meth:`train`).
+        """
         stage = self.stages[evaluation['stage']]
         config = resolve_config_path(
             evaluation.get('config', stage['config']))
+        options = self._options(evaluation)
+        cfg = Config.fromfile(config)
+        if options:
+            cfg.merge_from_dict(parse_options(options))
+        checkpoint = self.final_checkpoint(evaluation['stage'])
+        inputs = dict(
+            stage=evaluation['stage'],
+            config=evaluation.get('config', stage['config']),
+            config_sha256=config_digest(cfg),
+            cfg_options=options,
+            data_root=self.data_root,
+            checkpoint=dict(
+                file=osp.basename(checkpoint),  # in the stage's folder
+                sha256=self._digests[evaluation['stage']]))
         out = osp.join(self.work_dir, 'eval', f'{evaluation["name"]}.json')
-        if not osp.isfile(out):
-            work = osp.join(self.work_dir, 'eval', evaluation['name'])
-            args = [
-                config,
-                self.final_checkpoint(evaluation['stage']), '--work-dir',
-                work, '--metrics-out', out
-            ]
-            options = self._options(evaluation)
-            if options:
-                args += ['--cfg-options', *options]
-            self._run('test.py', args, evaluation.get('nproc', self.nproc),
-                      osp.join(work, 'pipeline.log'))
-        else:
+        manifest = osp.join(self.work_dir, 'eval',
+                            f'{evaluation["name"]}.manifest.json')
+        record = read_manifest(manifest)
+        if (record and record.get('inputs') == inputs and osp.isfile(out)
+                and sha256_of(out) == record.get('metrics', {}).get('sha256')):
             print(f'[experiment] evaluation {evaluation["name"]}: done '
                   f'({out})', flush=True)
+        else:
+            if record or osp.isfile(out):
+                print(f'[experiment] evaluation {evaluation["name"]}: its '
+                      'inputs changed (or its metrics file); evaluated '
+                      'again', flush=True)
+            work = osp.join(self.work_dir, 'eval', evaluation['name'])
+            args = [config, checkpoint, '--work-dir', work, '--metrics-out',
+                    out]
+            if options:
+                args += ['--cfg-options', *options]
+            if osp.isfile(out):
+                os.remove(out)
+            self._run('test.py', args, evaluation.get('nproc', self.nproc),
+                      osp.join(work, 'pipeline.log'))
+            write_manifest(
+                dict(kind='evaluation', name=evaluation['name'],
+                     state='done', inputs=inputs,
+                     metrics=dict(file=osp.basename(out),
+                                  sha256=sha256_of(out))), manifest)
         with open(out) as f:
             return split_by_test_set(json.load(f))
 
     def run(self) -> dict:
-        """Every stage, every evaluation, then the report; return it."""
+        """Every stage, every evaluation, then the report; return it.
+
+        Holds the work dir's lock and forwards SIGINT / SIGTERM to the
+        running tool (see :mod:`xerm_mm.apis.process`).
+
+        Raises:
+            ExperimentError: Another pipeline holds the work dir, or a step
+                failed.
+            Interrupted: SIGINT / SIGTERM; the running tool was stopped.
+        """
+        lock = WorkDirLock(self.work_dir)
+        try:
+            lock.acquire()
+        except RuntimeError as error:
+            raise ExperimentError(str(error)) from None
+        try:
+            with forward_signals():
+                return self._run_all()
+        finally:
+            lock.release()
+
+    def _run_all(self) -> dict:
         for name in self.stages:
             self.train(name)
         evaluations = self.cfg.get('evaluations', [])
         results = OrderedDict((evaluation['name'], self.evaluate(evaluation))
                               for evaluation in evaluations)
+        checkpoints = OrderedDict(
+            (evaluation['name'],
+             dict(file=self.final_checkpoint(evaluation['stage']),
+                  sha256=self._digests[evaluation['stage']]))
+            for evaluation in evaluations)
         report = build_report(results,
-                              self.cfg.get('balanced_set', 'balanced'))
+                              self.cfg.get('balanced_set', 'balanced'),
+                              checkpoints)
         write_report(report, self.work_dir, title=osp.basename(self.path))
         return report

@@ -1,21 +1,25 @@
 """The report of an experiment: the paper's Tables 1 and 4 from the
-evaluations' metrics, as ``report.json`` and ``report.md``."""
+evaluations' metrics, as ``report.json`` and ``report.md`` (written
+atomically), with the checkpoint each row came from."""
 import json
-import os
 import os.path as osp
 from collections import OrderedDict
-from typing import Dict
+from typing import Dict, Optional
+
+from xerm_mm.utils.atomic import atomic_write
 
 from xerm_mm.evaluation.report import GROUP_COLUMNS, markdown_table
 
 
 def build_report(results: Dict[str, Dict[str, dict]],
-                 balanced_set: str = 'balanced') -> dict:
+                 balanced_set: str = 'balanced',
+                 checkpoints: Optional[Dict[str, dict]] = None) -> dict:
     """Paper-shaped tables from ``{method: {test set: metrics}}``.
 
     ``table1``: per method, top-1 and the many / medium / few recall,
     precision and F1 on the balanced test set. ``table4``: per method, top-1
-    on every test set (balanced and imbalanced).
+    on every test set (balanced and imbalanced). ``checkpoints``: per
+    method, the evaluated checkpoint (``dict(file=..., sha256=...)``).
     """
     table1 = OrderedDict()
     table4 = OrderedDict()
@@ -27,13 +31,17 @@ def build_report(results: Dict[str, Dict[str, dict]],
                 [(key, row.get(key)) for key in GROUP_COLUMNS])
         table4[method] = OrderedDict(
             (name, row.get('top1')) for name, row in sets.items())
-    return OrderedDict(table1=table1, table4=table4, results=results)
+    return OrderedDict(
+        table1=table1,
+        table4=table4,
+        results=results,
+        checkpoints=OrderedDict(checkpoints or {}))
 
 
 def write_report(report: dict, work_dir: str, title: str = 'xERM') -> str:
-    """Write ``report.json`` and ``report.md`` in ``work_dir``; return md."""
-    os.makedirs(work_dir, exist_ok=True)
-    with open(osp.join(work_dir, 'report.json'), 'w') as f:
+    """Write ``report.json`` and ``report.md`` in ``work_dir`` (each
+    atomically: complete or not there); return the Markdown."""
+    with atomic_write(osp.join(work_dir, 'report.json')) as f:
         json.dump(report, f, indent=1)
     sets = []
     for row in report['table4'].values():
@@ -50,7 +58,14 @@ def write_report(report: dict, work_dir: str, title: str = 'xERM') -> str:
         'mean of the per-class F1 over the group; precision: a never-'
         'predicted class counts as 0 (LongTailMetric defaults).', ''
     ]
+    if report.get('checkpoints'):
+        lines += ['## Checkpoints evaluated', '',
+                  '| method | checkpoint | sha256 |', '|---|---|---|']
+        lines += [
+            f'| {method} | {ckpt["file"]} | {ckpt["sha256"][:12]} |'
+            for method, ckpt in report['checkpoints'].items()
+        ] + ['']
     markdown = '\n'.join(lines)
-    with open(osp.join(work_dir, 'report.md'), 'w') as f:
+    with atomic_write(osp.join(work_dir, 'report.md')) as f:
         f.write(markdown)
     return markdown

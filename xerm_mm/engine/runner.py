@@ -1,4 +1,4 @@
-"""MMEngine's Runner with two fixes for this project's machines.
+"""MMEngine's Runner with the fixes this project needs.
 
 * Checkpoints: the files it writes are plain data, which
   ``torch.load(weights_only=True)`` loads with no allowlist (mmpretrain's
@@ -13,20 +13,27 @@
   ``load_strict=False``, a state dict whose keys or shapes are not the
   model's are refused with an error naming them (see
   :mod:`xerm_mm.utils.checkpoint_checks`).
+* Atomic checkpoints: a checkpoint (each epoch's, the best one) is written to
+  a temporary name in its folder, ``fsync``-ed and renamed, so a full disk
+  or a kill never leaves a truncated file under a checkpoint's name (see
+  :mod:`xerm_mm.utils.atomic`).
 """
 import copy
 import os
+import os.path as osp
 from typing import Dict, Optional
 
 import torch
 import torch.distributed as torch_dist
-from mmengine.dist import is_distributed
+from mmengine.dist import is_distributed, master_only
+from mmengine.fileio import LocalBackend, get_file_backend
 from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import (_load_checkpoint,
                                         _load_checkpoint_to_model)
 
 from xerm_mm.registry import RUNNERS
+from xerm_mm.utils.atomic import commit_file
 from xerm_mm.utils.checkpoint import (checkpoint_safe_globals,
                                       make_checkpoint_plain,
                                       restore_message_hub)
@@ -132,3 +139,24 @@ class XERMRunner(Runner):
     def resume(self, filename: str, *args, **kwargs) -> None:
         with checkpoint_safe_globals():
             return super().resume(filename, *args, **kwargs)
+
+    @master_only
+    def save_checkpoint(self, out_dir: str, filename: str, *args,
+                        **kwargs) -> None:
+        """MMEngine's ``save_checkpoint``, atomic on a local disk: the file
+        is written as ``.{filename}.{pid}.tmp`` and renamed when complete.
+        Other storage backends are written as MMEngine does."""
+        backend_args = kwargs.get('backend_args')
+        if kwargs.get('file_client_args') is not None or not isinstance(
+                get_file_backend(out_dir, backend_args=backend_args),
+                LocalBackend):
+            return super().save_checkpoint(out_dir, filename, *args,
+                                           **kwargs)
+        tmp = f'.{filename}.{os.getpid()}.tmp'
+        try:
+            super().save_checkpoint(out_dir, tmp, *args, **kwargs)
+            commit_file(osp.join(out_dir, tmp), osp.join(out_dir, filename))
+        except BaseException:
+            if osp.exists(osp.join(out_dir, tmp)):
+                os.remove(osp.join(out_dir, tmp))
+            raise

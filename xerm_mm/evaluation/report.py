@@ -1,9 +1,9 @@
 """Tables of long-tail metrics, one row per test set (or per model)."""
 import json
-import os
-import os.path as osp
 from collections import OrderedDict
 from typing import Dict, List, Sequence
+
+from xerm_mm.utils.atomic import atomic_write
 
 GROUP_COLUMNS = [
     f'{group}_{kind}' for kind in ('recall', 'precision', 'f1')
@@ -58,8 +58,8 @@ def _to_builtin(value):
 def write_metrics_json(metrics: Dict[str, object], path: str) -> None:
     """Write ``metrics`` (numpy / torch values too) to the JSON file ``path``.
 
-    The folder is created if needed.
+    The folder is created if needed. The file is written atomically: a
+    failure half-way leaves no truncated file under ``path``.
     """
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    with open(path, 'w') as f:
+    with atomic_write(path) as f:
         json.dump(metrics, f, indent=1, default=_to_builtin)

@@ -1,0 +1,189 @@
+"""The processes of an experiment: one pipeline per work dir, no orphans.
+
+* :class:`WorkDirLock`: ``{work_dir}/pipeline.lock`` held with
+  ``fcntl.flock`` (the holder's pid inside) for as long as a pipeline runs;
+  a second pipeline on the same work dir is refused with the holder's pid.
+  The stages' trainings run only as children of the pipeline holding it, so
+  no two trainers share a stage folder. (A ``tools/train.py`` started by
+  hand into a stage folder is not locked out: don't.) The kernel drops the
+  lock when its holder dies, even by SIGKILL, so a stale file never blocks.
+* :func:`run_child`: a tool runs in its own process group. SIGINT / SIGTERM
+  to the pipeline are forwarded to that group and the pipeline waits for it
+  to end (SIGKILL after ``grace`` seconds) before it stops with
+  :class:`Interrupted`. On Linux the child also asks the kernel
+  (``prctl(PR_SET_PDEATHSIG, SIGTERM)``, through ctypes, before ``exec``)
+  for a SIGTERM when the pipeline dies, so a SIGKILL-ed pipeline leaves no
+  trainer running on; ``torchrun`` passes that SIGTERM on to its workers.
+"""
+import contextlib
+import ctypes
+import errno
+import os
+import signal
+import subprocess
+import sys
+import threading
+from typing import Callable, Iterator, List, Optional
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+FORWARDED = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(RuntimeError):
+    """The pipeline got SIGINT / SIGTERM; its running tool was stopped."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(f'stopped by {signal.Signals(signum).name}; its '
+                         'running tool was stopped too. Run it again to go '
+                         'on from the last checkpoint.')
+
+
+class WorkDirLock:
+    """An exclusive lock on a work dir (``{work_dir}/pipeline.lock``).
+
+    Args:
+        work_dir (str): The pipeline's work dir (created if needed).
+
+    Raises:
+        RuntimeError: On :meth:`acquire`, when another process holds it;
+            names that process's pid and the lock file.
+    """
+
+    NAME = 'pipeline.lock'
+
+    def __init__(self, work_dir: str):
+        self.path = os.path.join(work_dir, self.NAME)
+        self._fd: Optional[int] = None
+
+    def acquire(self) -> None:
+        import fcntl
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            holder = os.read(fd, 64).decode(errors='replace').strip()
+            os.close(fd)
+            if error.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            raise RuntimeError(
+                f'{os.path.dirname(self.path)} is in use by another pipeline '
+                f'(pid {holder or "unknown"}, lock {self.path}). Wait for it '
+                'to end or stop it (kill -TERM PID), or give this run another '
+                '--work-dir.') from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f'{os.getpid()}\n'.encode())
+        os.fsync(fd)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # drops the flock; the file stays, unlocked
+            self._fd = None
+
+    def __enter__(self) -> 'WorkDirLock':
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    """A ``preexec_fn``: own process group, SIGTERM when the parent dies."""
+
+    def preexec() -> None:
+        # run_child blocks SIGINT / SIGTERM around the start: not in here.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
+        os.setpgid(0, 0)
+        if sys.platform.startswith('linux'):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+            if os.getppid() != parent:  # it died before prctl
+                os._exit(1)
+
+    return preexec
+
+
+def stop_group(proc: subprocess.Popen, signum: int, grace: float) -> None:
+    """Send ``signum`` to the process group of ``proc`` and wait for it;
+    SIGKILL the group after ``grace`` seconds."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signum)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    # Workers of a launcher (torchrun) may outlive it: end the group.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def forward_signals() -> Iterator[None]:
+    """While the block runs, SIGINT / SIGTERM raise :class:`Interrupted`
+    (which :func:`run_child` turns into stopping its child). Outside the
+    main thread signals cannot be handled: nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Interrupted(signum)
+
+    previous = {s: signal.signal(s, handler) for s in FORWARDED}
+    try:
+        yield
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
+
+
+def run_child(cmd: List[str],
+              on_line: Callable[[str], None],
+              on_start: Callable[[int], None] = lambda pid: None,
+              grace: float = 60.0) -> int:
+    """Run ``cmd`` (stdout and stderr merged, line by line to ``on_line``)
+    in its own process group; return its exit code.
+
+    On any exception while it runs (:class:`Interrupted` from a signal,
+    KeyboardInterrupt), the child's group gets the same signal (SIGTERM for
+    other exceptions), is waited for, and the exception goes on.
+    """
+    # A signal between the start and the ``try`` would leave the child
+    # running: held until the child is known (and recorded by on_start).
+    signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
+    try:
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            preexec_fn=_die_with_parent(os.getpid()))
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
+        raise
+    try:
+        try:
+            on_start(proc.pid)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
+        for line in proc.stdout:
+            on_line(line)
+        return proc.wait()
+    except BaseException as error:
+        signum = getattr(error, 'signum', None) or (
+            signal.SIGINT
+            if isinstance(error, KeyboardInterrupt) else signal.SIGTERM)
+        # A second signal must not cut the wait short: held until it ends.
+        signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
+        try:
+            stop_group(proc, signum, grace)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
+        raise
+    finally:
+        proc.stdout.close()
