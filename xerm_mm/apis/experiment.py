@@ -199,6 +199,8 @@ class Experiment:
         args = [resolve_config_path(stage['config']), '--work-dir', work]
         if osp.isfile(osp.join(work, 'last_checkpoint')):
             args.append('--resume')  # an interrupted run goes on
+        else:  # checkpoints without last_checkpoint: a run killed at once
+            args.append('--overwrite')
         options = self._options(stage)
         for key, teacher in teacher_stages(stage).items():
             options.append(
