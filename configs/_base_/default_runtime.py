@@ -16,6 +16,13 @@ default_hooks = dict(
     logger=dict(interval=50, ignore_last=False),
     # Keep the last checkpoint (for --resume) and the best balanced top-1.
     checkpoint=dict(max_keep_ckpts=2, save_best='lt/top1', rule='greater'),
+    # Distributed runs: every process's BatchNorm running statistics are
+    # averaged at the end of each training epoch (MMEngine's hook, NORMAL
+    # priority), so validation and the checkpoints saved after it (the
+    # CheckpointHook runs last) use the same, synchronised buffers: the
+    # logged val numbers are those of the saved checkpoint. Nothing happens
+    # in a one-process run.
+    sync_buffers=dict(type='SyncBuffersHook'),
 )
 # On a machine without CUDA, XERMRunner uses gloo instead of env_cfg's nccl.
 
