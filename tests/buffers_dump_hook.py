@@ -24,5 +24,6 @@ class BuffersDumpHook(Hook):
             name: value.detach().clone()
             for name, value in model.state_dict().items() if name in names
         }
-        torch.save(buffers,
-                   osp.join(runner.work_dir, f'val_buffers_rank{get_rank()}.pt'))
+        torch.save(
+            buffers,
+            osp.join(runner.work_dir, f'val_buffers_rank{get_rank()}.pt'))

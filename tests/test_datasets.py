@@ -479,7 +479,8 @@ def test_bad_arguments(c100, kwargs, match):
 
 
 def test_lazy_init_gets_the_counts_on_full_init(c10):
-    ds = CIFAR10LT(c10['root'], **c10['kw'], imbalance_ratio=10, lazy_init=True)
+    ds = CIFAR10LT(c10['root'], **c10['kw'], imbalance_ratio=10,
+                   lazy_init=True)
     assert ds.metainfo['imbalance_ratio'] == 10
     assert 'train_class_counts' not in ds.metainfo
     ds.full_init()
@@ -527,7 +528,8 @@ def test_one_long_tail_mixin(c10):
     for cls in (CIFAR10LT, CIFAR100LT, DigitsLT):
         assert issubclass(cls, LongTailMixin)
         assert not {'_long_tail_keep', '_long_tail_metainfo'} & set(vars(cls))
-    for ds in (CIFAR10LT(c10['root'], **c10['kw'], imbalance_ratio=10), DigitsLT()):
+    for ds in (CIFAR10LT(c10['root'], **c10['kw'], imbalance_ratio=10),
+               DigitsLT()):
         assert 'Long tail: \timbalance_ratio=10, imb_type=exp' in repr(ds)
         assert {'imbalance_ratio', 'train_imbalance_ratio', 'imb_type',
                 'reverse', 'train_class_counts', 'class_counts'} <= set(

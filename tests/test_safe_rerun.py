@@ -44,8 +44,7 @@ def test_a_work_dir_with_checkpoints_is_refused(xe_config, tmp_path):
     assert sorted(os.listdir(work)) == ['epoch_3.pth', 'last_checkpoint']
 
 
-def test_overwrite_deletes_the_old_checkpoints_and_trains(
-        xe_config, tmp_path):
+def test_overwrite_deletes_the_old_checkpoints_and_trains(xe_config, tmp_path):
     work = tmp_path / 'work'
     work.mkdir()
     _touch(work / 'epoch_7.pth')
@@ -56,8 +55,8 @@ def test_overwrite_deletes_the_old_checkpoints_and_trains(
     names = os.listdir(work)
     assert 'epoch_1.pth' in names and 'notes.txt' in names
     assert not {'epoch_7.pth', 'best_lt_top1_epoch_7.pth'} & set(names)
-    assert open(work / 'last_checkpoint').read().strip().endswith(
-        'epoch_1.pth')
+    assert open(work /
+                'last_checkpoint').read().strip().endswith('epoch_1.pth')
 
 
 def test_resume_and_overwrite_exclude_each_other(xe_config, tmp_path):
@@ -98,8 +97,14 @@ def test_bad_numbers_name_the_key_and_value(xe_config, tmp_path, option,
 
 def test_options_that_are_not_numbers_still_merge():
     cfg = Config(dict(a=dict(lr=0.1, name='x', steps=[1, 2]), load_from=None))
-    check_option_types(cfg, {'a.lr': 1e6, 'a.name': 'y', 'a.steps': [3],
-                             'load_from': 'w.pth', 'a.new': 'z'})
+    check_option_types(
+        cfg, {
+            'a.lr': 1e6,
+            'a.name': 'y',
+            'a.steps': [3],
+            'load_from': 'w.pth',
+            'a.new': 'z'
+        })
 
 
 def _schedule(epochs):
@@ -112,11 +117,11 @@ def _schedule(epochs):
 def test_phases_that_begin_after_the_last_epoch_are_left_out(epochs, kept):
     cfg = _schedule(epochs)
     phases = fit_schedule(cfg.param_scheduler, cfg)
-    assert [p['type'] for p in phases
-            ] == ['LinearLR', 'CosineAnnealingLR'][:kept]
+    assert [p['type'] for p in phases] == ['LinearLR',
+                                           'CosineAnnealingLR'][:kept]
     # One phase as a dict, and a dict of lists (one per optimizer).
-    assert fit_schedule(cfg.param_scheduler[1], cfg) == (
-        None if kept == 1 else cfg.param_scheduler[1])
+    assert fit_schedule(cfg.param_scheduler[1],
+                        cfg) == (None if kept == 1 else cfg.param_scheduler[1])
     per_optim = dict(a=cfg.param_scheduler)
     assert fit_schedule(per_optim, cfg) is per_optim
 
@@ -147,7 +152,8 @@ def test_pipeline_stage_killed_before_last_checkpoint_trains_again(
     pipeline = tmp_path / 'pipeline.py'
     pipeline.write_text(f'stages = [dict(name="xe", config={xe_config!r})]\n')
     work = tmp_path / 'work'
-    exp = Experiment(str(pipeline), work_dir=str(work),
+    exp = Experiment(str(pipeline),
+                     work_dir=str(work),
                      cfg_options=['train_cfg.max_epochs=2'])
     calls = []
 

@@ -46,9 +46,9 @@ def check_option_types(cfg: Mapping, options: Mapping) -> None:
         old = _lookup(cfg, key)
         if old is _MISSING:
             continue
-        numbers = _is_number(old) or (
-            isinstance(old, (list, tuple)) and bool(old)
-            and all(_is_number(item) for item in old))
+        numbers = _is_number(old) or (isinstance(old, (list, tuple))
+                                      and bool(old) and all(
+                                          _is_number(item) for item in old))
         if numbers and _has_text(value):
             kind = 'a number' if _is_number(old) else 'a list of numbers'
             raise ValueError(f'--cfg-options {key}={value!r}: {key} must be '

@@ -26,7 +26,8 @@ def check_max_epochs(cfg: Config) -> None:
                          'train_cfg.max_epochs=12)')
 
 
-def fit_schedule(schedulers: Union[dict, list, None], cfg: Config,
+def fit_schedule(schedulers: Union[dict, list, None],
+                 cfg: Config,
                  logger: Optional[logging.Logger] = None) -> Any:
     """Leave out the epoch-based scheduler phases that begin after training.
 
