@@ -16,7 +16,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # CIFAR10-LT run: IB 10 on 20 images per class (20 ... 2), batch 16, 1 epoch.
 SMALL_CIFAR10 = """
 _base_ = 'xerm_mm::{base}'
-_data = dict(type='CIFAR10LT', data_root={root!r})
+_data = dict(type='CIFAR10LT', data_root={root!r},
+             images_per_class=dict(train=20, test=8))
 train_dataloader = dict(
     batch_size=16, num_workers=0, persistent_workers=False,
     dataset=dict(_data, imbalance_ratio=10))

@@ -1,4 +1,5 @@
 """Long-tailed profiles and datasets (CIFAR10-LT, CIFAR100-LT, DigitsLT)."""
+import logging
 import os
 import os.path as osp
 import pickle
@@ -9,14 +10,14 @@ import numpy as np
 import pytest
 from mmpretrain.datasets.categories import CIFAR10_CATEGORIES
 
+from fake_cifar import write_fake_cifar10
 from xerm_mm.datasets import (CIFAR10LT, CIFAR100LT, DigitsLT, LongTailMixin,
                               check_lt_args, img_num_per_cls,
                               long_tail_indices, long_tail_subset)
 from xerm_mm.datasets.digits_lt import _fixed_split
 
-# Expected here: a re-packed data folder, IB > n_max on the tiny fake data.
+# Expected here: IB > n_max on the tiny fake data.
 pytestmark = [
-    pytest.mark.filterwarnings('ignore:.*md5:UserWarning'),
     pytest.mark.filterwarnings('ignore:.*with no image:UserWarning')
 ]
 
@@ -62,7 +63,9 @@ def _write_fake_cifar(root, kind, train_per_class, test_per_class):
     return dict(root=root,
                 folder=folder,
                 train_labels=train_labels,
-                test_labels=test_labels)
+                test_labels=test_labels,
+                kw=dict(images_per_class=dict(train=train_per_class,
+                                              test=test_per_class)))
 
 
 @pytest.fixture(scope='module')
@@ -241,7 +244,7 @@ def test_check_lt_args_train_ratio(split, ib, train_ib, expected):
 
 @pytest.mark.parametrize('ib', [100, 50, 10])
 def test_cifar100lt_counts(c100, ib):
-    ds = CIFAR100LT(c100['root'], imbalance_ratio=ib)
+    ds = CIFAR100LT(c100['root'], **c100['kw'], imbalance_ratio=ib)
     counts = img_num_per_cls(C100_TRAIN, 100, ib)
     meta = ds.metainfo
     assert meta['class_counts'] == meta['train_class_counts'] == tuple(counts)
@@ -259,7 +262,7 @@ def test_cifar100lt_counts(c100, ib):
     (4, 'step', True),
 ])
 def test_cifar10lt_profile_follows_the_split(c10, ib, imb_type, reverse):
-    ds = CIFAR10LT(c10['root'],
+    ds = CIFAR10LT(c10['root'], **c10['kw'],
                    imbalance_ratio=ib,
                    imb_type=imb_type,
                    reverse=reverse)
@@ -275,7 +278,7 @@ def test_cifar10lt_profile_follows_the_split(c10, ib, imb_type, reverse):
 
 @pytest.mark.parametrize('split', ['train', 'test'])
 def test_ratio_one_keeps_everything_in_order(c10, split):
-    ds = CIFAR10LT(c10['root'],
+    ds = CIFAR10LT(c10['root'], **c10['kw'],
                    split=split,
                    imbalance_ratio=1,
                    train_imbalance_ratio=1)
@@ -286,8 +289,8 @@ def test_ratio_one_keeps_everything_in_order(c10, split):
 
 @pytest.mark.parametrize('test_ib', [1, 10])
 def test_test_split_carries_the_train_counts(c10, test_ib):
-    train = CIFAR10LT(c10['root'], imbalance_ratio=10)
-    test = CIFAR10LT(c10['root'],
+    train = CIFAR10LT(c10['root'], **c10['kw'], imbalance_ratio=10)
+    test = CIFAR10LT(c10['root'], **c10['kw'],
                      split='test',
                      imbalance_ratio=test_ib,
                      train_imbalance_ratio=10,
@@ -304,16 +307,128 @@ def test_seed_determinism(c10):
 
     def build(seed):
         return _source_index(
-            CIFAR10LT(c10['root'], imbalance_ratio=10, seed=seed))
+            CIFAR10LT(c10['root'], **c10['kw'], imbalance_ratio=10, seed=seed))
 
     np.testing.assert_array_equal(build(0), build(0))
     assert not np.array_equal(build(0), build(1))
 
 
-def test_md5_mismatch_warns_and_loads(c100):
-    with pytest.warns(UserWarning, match='md5.*' + c100['folder']):
-        ds = CIFAR100LT(c100['root'], imbalance_ratio=10)
+def test_md5_mismatch_is_information_not_a_warning(c100, monkeypatch):
+    import xerm_mm.datasets.cifar_lt as cifar_lt
+    logged = []
+    monkeypatch.setattr(cifar_lt, 'print_log',
+                        lambda msg, **kw: logged.append((msg, kw['level'])))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        ds = CIFAR100LT(c100['root'], **c100['kw'], imbalance_ratio=10)
     assert len(ds) == sum(img_num_per_cls(C100_TRAIN, 100, 10))
+    assert len(logged) == 1 and logged[0][1] == logging.INFO
+    assert 'md5' in logged[0][0] and c100['folder'] in logged[0][0]
+
+
+# ------------------------------------------------------ damaged data files
+
+
+def _damaged_copy(tmp_path, damage):
+    """A fake CIFAR-10 (tests/fake_cifar.py) with data_batch_2 damaged by
+    ``damage(raw_bytes, data_offset, data_size) -> bytes``."""
+    root = write_fake_cifar10(str(tmp_path))
+    path = osp.join(root, 'cifar-10-batches-py', 'data_batch_2')
+    raw = open(path, 'rb').read()
+    data = pickle.loads(raw)['data']
+    offset = raw.find(data.tobytes())
+    assert offset > 0
+    with open(path, 'wb') as f:
+        f.write(damage(raw, offset, data.nbytes))
+    return root, path
+
+
+def _build_fake_c10(root, **kwargs):
+    return CIFAR10LT(root, imbalance_ratio=10,
+                     images_per_class=dict(train=20, test=8), **kwargs)
+
+
+@pytest.mark.parametrize('value', [0xFF, 0x00])
+def test_overwritten_bytes_in_the_images_are_found(tmp_path, value):
+    # As 20 MB of the 150 MB CIFAR-100 pickle overwritten with one value:
+    # 2/15 of the file's image bytes, from inside an image on; same size.
+    def overwrite(raw, offset, size):
+        start, length = offset + 1000, size * 2 // 15
+        return raw[:start] + bytes([value]) * length + raw[start + length:]
+
+    root, path = _damaged_copy(tmp_path, overwrite)
+    assert os.path.getsize(path) == len(pickle.dumps(pickle.load(
+        open(path, 'rb'))))  # the pickle itself still loads, same size
+    with pytest.raises(ValueError, match=re.escape(f"'{path}': ") +
+                       r'\d+ of its 40 images are constant \(every pixel \['
+                       + str(value) + r'\]\).*overwritten'):
+        _build_fake_c10(root)
+
+
+def test_truncated_pickle_names_the_file(tmp_path):
+    root, path = _damaged_copy(tmp_path, lambda raw, off, n: raw[:len(raw) //
+                                                                  2])
+    with pytest.raises(ValueError, match=re.escape(f"'{path}' does not "
+                                                   'load (') +
+                       '.*truncated or damaged'):
+        _build_fake_c10(root)
+
+
+def _rewrite_batch(root, name, **changes):
+    path = osp.join(root, 'cifar-10-batches-py', name)
+    entry = pickle.load(open(path, 'rb'))
+    entry.update(changes)
+    pickle.dump(entry, open(path, 'wb'))
+    return path
+
+
+@pytest.mark.parametrize('change,match', [
+    (lambda e: dict(data=e['data'].reshape(-1, 32, 32, 3)),
+     r"'data' must be a uint8 \(N, 3072\).*uint8 \(40, 32, 32, 3\)"),
+    (lambda e: dict(data=e['data'].astype(np.float32)),
+     r"'data' must be a uint8 .*float32 \(40, 3072\)"),
+    (lambda e: dict(labels=e['labels'][:-1]),
+     r"'labels' must hold one integer label per image \(40\)"),
+    (lambda e: dict(labels=[10] + e['labels'][1:]),
+     r"'labels' must lie in \[0, 10\), but range over \[0, 10\]"),
+])
+def test_bad_arrays_name_the_file_and_the_fault(tmp_path, change, match):
+    root = write_fake_cifar10(str(tmp_path))
+    entry = pickle.load(
+        open(osp.join(root, 'cifar-10-batches-py', 'data_batch_3'), 'rb'))
+    path = _rewrite_batch(root, 'data_batch_3', **change(entry))
+    with pytest.raises(ValueError, match=re.escape(path) + '.*' + match):
+        _build_fake_c10(root)
+
+
+def test_class_counts_follow_the_official_split(tmp_path):
+    root = write_fake_cifar10(str(tmp_path))
+    # The official counts by default; the fake data has 20 / 8 a class.
+    with pytest.raises(ValueError, match=r'train split\): every class must '
+                       r'have 5000 images, but 10 classes differ'):
+        CIFAR10LT(root, imbalance_ratio=10)
+    with pytest.raises(ValueError, match=r'test split\): every class must '
+                       r'have 1000 images.*images_per_class'):
+        CIFAR10LT(root, split='test', imbalance_ratio=1,
+                  train_imbalance_ratio=10,
+                  images_per_class=dict(train=20, test=1000))
+    # A label changed: one class one image more, another one less.
+    labels = pickle.load(open(osp.join(root, 'cifar-10-batches-py',
+                                       'data_batch_1'), 'rb'))['labels']
+    _rewrite_batch(root, 'data_batch_1',
+                   labels=[(labels[0] + 1) % 10] + labels[1:])
+    with pytest.raises(ValueError,
+                       match=r"\['.*data_batch_1', .*'.*data_batch_5'\] "
+                       r'\(train split\).*2 classes differ \(class: images '
+                       r'\{0: 19, 1: 21\}\)'):
+        _build_fake_c10(root)
+
+
+@pytest.mark.parametrize('value', [dict(train=20), dict(train=0, test=8),
+                                   [20, 8], dict(train=20, test=True)])
+def test_bad_images_per_class(c10, value):
+    with pytest.raises(ValueError, match='images_per_class must be a dict'):
+        CIFAR10LT(c10['root'], images_per_class=value)
 
 
 @pytest.mark.parametrize('cls,base,default',
@@ -360,11 +475,12 @@ def test_no_data_root():
 ])
 def test_bad_arguments(c100, kwargs, match):
     with pytest.raises(ValueError, match=match):
-        CIFAR100LT(c100['root'], **kwargs)
+        CIFAR100LT(c100['root'], **c100['kw'], **kwargs)
 
 
 def test_lazy_init_gets_the_counts_on_full_init(c10):
-    ds = CIFAR10LT(c10['root'], imbalance_ratio=10, lazy_init=True)
+    ds = CIFAR10LT(c10['root'], **c10['kw'], imbalance_ratio=10,
+                   lazy_init=True)
     assert ds.metainfo['imbalance_ratio'] == 10
     assert 'train_class_counts' not in ds.metainfo
     ds.full_init()
@@ -395,6 +511,7 @@ def test_build_through_the_registry_with_the_cifar_pipeline(c100):
         ds = registry.build(
             dict(type='CIFAR100LT',
                  data_root=c100['root'],
+                 **c100['kw'],
                  imbalance_ratio=10,
                  pipeline=pipeline))
         digits = registry.build(dict(type='DigitsLT', pipeline=pipeline))
@@ -411,7 +528,8 @@ def test_one_long_tail_mixin(c10):
     for cls in (CIFAR10LT, CIFAR100LT, DigitsLT):
         assert issubclass(cls, LongTailMixin)
         assert not {'_long_tail_keep', '_long_tail_metainfo'} & set(vars(cls))
-    for ds in (CIFAR10LT(c10['root'], imbalance_ratio=10), DigitsLT()):
+    for ds in (CIFAR10LT(c10['root'], **c10['kw'], imbalance_ratio=10),
+               DigitsLT()):
         assert 'Long tail: \timbalance_ratio=10, imb_type=exp' in repr(ds)
         assert {'imbalance_ratio', 'train_imbalance_ratio', 'imb_type',
                 'reverse', 'train_class_counts', 'class_counts'} <= set(

@@ -292,21 +292,21 @@ def test_multi_test_loop_averages_test_losses():
     assert MultiTestLoop._mean_losses(SimpleNamespace(test_loss={})) == {}
 
 
-@pytest.mark.slow
-def test_two_process_cpu_training_and_testing(xe_run, tmp_path):
-    config, _, _ = xe_run
+def _two_process_train_and_test(config, work, extra=()):
+    """Train 1 epoch on 2 processes, test its checkpoint on 2 processes;
+    return (train log, metrics of the test)."""
     env = dict(os.environ, OMP_NUM_THREADS='1', PYTHON=sys.executable,
-               PORT=str(_free_port()))
-    work = str(tmp_path)
+               PORT=str(_free_port()),
+               PYTHONPATH=os.pathsep.join(
+                   [osp.join(ROOT, 'tests'),
+                    os.environ.get('PYTHONPATH', '')]))
     train = subprocess.run(
-        ['bash', 'tools/dist_train.sh', config, '2', '--work-dir', work],
+        ['bash', 'tools/dist_train.sh', config, '2', '--work-dir', work,
+         *extra],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     log = train.stdout + train.stderr
     assert train.returncode == 0, log[-5000:]
-    assert 'Distributed training: True' in log
-    # 79 training images, 40 per process at batch 16 (5 steps on one).
-    assert 'Epoch(train) [1][3/3]' in log
-    out = str(tmp_path / 'metrics.json')
+    out = osp.join(work, 'metrics.json')
     env['PORT'] = str(_free_port())
     test = subprocess.run([
         'bash', 'tools/dist_test.sh', config,
@@ -314,6 +314,42 @@ def test_two_process_cpu_training_and_testing(xe_run, tmp_path):
         '--metrics-out', out, '--test-sets', 'balanced'
     ], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert test.returncode == 0, test.stderr[-5000:]
-    metrics = json.load(open(out))
+    return log, json.load(open(out))
+
+
+# Each process saves the buffers it validates with (tests/buffers_dump_hook).
+DUMP_BUFFERS = """
+custom_imports = dict(imports=['xerm_mm', 'buffers_dump_hook'],
+                      allow_failed_imports=False)
+default_hooks = dict(dump_buffers=dict(type='BuffersDumpHook'))
+"""
+
+
+@pytest.mark.slow
+def test_two_process_cpu_training_and_testing(fake_cifar10_root, tmp_path):
+    config = small_cifar10_config(
+        'xe/xe_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py',
+        fake_cifar10_root, str(tmp_path), DUMP_BUFFERS)
+    work = str(tmp_path / 'work')
+    log, metrics = _two_process_train_and_test(config, work)
+    assert 'Distributed training: True' in log
+    # 79 training images, 40 per process at batch 16 (5 steps on one).
+    assert 'Epoch(train) [1][3/3]' in log
     # 80 test images over 2 processes: each counted exactly once.
     assert metrics['balanced/lt/per_class_gt_count'] == [8] * 10
+    # BatchNorm buffers synchronised before validation (SyncBuffersHook):
+    # both processes validate with the buffers of the saved checkpoint,
+    # so the logged numbers are the checkpoint's (the val set is the
+    # balanced test set).
+    saved = torch.load(osp.join(work, 'epoch_1.pth'))['state_dict']
+    for rank in (0, 1):
+        used = torch.load(osp.join(work, f'val_buffers_rank{rank}.pt'))
+        assert any('running_mean' in name for name in used)
+        for name, buf in used.items():
+            assert torch.equal(buf, saved[name]), (rank, name)
+    for name in ('lt/top1', 'lt/per_class_pred_count'):
+        logged = [line.split(f' {name}: ')[1].split('  ')[0]
+                  for line in log.splitlines() if 'Epoch(val) [1]' in line]
+        expected = metrics[f'balanced/{name}']
+        assert logged[-1] == (f'{expected:.4f}' if name.endswith('top1')
+                              else str(expected)), name

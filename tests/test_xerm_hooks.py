@@ -261,7 +261,13 @@ SMALL = [
     'train_cfg.val_interval=1', 'default_hooks.logger.interval=1',
     'train_cfg.max_epochs=1', 'train_dataloader.dataset.type=CIFAR10LT',
     'val_dataloader.dataset.type=CIFAR10LT',
-    'test_dataloader.dataset.type=CIFAR10LT'
+    'test_dataloader.dataset.type=CIFAR10LT',
+    'train_dataloader.dataset.images_per_class.train=20',
+    'train_dataloader.dataset.images_per_class.test=8',
+    'val_dataloader.dataset.images_per_class.train=20',
+    'val_dataloader.dataset.images_per_class.test=8',
+    'test_dataloader.dataset.images_per_class.train=20',
+    'test_dataloader.dataset.images_per_class.test=8'
 ]
 # The TDE teacher (and the student network): 10 classes, 1/1/1 blocks.
 TEACHER_CONFIG = """_base_ = 'xerm_mm::tde/tde_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py'

@@ -5,32 +5,51 @@ the config at a folder (e.g. ``--data-root ../shared/data/cifar100``).
 ``--amp`` trains with MMEngine's AmpOptimWrapper (float16, loss scaling) on
 CUDA and with bfloat16 autocast (:class:`~xerm_mm.engine.
 AutocastOptimWrapper`) on a machine without CUDA.
+
+A work dir that already holds checkpoints is used only with ``--resume`` (go
+on from its last checkpoint) or ``--overwrite`` (delete them, start over);
+``--resume`` with nothing to resume is an error, as is text where the config
+holds a number (``--cfg-options optim_wrapper.optimizer.lr=abc``). Scheduler
+phases that begin after ``train_cfg.max_epochs`` are left out, with a
+warning, so any ``max_epochs >= 1`` trains.
 """
 import argparse
+import glob
 import os
 import os.path as osp
+from typing import List
 
 import torch
 from mmengine.config import Config, DictAction
+from mmengine.runner import find_latest_checkpoint
 
 from xerm_mm.engine.autocast_optim_wrapper import \
     AutocastOptimWrapper  # noqa: F401  registers it
 from xerm_mm.utils import register_all_modules
+from xerm_mm.utils.cfg_options import check_option_types
 from xerm_mm.utils.config import build_runner, set_data_root
 from xerm_mm.utils.dataloader_defaults import set_dataloader_defaults
+from xerm_mm.utils.schedule import check_max_epochs, fit_schedule
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a model')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
-    parser.add_argument(
+    rerun = parser.add_mutually_exclusive_group()
+    rerun.add_argument(
         '--resume',
         nargs='?',
         type=str,
         const='auto',
         help='resume from this checkpoint; without a path, from the latest '
         'checkpoint of the work directory')
+    rerun.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='delete the checkpoints (*.pth, last_checkpoint) a previous run '
+        'left in the work directory and train from the start (without it, '
+        'or --resume, such a work directory is refused)')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -98,6 +117,7 @@ def merge_args(cfg: Config, args) -> Config:
     if args.data_root is not None:
         set_data_root(cfg, args.data_root)
     if args.cfg_options is not None:
+        check_option_types(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
     set_dataloader_defaults(
         cfg,
@@ -118,11 +138,63 @@ def _enable_amp(cfg: Config) -> None:
     cfg.optim_wrapper.dtype = 'bfloat16'
 
 
+def _checkpoints(work_dir: str) -> List[str]:
+    """The checkpoint files of a run in ``work_dir`` (sorted)."""
+    found = glob.glob(osp.join(glob.escape(work_dir), '*.pth'))
+    last = osp.join(work_dir, 'last_checkpoint')
+    return sorted(found + ([last] if osp.isfile(last) else []))
+
+
+def check_work_dir(cfg: Config, args) -> None:
+    """Refuse to mix two runs in one work dir; check what --resume finds.
+
+    Raises:
+        FileExistsError: The work dir holds checkpoints, and neither
+            ``--resume`` nor ``--overwrite`` is given.
+        FileNotFoundError: ``--resume`` without a path finds no checkpoint
+            to resume in the work dir.
+    """
+    work_dir = cfg.work_dir
+    if args.resume == 'auto':
+        latest = find_latest_checkpoint(work_dir)
+        if latest is None:
+            raise FileNotFoundError(
+                f"--resume: nothing to resume in '{work_dir}' (no "
+                'last_checkpoint file there). Train without --resume to '
+                'start a new run, or give the checkpoint: --resume PATH.')
+        if not osp.isfile(latest):
+            raise FileNotFoundError(
+                f"--resume: '{work_dir}/last_checkpoint' names {latest!r}, "
+                'which does not exist. Give the checkpoint to resume: '
+                '--resume PATH (or --overwrite to start over).')
+        return
+    if args.resume is not None:
+        return
+    found = _checkpoints(work_dir)
+    if not found:
+        return
+    if not args.overwrite:
+        names = [osp.basename(path) for path in found]
+        raise FileExistsError(
+            f"work dir '{work_dir}' already holds the checkpoints of another "
+            f'run ({", ".join(names[:6])}{", ..." if len(names) > 6 else ""}'
+            '). Add --resume to go on from its last checkpoint, or '
+            '--overwrite to delete them and train from the start (or give '
+            'another --work-dir).')
+    if int(os.environ.get('RANK', 0)) == 0:
+        for path in found:
+            os.remove(path)
+
+
 def main(argv=None):
     args = parse_args(argv)
     register_all_modules(init_default_scope=False)
     cfg = merge_args(Config.fromfile(args.config), args)
+    check_work_dir(cfg, args)
+    check_max_epochs(cfg)
     runner = build_runner(cfg)
+    runner.param_schedulers = fit_schedule(runner.param_schedulers, cfg,
+                                           runner.logger)
     runner.train()
     return runner
 

@@ -18,6 +18,13 @@ default_hooks = dict(
     checkpoint=dict(max_keep_ckpts=2, save_best='lt/top1', rule='greater'),
     # Stop at the first NaN/inf loss; never save diverged weights.
     non_finite_guard=dict(type='xerm_mm.NonFiniteGuardHook'),
+    # Distributed runs: every process's BatchNorm running statistics are
+    # averaged at the end of each training epoch (MMEngine's hook, NORMAL
+    # priority), so validation and the checkpoints saved after it (the
+    # CheckpointHook runs last) use the same, synchronised buffers: the
+    # logged val numbers are those of the saved checkpoint. Nothing happens
+    # in a one-process run.
+    sync_buffers=dict(type='SyncBuffersHook'),
 )
 # load_from / --resume (XERMRunner): every key and shape of the checkpoint
 # must be the model's; False loads the matching part only (tools/test.py:

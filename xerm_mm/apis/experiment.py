@@ -283,6 +283,8 @@ class Experiment:
         args = [resolve_config_path(stage['config']), '--work-dir', work]
         if state == 'resume':
             args.append('--resume')  # an interrupted run goes on
+        # Otherwise the stage folder is new or was set aside: nothing in it
+        # for tools/train.py to refuse.
         options = self._options(stage)
         for key, teacher in teacher_stages(stage).items():
             options.append(

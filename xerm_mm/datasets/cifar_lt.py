@@ -10,17 +10,22 @@ the per-class count of the split (CIFAR-100: 500 train / 100 test):
 The training split of the literature is ``imbalance_ratio`` 100 / 50 / 10
 with seed 0 (CIFAR-100: 10,847 / 12,608 / 19,573 images); ``imbalance_ratio=1``
 keeps a split whole and in order (the balanced test set).
+
+Before use, the split's files are checked (:mod:`.cifar_checks`): they load,
+hold uint8 32x32x3 images with labels in range, few constant images and the
+split's number of images per class; an error names the file and the fault.
 """
-import pickle
-import warnings
-from typing import List, Optional
+import logging
+from typing import Dict, List, Optional
 
 import numpy as np
-from mmengine.fileio import exists, get, join_path
+from mmengine.fileio import exists, join_path
+from mmengine.logging import print_log
 from mmpretrain.datasets import CIFAR10, CIFAR100
 from mmpretrain.datasets.utils import check_md5
 
 from xerm_mm.registry import DATASETS
+from .cifar_checks import check_class_counts, load_cifar_file
 from .long_tail_mixin import LongTailMixin
 
 __all__ = ['CIFAR10LT', 'CIFAR100LT']
@@ -42,16 +47,25 @@ class _CIFARLT(LongTailMixin):
             split. Required for ``split='test'``.
         download (bool): Download the archive (md5-checked) when the data
             files are missing. Defaults to False.
+        images_per_class (dict, optional): Images per class the files of
+            each split must hold, ``dict(train=N, test=M)``; None: the
+            official split's (``official_images_per_class``). Set it only
+            for a reduced copy of the data (the tests' fake CIFAR).
         **kwargs: Passed to mmpretrain's CIFAR (``pipeline``, ``test_mode``,
             ``metainfo``, ``lazy_init``, ...).
 
     The long-tail arguments and the ``metainfo`` they give are those of
-    :class:`LongTailMixin`. Data files whose md5 differs from the official
-    archive's (a re-packed copy) are used with a warning.
+    :class:`LongTailMixin`. Whether the files' md5 is the official
+    archive's is logged (information only: a re-packed copy differs); the
+    content checks of :mod:`.cifar_checks` decide whether the data is used.
     """
 
     #: Where the configs look for the data (``data_root``).
     default_data_root = ''
+    #: Key of the labels in the pickles.
+    label_key = 'labels'
+    #: Images per class of the official splits.
+    official_images_per_class: Dict[str, int] = {}
 
     def __init__(self,
                  data_root: str = '',
@@ -62,9 +76,12 @@ class _CIFARLT(LongTailMixin):
                  seed: int = 0,
                  train_imbalance_ratio: Optional[float] = None,
                  download: bool = False,
+                 images_per_class: Optional[Dict[str, int]] = None,
                  **kwargs):
         self._init_long_tail(split, imbalance_ratio, imb_type, reverse, seed,
                              train_imbalance_ratio)
+        self.images_per_class = self._check_images_per_class(
+            images_per_class)
         if not data_root and not kwargs.get('data_prefix'):
             raise ValueError(
                 f'{type(self).__name__} needs data_root: a folder that holds '
@@ -75,6 +92,19 @@ class _CIFARLT(LongTailMixin):
                          download=download,
                          **kwargs)
         self._metainfo.update(self._long_tail_metainfo())
+
+    def _check_images_per_class(self, value) -> Dict[str, int]:
+        official = dict(self.official_images_per_class)
+        if value is None:
+            return official
+        if not isinstance(value, dict) or set(value) != set(official) or \
+                not all(isinstance(n, int) and not isinstance(n, bool)
+                        and n >= 1 for n in value.values()):
+            raise ValueError(
+                f'{type(self).__name__}: images_per_class must be a dict of '
+                f'positive ints with the keys {sorted(official)} (the '
+                f'official: {official}), but got {value!r}')
+        return dict(value)
 
     @property
     def _folder(self) -> str:
@@ -87,7 +117,7 @@ class _CIFARLT(LongTailMixin):
         ]
 
     def _check_integrity(self) -> bool:
-        """True when all data files exist; warn once if an md5 differs."""
+        """True when all data files exist; log once whether the md5s match."""
         if self._missing_files():
             return False
         if not self._md5_checked:
@@ -97,20 +127,29 @@ class _CIFARLT(LongTailMixin):
                 if md5 is not None
                 and not check_md5(join_path(self._folder, name), md5)
             ]
-            if bad:
-                warnings.warn(
-                    f'{type(self).__name__}: the md5 of {bad} in '
-                    f"'{self._folder}' differs from the official archive's; "
-                    'loading them anyway (e.g. a re-packed copy of the data)')
+            print_log(
+                f'{type(self).__name__}: the md5 of {bad} in '
+                f"'{self._folder}' differs from the official archive's (a "
+                're-packed copy?); their content is checked instead' if bad
+                else
+                f"{type(self).__name__}: the files in '{self._folder}' have "
+                "the official archive's md5",
+                logger='current',
+                level=logging.INFO)
         return True
 
     def _split_labels(self, file_list) -> np.ndarray:
-        labels = []
-        for name, _ in file_list:
-            entry = pickle.loads(get(join_path(self._folder, name)),
-                                 encoding='latin1')
-            labels.extend(entry.get('labels', entry.get('fine_labels', [])))
-        return np.asarray(labels, dtype=np.int64)
+        """The checked labels of a split's files (:mod:`.cifar_checks`)."""
+        paths = [join_path(self._folder, name) for name, _ in file_list]
+        num_classes = len(self.METAINFO['classes'])
+        labels = np.concatenate([
+            load_cifar_file(path, self.label_key, num_classes)[1]
+            for path in paths
+        ])
+        split = 'train' if file_list is self.train_list else 'test'
+        check_class_counts(labels, self.images_per_class[split], num_classes,
+                           paths, split)
+        return labels
 
     def load_data_list(self) -> List[dict]:
         """Load the split with mmpretrain, then keep the long-tailed subset."""
@@ -128,6 +167,9 @@ class _CIFARLT(LongTailMixin):
                 'val_dataloader.dataset.data_root=PATH '
                 'test_dataloader.dataset.data_root=PATH), or use '
                 f'download=True to fetch {self.url}.')
+        if not missing:  # downloaded files are md5-checked by mmpretrain
+            self._split_labels(self.train_list if self.split ==
+                               'train' else self.test_list)
         data_list = super().load_data_list()
         labels = [info['gt_label'] for info in data_list]
         keep = self._long_tail_keep(
@@ -149,6 +191,7 @@ class CIFAR10LT(_CIFARLT, CIFAR10):
     """
 
     default_data_root = 'data/cifar10'
+    official_images_per_class = dict(train=5000, test=1000)
 
 
 @DATASETS.register_module()
@@ -163,3 +206,5 @@ class CIFAR100LT(_CIFARLT, CIFAR100):
     """
 
     default_data_root = 'data/cifar100'
+    label_key = 'fine_labels'
+    official_images_per_class = dict(train=500, test=100)

@@ -1,0 +1,102 @@
+"""Content checks of the CIFAR pickles, each error naming the file.
+
+The md5 of the official archive only says whether a file is the original
+one: a re-packed copy differs, and so does a damaged one. These checks say
+whether the content is a CIFAR split at all:
+
+* the pickle loads (a truncated file does not);
+* ``data`` is a uint8 ``(N, 3072)`` array (32x32x3 images) with one label per
+  row and labels in ``[0, num_classes)``;
+* few images are constant (every byte the same). Bytes of the file
+  overwritten with one value (a zeroed disk block, 0xFF) turn whole rows of
+  ``data`` into constant, black or white, images; no image of the real
+  CIFAR-10 / CIFAR-100 is constant;
+* (per split) every class holds the same, expected number of images.
+"""
+import pickle
+from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
+from mmengine.fileio import get
+
+IMAGE_BYTES = 32 * 32 * 3
+
+
+def _constant_limit(num_images: int) -> int:
+    """Constant images a file may hold: 1 per 1,000 images, at least 1."""
+    return max(1, num_images // 1000)
+
+
+def load_cifar_file(path: str, label_key: str,
+                    num_classes: int) -> Tuple[np.ndarray, np.ndarray]:
+    """The checked ``(data, labels)`` of one CIFAR pickle.
+
+    Args:
+        path (str): The pickle (``data_batch_1``, ``train``, ...).
+        label_key (str): ``'labels'`` (CIFAR-10) or ``'fine_labels'``.
+        num_classes (int): Labels must lie in ``[0, num_classes)``.
+
+    Raises:
+        ValueError: The file does not load, or its content is not a CIFAR
+            batch; the message names the file and what is wrong.
+    """
+    what = f"CIFAR data file '{path}'"
+    fix = ('Replace it with the file of the official archive (or '
+           'download=True into an empty folder).')
+    try:
+        entry = pickle.loads(get(path), encoding='latin1')
+    except Exception as err:  # truncated / overwritten pickle structure
+        raise ValueError(f'{what} does not load ({type(err).__name__}: '
+                         f'{err}): the file is truncated or damaged. '
+                         f'{fix}') from err
+    if not isinstance(entry, dict) or 'data' not in entry or \
+            label_key not in entry:
+        keys = sorted(entry) if isinstance(entry, dict) else type(entry)
+        raise ValueError(f"{what} has no 'data' and '{label_key}' entries "
+                         f'(found {keys}). {fix}')
+    data = np.asarray(entry['data'])
+    labels = np.asarray(entry[label_key])
+    if data.dtype != np.uint8 or data.ndim != 2 or \
+            data.shape[1] != IMAGE_BYTES:
+        raise ValueError(f"{what}: 'data' must be a uint8 (N, {IMAGE_BYTES}) "
+                         '(32x32x3 images) array, but is '
+                         f'{data.dtype} {data.shape}. {fix}')
+    if labels.shape != (len(data), ) or labels.dtype.kind not in 'iu':
+        raise ValueError(f"{what}: '{label_key}' must hold one integer label "
+                         f'per image ({len(data)}), but has {labels.dtype} '
+                         f'{labels.shape}. {fix}')
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"{what}: '{label_key}' must lie in [0, "
+                         f'{num_classes}), but range over [{labels.min()}, '
+                         f'{labels.max()}]. {fix}')
+    constant = np.flatnonzero(data.min(axis=1) == data.max(axis=1))
+    if len(constant) > _constant_limit(len(data)):
+        values = sorted({int(v) for v in data[constant, 0]})
+        raise ValueError(
+            f'{what}: {len(constant)} of its {len(data)} images are '
+            f'constant (every pixel {values[:5]}), from image {constant[0]} '
+            f'to {constant[-1]}: bytes of the file were overwritten (the '
+            f'real CIFAR has no such image). {fix}')
+    return data, labels.astype(np.int64)
+
+
+def check_class_counts(labels: np.ndarray, expected: int, num_classes: int,
+                       files: Sequence[str], split: str) -> None:
+    """Raise unless every class has ``expected`` images in ``labels``.
+
+    Raises:
+        ValueError: Naming the split's files, the classes that differ and
+            the counts.
+    """
+    counts = np.bincount(labels, minlength=num_classes)
+    wrong: List[int] = np.flatnonzero(counts != expected).tolist()
+    if not wrong:
+        return
+    found: Dict[int, int] = {c: int(counts[c]) for c in wrong[:5]}
+    raise ValueError(
+        f"CIFAR data files {list(files)} ({split} split): every class must "
+        f'have {expected} images, but {len(wrong)} classes differ (class: '
+        f'images {found}{", ..." if len(wrong) > 5 else ""}). The files are '
+        'damaged or not the official split; for a reduced copy of the data '
+        'set images_per_class of the dataset, e.g. '
+        f'images_per_class=dict(train=N, test=M).')

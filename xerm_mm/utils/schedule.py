@@ -1,0 +1,71 @@
+"""Fit an epoch-based LR/momentum schedule to ``train_cfg.max_epochs``.
+
+The recipes' schedules are written for their number of epochs: a phase that
+begins at or after the last epoch (the digits schedule's cosine from epoch 2
+with ``max_epochs=1`` or 2) makes MMEngine's scheduler fail deep inside
+(``end`` must be larger than ``begin``). Such a phase never runs, so it is
+left out with a warning; phases that end after the last epoch are cut by
+the run's end as MMEngine does (a later milestone is simply not reached).
+"""
+import logging
+from typing import Any, Optional, Union
+
+from mmengine.config import Config
+from mmengine.logging import print_log
+
+
+def check_max_epochs(cfg: Config) -> None:
+    """Raise unless an epoch-based ``train_cfg.max_epochs`` is an int >= 1."""
+    train_cfg = cfg.get('train_cfg') or {}
+    if not train_cfg.get('by_epoch', True) or 'max_epochs' not in train_cfg:
+        return
+    epochs = train_cfg['max_epochs']
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f'train_cfg.max_epochs must be an int >= 1, but is '
+                         f'{epochs!r} (e.g. --cfg-options '
+                         'train_cfg.max_epochs=12)')
+
+
+def fit_schedule(schedulers: Union[dict, list, None],
+                 cfg: Config,
+                 logger: Optional[logging.Logger] = None) -> Any:
+    """Leave out the epoch-based scheduler phases that begin after training.
+
+    Args:
+        schedulers (dict | list | None): The runner's ``param_schedulers``
+            as configured (one phase, or a list of them; a dict of lists,
+            one per optimizer, is returned as it is).
+        cfg (Config): The merged config (its ``train_cfg``).
+        logger (logging.Logger, optional): Where to warn about a phase left
+            out (the runner's logger). Defaults to MMEngine's current one.
+
+    Returns:
+        The phases that run: ``schedulers`` without those that begin at or
+        after ``train_cfg.max_epochs``.
+
+    Raises:
+        ValueError: ``train_cfg.max_epochs`` is not an int >= 1.
+    """
+    check_max_epochs(cfg)
+    train_cfg = cfg.get('train_cfg') or {}
+    single = isinstance(schedulers, dict) and 'type' in schedulers
+    if not schedulers or not train_cfg.get('by_epoch', True) or \
+            'max_epochs' not in train_cfg or \
+            not (single or isinstance(schedulers, (list, tuple))):
+        return schedulers
+    epochs = train_cfg['max_epochs']
+    kept = []
+    for i, phase in enumerate([schedulers] if single else schedulers):
+        begin = phase.get('begin', 0)
+        if phase.get('by_epoch', True) and begin >= epochs:
+            print_log(
+                f"param_scheduler[{i}] ({phase.get('type')}) begins at epoch "
+                f'{begin}, not before the last epoch (train_cfg.max_epochs='
+                f'{epochs}): left out of this run',
+                logger=logger or 'current',
+                level=logging.WARNING)
+        else:
+            kept.append(phase)
+    if single:
+        return kept[0] if kept else None
+    return kept
