@@ -16,6 +16,10 @@ default_hooks = dict(
     logger=dict(interval=50, ignore_last=False),
     # Keep the last checkpoint (for --resume) and the best balanced top-1.
     checkpoint=dict(max_keep_ckpts=2, save_best='lt/top1', rule='greater'),
+    # Exact --resume: the python / numpy / torch / sampler random states in
+    # every checkpoint, and the dataloader workers reseeded each epoch from
+    # (seed, epoch, rank, worker id), persistent workers included.
+    rng_state=dict(type='xerm_mm.RNGStateHook'),
 )
 # On a machine without CUDA, XERMRunner uses gloo instead of env_cfg's nccl.
 

@@ -1,5 +1,9 @@
+from .rng_state_hook import RNGStateHook
 from .tde_momentum_hook import TDEMomentumHook
 from .train_class_counts_hook import SetTrainClassCountsHook
 from .xerm_teacher_hook import XERMTeacherHook
 
-__all__ = ['SetTrainClassCountsHook', 'TDEMomentumHook', 'XERMTeacherHook']
+__all__ = [
+    'RNGStateHook', 'SetTrainClassCountsHook', 'TDEMomentumHook',
+    'XERMTeacherHook'
+]
