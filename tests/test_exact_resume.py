@@ -4,20 +4,26 @@ Each case trains the tiny CIFAR-10 XE config for 3 epochs without a break,
 and again with a hook that raises in the middle of epoch 3 (a kill: the work
 dir keeps ``epoch_2.pth``), followed by ``tools/train.py --resume``. The
 logged losses and learning rates of every iteration, the validation metrics
-of every epoch and the final weights must be equal bit for bit.
+of every epoch and the final weights must be equal bit for bit. Two fast
+tests check the worker seeding and the stored states alone.
 """
 import glob
 import json
 import os
 import os.path as osp
+import random
 
+import numpy as np
 import pytest
 import torch
 from conftest import small_cifar10_config
 from inprocess_tool import run_main
 from mmengine.hooks import Hook
+from torch.utils.data import DataLoader, Dataset
 
 from xerm_mm.engine.hooks.rng_state_hook import CHECKPOINT_KEY
+from xerm_mm.engine.rng_states import get_rng_states, set_rng_states
+from xerm_mm.engine.worker_seeding import EpochWorkerSeeding
 from xerm_mm.registry import HOOKS
 
 pytestmark = pytest.mark.usefixtures('one_thread')
@@ -126,3 +132,49 @@ def test_kill_and_resume_reproduce_the_uninterrupted_run(
         assert torch.equal(value, b['state_dict'][key]), key
     assert torch.equal(a[CHECKPOINT_KEY]['ranks'][0]['numpy']['keys'],
                        b[CHECKPOINT_KEY]['ranks'][0]['numpy']['keys'])
+
+
+class _RandomDataset(Dataset):
+    """Each item: a draw of numpy's, python's and torch's generators."""
+
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, index):
+        return torch.tensor(
+            [np.random.rand(), random.random(),
+             torch.rand(()).item()], dtype=torch.float64)
+
+
+def _epochs(first, last, persistent):
+    loader = DataLoader(_RandomDataset(), batch_size=2, num_workers=2,
+                        persistent_workers=persistent)
+    seeding = EpochWorkerSeeding(loader, seed=3, rank=0)
+    draws = {}
+    for epoch in range(first, last):
+        seeding.set_epoch(epoch)
+        draws[epoch] = torch.cat(list(loader))
+    return draws
+
+
+def test_workers_are_reseeded_per_epoch_also_when_persistent():
+    draws = _epochs(0, 3, persistent=True)
+    # Persistent workers started at epoch 2 (a resumed run) draw the same.
+    assert torch.equal(_epochs(2, 3, persistent=True)[2], draws[2])
+    assert torch.equal(_epochs(0, 3, persistent=False)[2], draws[2])
+    # Every epoch, worker and generator draws other numbers.
+    assert not torch.equal(draws[1], draws[2])
+    assert len(set(draws[2].flatten().tolist())) == draws[2].numel()
+
+
+def test_rng_states_round_trip_through_a_weights_only_file(tmp_path):
+    np.random.rand(), random.random(), torch.rand(1), np.random.randn()
+    path = str(tmp_path / 'states.pth')
+    torch.save(get_rng_states(), path)
+    expected = np.random.randn(3), random.random(), torch.rand(3)
+    set_rng_states(torch.load(path, weights_only=True))
+    got = np.random.randn(3), random.random(), torch.rand(3)
+    assert np.array_equal(got[0], expected[0]) and got[1] == expected[1]
+    assert torch.equal(got[2], expected[2])
+    with pytest.raises(KeyError, match='not written by this version'):
+        set_rng_states(dict(numpy=None), 'ckpt')

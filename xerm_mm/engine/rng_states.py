@@ -66,9 +66,8 @@ def _check_keys(states: dict, where: str) -> None:
         got = sorted(states) if isinstance(states, dict) else type(states)
         raise KeyError(f'{where} holds {got}; RNG states written by '
                        f'xerm_mm.engine.rng_states have the keys '
-                       f'{list(RNG_KEYS)}. Resume from a checkpoint of this '
-                       'version, or without exact RNG states from one that '
-                       "has no 'rng_state' entry.")
+                       f'{list(RNG_KEYS)}: the checkpoint was not written '
+                       'by this version of xerm_mm.')
 
 
 def set_rng_states(states: dict, where: str = 'rng states') -> None:
