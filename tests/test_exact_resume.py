@@ -28,7 +28,8 @@ from xerm_mm.registry import HOOKS
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
-BASE = 'xe/xe_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py'
+XE = 'xe/xe_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py'
+TDE = 'tde/tde_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py'
 # Scalars that depend on the machine's speed, not on the run.
 TIMING_KEYS = {'time', 'data_time', 'eta', 'memory'}
 
@@ -47,20 +48,23 @@ class KillInEpochHook(Hook):
         self.epoch = epoch
         self.iters = iters
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None):
         if runner.epoch + 1 == self.epoch and batch_idx + 1 == self.iters:
             raise Killed(f'killed in epoch {self.epoch}')
 
 
-def _config(root, folder, num_workers, kill=False):
+def _config(base, root, folder, num_workers, kill=False):
     extra = ('train_cfg.update(max_epochs=3)\n'
              f'train_dataloader.update(num_workers={num_workers}, '
              f'persistent_workers={num_workers > 0})\n')
     if kill:
         extra += ("default_hooks.update(kill=dict("
                   "type='xerm_mm.KillInEpochHook', epoch=3, iters=2))\n")
-    return small_cifar10_config(BASE, root, folder, extra)
+    return small_cifar10_config(base, root, folder, extra)
 
 
 def _scalars(work_dir):
@@ -70,8 +74,7 @@ def _scalars(work_dir):
     each epoch to its metrics; timings are left out, NaN kept as a string.
     """
     train, val = {}, {}
-    for path in glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                   'scalars.json')):
+    for path in glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')):
         with open(path) as f:
             for line in f:
                 record = json.loads(line, parse_constant=str)
@@ -95,22 +98,25 @@ def _weights(path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('num_workers', [0, 2])
+@pytest.mark.parametrize(
+    'base, num_workers', [(XE, 0), (XE, 2), (TDE, 0)],
+    ids=['xe-in-process', 'xe-2-persistent-workers', 'tde-momentum'])
 def test_kill_and_resume_reproduce_the_uninterrupted_run(
-        fake_cifar10_root, tmp_path, num_workers):
+        fake_cifar10_root, tmp_path, base, num_workers):
     straight = str(tmp_path / 'straight')
-    _train(_config(fake_cifar10_root, straight, num_workers), straight)
+    _train(_config(base, fake_cifar10_root, straight, num_workers), straight)
 
     broken = str(tmp_path / 'broken')
     with pytest.raises(Killed):
-        _train(_config(fake_cifar10_root, broken, num_workers, kill=True),
-               broken)
+        _train(
+            _config(base, fake_cifar10_root, broken, num_workers, kill=True),
+            broken)
     assert osp.isfile(osp.join(broken, 'epoch_2.pth'))
     assert not osp.isfile(osp.join(broken, 'epoch_3.pth'))
     for folder in glob.glob(osp.join(broken, '2*')):  # its log folder
         os.rename(folder, osp.join(broken, 'killed_' + osp.basename(folder)))
-    _, log = _train(_config(fake_cifar10_root, broken, num_workers), broken,
-                    '--resume')
+    _, log = _train(_config(base, fake_cifar10_root, broken, num_workers),
+                    broken, '--resume')
     assert 'Restored the random states of iteration' in log
 
     train, val = _scalars(straight)
@@ -142,12 +148,16 @@ class _RandomDataset(Dataset):
 
     def __getitem__(self, index):
         return torch.tensor(
-            [np.random.rand(), random.random(),
-             torch.rand(()).item()], dtype=torch.float64)
+            [np.random.rand(),
+             random.random(),
+             torch.rand(()).item()],
+            dtype=torch.float64)
 
 
 def _epochs(first, last, persistent):
-    loader = DataLoader(_RandomDataset(), batch_size=2, num_workers=2,
+    loader = DataLoader(_RandomDataset(),
+                        batch_size=2,
+                        num_workers=2,
                         persistent_workers=persistent)
     seeding = EpochWorkerSeeding(loader, seed=3, rank=0)
     draws = {}

@@ -48,17 +48,16 @@ def get_rng_states() -> dict:
     cuda = []
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         cuda = [state.clone() for state in torch.cuda.get_rng_state_all()]
-    return dict(
-        python=dict(version=int(version),
-                    state=torch.tensor(words, dtype=torch.int64),
-                    gauss=gauss),
-        numpy=dict(name=str(name),
-                   keys=torch.from_numpy(keys.astype(np.int64)),
-                   pos=int(pos),
-                   has_gauss=int(has_gauss),
-                   cached_gaussian=float(cached)),
-        torch=torch.get_rng_state().clone(),
-        cuda=cuda)
+    return dict(python=dict(version=int(version),
+                            state=torch.tensor(words, dtype=torch.int64),
+                            gauss=gauss),
+                numpy=dict(name=str(name),
+                           keys=torch.from_numpy(keys.astype(np.int64)),
+                           pos=int(pos),
+                           has_gauss=int(has_gauss),
+                           cached_gaussian=float(cached)),
+                torch=torch.get_rng_state().clone(),
+                cuda=cuda)
 
 
 def _check_keys(states: dict, where: str) -> None:
@@ -82,12 +81,11 @@ def set_rng_states(states: dict, where: str = 'rng states') -> None:
     """
     _check_keys(states, where)
     py = states['python']
-    random.setstate((py['version'], tuple(int(w) for w in py['state']),
-                     py['gauss']))
+    random.setstate(
+        (py['version'], tuple(int(w) for w in py['state']), py['gauss']))
     npy = states['numpy']
-    np.random.set_state(
-        (npy['name'], npy['keys'].numpy().astype(np.uint32), npy['pos'],
-         npy['has_gauss'], npy['cached_gaussian']))
+    np.random.set_state((npy['name'], npy['keys'].numpy().astype(np.uint32),
+                         npy['pos'], npy['has_gauss'], npy['cached_gaussian']))
     torch.set_rng_state(states['torch'].cpu())
     cuda: Sequence[torch.Tensor] = states['cuda']
     if (cuda and torch.cuda.is_available()

@@ -50,8 +50,8 @@ class _EpochReseeder:
         return [self.dataset[index] for index in indices]
 
 
-def _init_worker(worker_id: int, init_fn: Optional[Callable], epoch,
-                 seed: int, rank: int) -> None:
+def _init_worker(worker_id: int, init_fn: Optional[Callable], epoch, seed: int,
+                 rank: int) -> None:
     if init_fn is not None:
         init_fn(worker_id)
     dataset = get_worker_info().dataset

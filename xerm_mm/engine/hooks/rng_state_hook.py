@@ -74,8 +74,7 @@ class RNGStateHook(Hook):
                 'run, so the numbers will not match it exactly.')
         loader = runner.train_dataloader
         if loader.num_workers > 0:
-            self._workers = EpochWorkerSeeding(loader, self._seed,
-                                               runner.rank)
+            self._workers = EpochWorkerSeeding(loader, self._seed, runner.rank)
 
     def before_train_epoch(self, runner) -> None:
         if self._states is not None:
@@ -98,12 +97,12 @@ class RNGStateHook(Hook):
             self._all_states = [get_rng_states()]
             self._states_iter = runner.iter
         sampler = _train_sampler(runner.train_dataloader)
-        checkpoint[CHECKPOINT_KEY] = dict(
-            version=_VERSION,
-            iter=int(runner.iter),
-            seed=self._seed,
-            sampler_seed=getattr(sampler, 'seed', None),
-            ranks=self._all_states)
+        checkpoint[CHECKPOINT_KEY] = dict(version=_VERSION,
+                                          iter=int(runner.iter),
+                                          seed=self._seed,
+                                          sampler_seed=getattr(
+                                              sampler, 'seed', None),
+                                          ranks=self._all_states)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         # Kept until before_train: only a resume continues at its iteration.
