@@ -46,7 +46,9 @@ class RNGStateHook(Hook):
       seed, is seeded per epoch as well.
 
     States are restored only when the run continues from the checkpoint's
-    iteration (``--resume``), not for ``load_from`` (fine-tuning). On CUDA,
+    iteration (``--resume``), not for ``load_from`` (fine-tuning). Exact
+    for epoch-based loops (this project's); in an iteration-based loop a
+    checkpoint holds rank 0's states at saving time. On CUDA,
     bit-identical numbers also need ``randomness=dict(deterministic=True)``;
     on the CPU the kernels used here are deterministic already.
     """
