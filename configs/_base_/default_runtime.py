@@ -25,6 +25,10 @@ default_hooks = dict(
     # logged val numbers are those of the saved checkpoint. Nothing happens
     # in a one-process run.
     sync_buffers=dict(type='SyncBuffersHook'),
+    # Exact --resume: the python / numpy / torch / sampler random states in
+    # every checkpoint, and the dataloader workers reseeded each epoch from
+    # (seed, epoch, rank, worker id), persistent workers included.
+    rng_state=dict(type='xerm_mm.RNGStateHook'),
 )
 # load_from / --resume (XERMRunner): every key and shape of the checkpoint
 # must be the model's; False loads the matching part only (tools/test.py:
