@@ -23,6 +23,7 @@ from mmpretrain.structures import DataSample
 
 from xerm_mm.registry import MODELS
 from xerm_mm.utils.checkpoint import checkpoint_safe_globals
+from xerm_mm.utils.checkpoint_checks import UNSET_BUFFERS
 from xerm_mm.utils.config import resolve_config_path
 
 SINGLE = 'teacher'
@@ -30,7 +31,7 @@ IMBALANCED = 'imbalanced_teacher'
 BALANCED = 'balanced_teacher'
 # Buffers a teacher checkpoint may lack: the hook fills them before training
 # (PCHead's training prior, absent from an XE checkpoint).
-OPTIONAL_TEACHER_BUFFERS = ('log_prior_train', )
+OPTIONAL_TEACHER_BUFFERS = UNSET_BUFFERS
 
 
 def _model_cfg(config: Union[str, dict], role: str) -> dict:
