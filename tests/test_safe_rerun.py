@@ -4,6 +4,7 @@ text where the config holds a number, schedules for any max_epochs.
 Each run calls the tool's ``main()`` in this process; the refusals come
 before any training.
 """
+import glob
 import os
 import os.path as osp
 import re
@@ -165,5 +166,10 @@ def test_pipeline_stage_killed_before_last_checkpoint_trains_again(
     (work / 'xe').mkdir(parents=True)
     _touch(work / 'xe' / 'epoch_1.pth', 'partial')
     assert exp.train('xe') == str(work / 'xe' / 'epoch_2.pth')
-    assert '--overwrite' in calls[0] and '--resume' not in calls[0]
+    # The interrupted stage folder is set aside, kept, and the stage trained
+    # from the start in a new one (no checkpoint there to refuse).
+    assert '--resume' not in calls[0] and '--overwrite' not in calls[0]
+    aside = glob.glob(str(work / 'xe.old-*'))
+    assert len(aside) == 1
+    assert open(osp.join(aside[0], 'epoch_1.pth')).read() == 'partial'
     assert osp.getsize(work / 'xe' / 'epoch_1.pth') > 1000
