@@ -68,6 +68,13 @@ def test_the_guard_is_a_default_hook_before_the_checkpoint_hook(
     names = [type(hook).__name__ for hook in build_runner(cfg).hooks]
     assert names.index('NonFiniteGuardHook') < names.index('CheckpointHook')
     assert names.index('NonFiniteGuardHook') < names.index('LoggerHook')
+    # None turns it (or any of our default hooks) off, as for MMEngine's own.
+    cfg.default_hooks.non_finite_guard = None
+    cfg.default_hooks.checkpoint = None
+    cfg.experiment_name = 'guard_off'
+    names = [type(hook).__name__ for hook in build_runner(cfg).hooks]
+    assert 'NonFiniteGuardHook' not in names
+    assert 'CheckpointHook' not in names and 'RNGStateHook' in names
 
 
 def _runner(model, grad_norm=None, amp=False):

@@ -520,6 +520,13 @@ def test_killed_pipeline_leaves_no_tool_running(configs, tmp_path):
             # While it runs, a second pipeline is refused, naming it.
             out = run_pipeline(config, '--work-dir', work)
             assert f'in use by another pipeline (pid {pipeline.pid}' in out
+        else:
+            # Killed after its first checkpoint: the rerun resumes from it.
+            last = osp.join(work, 'xe', 'last_checkpoint')
+            deadline = time.time() + 120
+            while not osp.isfile(last) and time.time() < deadline:
+                time.sleep(0.1)
+            assert osp.isfile(last), 'no checkpoint within 120 s'
         pipeline.send_signal(signum)
         stdout = pipeline.communicate(timeout=120)[0]
         if signum == signal.SIGTERM:
@@ -535,3 +542,16 @@ def test_killed_pipeline_leaves_no_tool_running(configs, tmp_path):
     final = osp.join(work, 'xe', 'epoch_3.pth')
     assert report['checkpoints']['XE']['sha256'] == sha256_of(final)
     assert 0 <= report['table1']['XE']['top1'] <= 100
+    assert '--resume' in open(log).read()
+    # Exact resume: the same weights and numbers as a run never killed.
+    other = str(tmp_path / 'uninterrupted')
+    run_pipeline(config, '--work-dir', other)
+    again = json.load(open(osp.join(other, 'report.json')))
+    weights = [
+        torch.load(path, weights_only=True)['state_dict']
+        for path in (final, osp.join(other, 'xe', 'epoch_3.pth'))
+    ]
+    assert weights[0].keys() == weights[1].keys()
+    for key in weights[0]:
+        assert torch.equal(weights[0][key], weights[1][key]), key
+    assert again['results'] == report['results']

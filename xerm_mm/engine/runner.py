@@ -81,6 +81,24 @@ class XERMRunner(Runner):
             model_wrapper_cfg['device_ids'] = None
         return super().wrap_model(model_wrapper_cfg, model)
 
+    def register_default_hooks(self, hooks: Optional[Dict] = None) -> None:
+        """As MMEngine's, and ``None`` turns off any default hook.
+
+        MMEngine accepts ``None`` only for its own six default hooks; ours
+        (``non_finite_guard``, ``rng_state``, ``sync_buffers``, ...) are
+        turned off the same way, e.g. ``--cfg-options
+        default_hooks.rng_state=None``.
+        """
+        if hooks:
+            own = ('runtime_info', 'timer', 'sampler_seed', 'logger',
+                   'param_scheduler', 'checkpoint')
+            hooks = {
+                name: hook
+                for name, hook in hooks.items()
+                if hook is not None or name in own
+            }
+        super().register_default_hooks(hooks)
+
     def call_hook(self, fn_name: str, **kwargs) -> None:
         # Before any hook reads a loaded checkpoint: buffers as MMEngine's.
         if fn_name == 'after_load_checkpoint':
