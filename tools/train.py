@@ -29,7 +29,7 @@ from xerm_mm.utils import register_all_modules
 from xerm_mm.utils.cfg_options import check_option_types
 from xerm_mm.utils.config import build_runner, set_data_root
 from xerm_mm.utils.dataloader_defaults import set_dataloader_defaults
-from xerm_mm.utils.schedule import check_max_epochs, fit_schedule
+from xerm_mm.utils.schedule import check_max_epochs
 
 
 def parse_args(argv=None):
@@ -193,9 +193,7 @@ def main(argv=None):
     check_work_dir(cfg, args)
     check_max_epochs(cfg)
     runner = build_runner(cfg)
-    runner.param_schedulers = fit_schedule(runner.param_schedulers, cfg,
-                                           runner.logger)
-    runner.train()
+    runner.train()  # XERMRunner fits the schedule to max_epochs
     return runner
 
 

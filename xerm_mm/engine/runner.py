@@ -40,6 +40,7 @@ from xerm_mm.utils.checkpoint import (checkpoint_safe_globals,
 from xerm_mm.utils.checkpoint_checks import (check_finite,
                                              check_state_dict_fits,
                                              read_checkpoint, state_dict_of)
+from xerm_mm.utils.schedule import check_max_epochs, fit_schedule
 
 # How to load a checkpoint that does not fit the model (its matching part).
 LENIENT_LOAD_HINT = ('tools/test.py --no-strict-load, or load_strict=False '
@@ -80,6 +81,20 @@ class XERMRunner(Runner):
             model_wrapper_cfg.setdefault('type', 'MMDistributedDataParallel')
             model_wrapper_cfg['device_ids'] = None
         return super().wrap_model(model_wrapper_cfg, model)
+
+    def train(self) -> torch.nn.Module:
+        """As MMEngine's, for any ``train_cfg.max_epochs >= 1``.
+
+        A scheduler phase that begins after the last epoch (the digits
+        schedule's cosine, from epoch 2) is left out with a warning instead
+        of failing inside MMEngine (:func:`xerm_mm.utils.schedule.
+        fit_schedule`), whatever tool runs the training (ours, mmpretrain's,
+        ``mim train``).
+        """
+        check_max_epochs(self.cfg)
+        self.param_schedulers = fit_schedule(self.param_schedulers, self.cfg,
+                                             self.logger)
+        return super().train()
 
     def register_default_hooks(self, hooks: Optional[Dict] = None) -> None:
         """As MMEngine's, and ``None`` turns off any default hook.
