@@ -1,0 +1,4 @@
+from .pixel_aug_data_preprocessor import PixelAugClsDataPreprocessor
+from .random_pad_crop_flip import RandomPadCropFlip, pad_crop_flip
+
+__all__ = ['PixelAugClsDataPreprocessor', 'RandomPadCropFlip', 'pad_crop_flip']
