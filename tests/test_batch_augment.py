@@ -298,3 +298,42 @@ def test_data_preprocessor_rejects_mixed_shapes_and_bad_augments():
         preprocessor(batch, training=True)
     with pytest.raises(TypeError, match='config dict or a callable'):
         PixelAugClsDataPreprocessor(pixel_augments=[3])
+
+
+# The switch of docs/configs.md, "Augmentation on the device (batch)".
+DEVICE_AUG = """
+data_preprocessor = dict(
+    type='xerm_mm.PixelAugClsDataPreprocessor',
+    pixel_augments=[dict(type='xerm_mm.RandomPadCropFlip', padding=4)])
+train_dataloader = dict(dataset=dict(pipeline=[dict(type='PackInputs')]))
+"""
+
+
+def test_config_switch_of_the_docs_trains_through_tools_train(
+        fake_cifar10_root, tmp_path):
+    from conftest import small_cifar10_config
+    from inprocess_tool import run_main
+    base = small_cifar10_config(
+        'xe/xe_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py', fake_cifar10_root,
+        str(tmp_path))
+    config = osp.join(osp.dirname(base), 'device_aug.py')
+    with open(config, 'w') as f:
+        f.write(f'_base_ = {osp.basename(base)!r}\n' + DEVICE_AUG)
+    calls = []
+    real_call = RandomPadCropFlip.__call__
+
+    def spy(self, inputs, data_samples=None):
+        calls.append((inputs.dtype, tuple(inputs.shape)))
+        return real_call(self, inputs, data_samples)
+
+    with mock.patch.object(RandomPadCropFlip, '__call__', spy):
+        run_main('train', config, '--work-dir', str(tmp_path / 'work'))
+    # Every training batch, raw uint8 pixels (before normalisation).
+    assert len(calls) >= 2
+    assert all(dtype == torch.uint8 and shape[1:] == (3, 32, 32)
+               for dtype, shape in calls)
+    dumped = Config.fromfile(str(tmp_path / 'work' / osp.basename(config)))
+    assert dumped.train_dataloader.dataset.pipeline == [
+        dict(type='PackInputs')
+    ]
+    assert dumped.data_preprocessor.num_classes == 10
