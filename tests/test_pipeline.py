@@ -555,6 +555,11 @@ def test_killed_pipeline_leaves_no_tool_running(configs, tmp_path):
     for key in weights[0]:
         assert torch.equal(weights[0][key], weights[1][key]), key
     assert again['results'] == report['results']
+    # Its cost: the resumed run's wall time, all iterations' images/s.
+    resumed, whole = (r['cost']['stages']['xe'] for r in (report, again))
+    assert resumed['resumed'] is True and whole['resumed'] is False
+    assert resumed['iterations'] == whole['iterations']
+    assert resumed['images_per_s'] > 0
 
 
 # -- what each step cost (issue 9) ------------------------------------------

@@ -21,6 +21,11 @@ broken final checkpoint, no record) is moved aside to
 ``{stage}.old-{time}`` and trained again. An evaluation is done when its
 record matches (so a retrained stage redoes its evaluations and students).
 
+Every stage and evaluation also records what it cost when it ran (wall
+time, device, processes, peak memory; a stage its training images/s) in
+its manifest, kept while the step stays done; the report's "Cost" table
+gathers them (see :mod:`xerm_mm.apis.cost`).
+
 :meth:`Experiment.run` holds ``{work_dir}/pipeline.lock`` (a second
 pipeline on the work dir is refused with the holder's pid) and runs every
 tool in its own process group: SIGINT / SIGTERM are forwarded to it and
@@ -226,7 +231,7 @@ class Experiment:
             raise ExperimentError(f'{tool} failed (exit {returncode}); '
                                   f'log: {log}\n{tail}')
         return step_cost(time.monotonic() - start, watcher, nproc,
-                         peak_kib or usage[0].ru_maxrss)
+                         peak_kib or (usage[0].ru_maxrss if usage else 0))
 
     def _set_aside(self, name: str, why: str) -> None:
         """Move a stage folder that cannot be continued out of the way."""

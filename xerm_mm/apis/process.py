@@ -19,7 +19,6 @@ import contextlib
 import ctypes
 import errno
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -147,14 +146,15 @@ def run_child(cmd: List[str],
               on_line: Callable[[str], None],
               on_start: Callable[[int], None] = lambda pid: None,
               grace: float = 60.0,
-              on_exit: Optional[Callable[[resource.struct_rusage],
-                                         None]] = None) -> int:
+              on_exit: Optional[Callable[[object], None]] = None) -> int:
     """Run ``cmd`` (stdout and stderr merged, line by line to ``on_line``)
     in its own process group; return its exit code.
 
-    ``on_exit`` gets the child's resource usage (``os.wait4``: its
-    ``ru_maxrss`` is the peak RSS, KiB, of the child or of the largest of
-    the children it waited for, e.g. torchrun's workers).
+    ``on_exit`` gets the child's ``resource.struct_rusage`` (``os.wait4``;
+    not called where there is none): its ``ru_maxrss`` is the peak RSS, KiB,
+    of the child or of the largest of the children it waited for (e.g.
+    torchrun's workers), but counts the memory of this process copied at
+    the fork too.
 
     On any exception while it runs (:class:`Interrupted` from a signal,
     KeyboardInterrupt), the child's group gets the same signal (SIGTERM for
@@ -180,6 +180,8 @@ def run_child(cmd: List[str],
             signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
         for line in proc.stdout:
             on_line(line)
+        if not hasattr(os, 'wait4'):
+            return proc.wait()
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         if on_exit:
