@@ -321,8 +321,10 @@ class Experiment:
             dict(kind='stage', name=name, state='training', inputs=inputs),
             manifest)
         nproc = stage.get('nproc', self.nproc)
-        cost = self._run('train.py', args, nproc,
-                         osp.join(work, 'pipeline.log'))
+        # (A _run replaced in a test may return no cost.)
+        cost = OrderedDict(
+            self._run('train.py', args, nproc, osp.join(work, 'pipeline.log'))
+            or ())
         problem = checkpoint_problem(final, self._epochs[name])
         if problem:
             raise ExperimentError(f'stage {name}: training ended, but its '
