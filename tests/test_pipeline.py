@@ -555,3 +555,127 @@ def test_killed_pipeline_leaves_no_tool_running(configs, tmp_path):
     for key in weights[0]:
         assert torch.equal(weights[0][key], weights[1][key]), key
     assert again['results'] == report['results']
+    # Its cost: the resumed run's wall time, all iterations' images/s.
+    resumed, whole = (r['cost']['stages']['xe'] for r in (report, again))
+    assert resumed['resumed'] is True and whole['resumed'] is False
+    assert resumed['iterations'] == whole['iterations']
+    assert resumed['images_per_s'] > 0
+
+
+# -- what each step cost (issue 9) ------------------------------------------
+
+
+@pytest.mark.slow
+def test_report_records_the_cost_of_every_step(experiment):
+    config, work, _, _ = experiment
+    report = json.load(open(osp.join(work, 'report.json')))
+    cost = report['cost']
+    assert list(cost['stages']) == ['xe', 'tde', 'xerm_pc', 'xerm_tde']
+    assert list(cost['evaluations']) == [
+        'XE', 'PC', 'TDE', 'xERM-PC', 'xERM-TDE']
+    exp = Experiment(config, work_dir=work)
+    for name, row in cost['stages'].items():
+        nproc = 2 if name == 'xerm_pc' else 1
+        assert row['processes'] == nproc
+        assert row['device'] == 'cpu' or row['device'].startswith('cuda')
+        assert row['peak_rss_mib'] > 100  # a Python with torch, at least
+        assert 0 < row['train_s'] < row['wall_s']
+        assert row['images_per_s'] > 0 and row['resumed'] is False
+        ckpt = torch.load(exp.final_checkpoint(name), weights_only=True)
+        assert row['iterations'] == ckpt['meta']['iter']
+        batch = exp.stage_config(name).train_dataloader.batch_size
+        assert row['images'] == row['iterations'] * batch * nproc
+        assert row['images_per_s'] == pytest.approx(
+            row['images'] / row['train_s'], rel=1e-2)
+        manifest = json.load(open(osp.join(work, name, 'manifest.json')))
+        assert manifest['cost'] == row
+    for name, row in cost['evaluations'].items():
+        assert row['wall_s'] > 0 and row['peak_rss_mib'] > 100
+        assert row['processes'] == (2 if name == 'xERM-PC' else 1)
+        manifest = json.load(
+            open(osp.join(work, 'eval', f'{name}.manifest.json')))
+        assert manifest['cost'] == row
+    markdown = open(osp.join(work, 'report.md')).read()
+    assert '## Cost' in markdown
+    assert ('| step | device | processes | wall time (s) | images/s | '
+            'peak RSS (MiB) | peak CUDA (MiB) |') in markdown
+    for name in ('xe (train)', 'xerm_pc (train)', 'xERM-PC (test)'):
+        assert f'| {name} | ' in markdown
+    # A rerun that finds everything done keeps the recorded numbers.
+    again = run_pipeline(config, '--work-dir', work)
+    assert 'tools/train.py' not in again and 'tools/test.py' not in again
+    assert json.load(open(osp.join(work, 'report.json')))['cost'] == cost
+    assert open(osp.join(work, 'report.md')).read() == markdown
+
+
+def test_log_watcher_reads_device_and_cuda_memory():
+    from xerm_mm.apis.cost import LogWatcher
+    watcher = LogWatcher()
+    assert watcher.device == 'unknown'
+    for line in ('    CUDA available: True\n',
+                 '    GPU 0,1: NVIDIA H100 80GB HBM3\n',
+                 '    GPU number: 2\n',
+                 '11/27 13:00:00 - mmengine - INFO - Epoch(train) [1][10/85]'
+                 '  lr: 1e-01  time: 0.0040  data_time: 0.0010  memory: 812'
+                 '  loss: 2.3\n',
+                 '11/27 13:00:01 - mmengine - INFO - Epoch(test) [10/40]'
+                 '  time: 0.0020  memory: 640\n'):
+        watcher.feed(line)
+    assert watcher.device == 'cuda:NVIDIA H100 80GB HBM3'
+    assert watcher.peak_cuda_mib == 812
+    cpu = LogWatcher()
+    cpu.feed('    CUDA available: False\n')
+    cpu.feed('x - mmengine - INFO - Epoch(train) [1][1/1]  time: 0.5  '
+             'loss: 1.0\n')
+    assert cpu.device == 'cpu' and cpu.peak_cuda_mib is None
+
+
+def test_training_throughput_from_the_message_hub(tmp_path):
+    from xerm_mm.apis.cost import cost_table, training_throughput
+    path = str(tmp_path / 'epoch_2.pth')
+    times = dict(log_history=torch.tensor([0.5, 0.25, 0.25, 0.5],
+                                          dtype=torch.float64),
+                 count_history=torch.ones(4, dtype=torch.int64),
+                 max_length=1000000)
+    torch.save(dict(meta=dict(epoch=2, iter=4), state_dict={},
+                    message_hub=dict(log_scalars={'train/time': times})),
+               path)
+    row = training_throughput(path, batch_size=16, processes=2)
+    assert row == dict(iterations=4, train_s=1.5, images=128,
+                       images_per_s=85.3)
+    torch.save(dict(meta=dict(epoch=2, iter=4), state_dict={}), path)
+    assert training_throughput(path, 16, 1) == {}
+    lines = cost_table(dict(
+        stages=dict(xe=dict(row, device='cpu', processes=2, wall_s=3.0,
+                            peak_rss_mib=512.0, peak_cuda_mib=None),
+                    old=None),
+        evaluations=dict(XE=dict(device='cpu', processes=1, wall_s=1.5,
+                                 peak_rss_mib=400.0, peak_cuda_mib=None))))
+    assert lines[2] == '| xe (train) | cpu | 2 | 3.0 | 85.3 | 512.0 | - |'
+    assert lines[3] == '| old (train) | - | - | - | - | - | - |'
+    assert lines[4] == '| XE (test) | cpu | 1 | 1.5 | - | 400.0 | - |'
+    assert lines[5] == '| total | | | 4.5 | | | |'
+
+
+def test_peak_memory_of_a_tool_is_its_own():
+    """VmHWM of the tool's process group; wait4's ru_maxrss counts the
+    parent's memory copied at the fork."""
+    from xerm_mm.apis.cost import PeakRSS
+    from xerm_mm.apis.process import run_child
+    usage = []
+    peaks = []
+
+    def on_start(pid):
+        peaks.append(PeakRSS(pid, interval=0.05))
+        peaks[-1].start()
+
+    code = ('import time\nb = bytearray(300 * 1024 * 1024)\n'
+            'for i in range(0, len(b), 4096): b[i] = 1\ntime.sleep(0.5)\n')
+    lines = []
+    assert run_child([sys.executable, '-c', code], lines.append, on_start,
+                     on_exit=usage.append) == 0
+    assert usage[0].ru_maxrss / 1024 >= 300  # KiB on Linux
+    assert peaks[0].stop() / 1024 >= 300
+    assert run_child([sys.executable, '-c', 'import time; time.sleep(0.5)'],
+                     lines.append, on_start, on_exit=usage.append) == 0
+    assert 0 < peaks[1].stop() / 1024 < 100

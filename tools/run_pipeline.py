@@ -4,7 +4,8 @@ A pipeline config lists the stages of an experiment (see
 :class:`xerm_mm.apis.Experiment`): this trains every stage (teachers, then
 xERM students), evaluates the methods on the balanced and the imbalanced
 test sets, and writes ``report.json`` and ``report.md`` (the paper's Tables
-1 and 4) in the work dir. Run it again after an interruption: finished
+1 and 4, and a "Cost" table: wall time, device, images/s and peak memory of
+every step) in the work dir. Run it again after an interruption: finished
 stages and evaluations whose inputs did not change are kept, an interrupted
 stage resumes, anything else is redone (see the work dir's manifest.json
 files).

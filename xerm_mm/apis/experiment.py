@@ -21,6 +21,11 @@ broken final checkpoint, no record) is moved aside to
 ``{stage}.old-{time}`` and trained again. An evaluation is done when its
 record matches (so a retrained stage redoes its evaluations and students).
 
+Every stage and evaluation also records what it cost when it ran (wall
+time, device, processes, peak memory; a stage its training images/s) in
+its manifest, kept while the step stays done; the report's "Cost" table
+gathers them (see :mod:`xerm_mm.apis.cost`).
+
 :meth:`Experiment.run` holds ``{work_dir}/pipeline.lock`` (a second
 pipeline on the work dir is refused with the holder's pid) and runs every
 tool in its own process group: SIGINT / SIGTERM are forwarded to it and
@@ -65,6 +70,7 @@ from mmengine.config import Config, DictAction
 from xerm_mm.evaluation.report import split_by_test_set
 from xerm_mm.utils.atomic import sha256_of
 from xerm_mm.utils.config import resolve_config_path
+from .cost import LogWatcher, PeakRSS, step_cost, training_throughput
 from .launch import check_launch, find_tools, tool_command
 from .manifest import (checkpoint_problem, config_digest, read_manifest,
                        write_manifest)
@@ -138,6 +144,9 @@ class Experiment:
             (stage['name'], stage) for stage in self.cfg.stages)
         self._epochs = {name: self._check_stage(name) for name in self.stages}
         self._digests: Dict[str, str] = {}  # stage: final checkpoint sha256
+        # What each step cost (recorded when it ran): stages, evaluations.
+        self.costs: Dict[str, Dict[str, Optional[dict]]] = dict(
+            stages=OrderedDict(), evaluations=OrderedDict())
 
     # -- helpers -----------------------------------------------------------
 
@@ -181,7 +190,9 @@ class Experiment:
         return osp.join(self._stage_dir(name),
                         f'epoch_{self._epochs[name]}.pth')
 
-    def _run(self, tool: str, args: List[str], nproc: int, log: str) -> None:
+    def _run(self, tool: str, args: List[str], nproc: int, log: str) -> dict:
+        """Run a tool, its output in ``log``; return its ``cost`` (see
+        :mod:`xerm_mm.apis.cost`)."""
         args = list(args)
         if self.data_root:
             args += ['--data-root', self.data_root]
@@ -190,24 +201,37 @@ class Experiment:
             self.python)
         print(f'[experiment] {" ".join(cmd)}', flush=True)
         os.makedirs(osp.dirname(log), exist_ok=True)
+        watcher = LogWatcher()
+        usage = []
+        peak: List[PeakRSS] = []
+        start = time.monotonic()
         with open(log, 'a') as f:
 
             def on_start(pid: int) -> None:
+                peak.append(PeakRSS(pid))  # the tool's process group
+                peak[0].start()
                 f.write(f'[experiment] pid {pid}: {" ".join(cmd)}\n')
                 f.flush()
 
             def on_line(line: str) -> None:
                 f.write(line)
+                watcher.feed(line)
                 if PROGRESS_MARK in line:  # one line per logged step
                     step = line.split(PROGRESS_MARK, 1)[1].rstrip()
                     print(f'  Epoch({step[:150]}', flush=True)
 
-            returncode = run_child(cmd, on_line, on_start)
+            try:
+                returncode = run_child(cmd, on_line, on_start,
+                                       on_exit=usage.append)
+            finally:
+                peak_kib = peak[0].stop() if peak else 0
         if returncode != 0:
             with open(log) as f:
                 tail = f.read()[-4000:]
             raise ExperimentError(f'{tool} failed (exit {returncode}); '
                                   f'log: {log}\n{tail}')
+        return step_cost(time.monotonic() - start, watcher, nproc,
+                         peak_kib or (usage[0].ru_maxrss if usage else 0))
 
     def _set_aside(self, name: str, why: str) -> None:
         """Move a stage folder that cannot be continued out of the way."""
@@ -277,8 +301,9 @@ class Experiment:
         state = self._stage_state(name, inputs)
         if state == 'done':
             print(f'[experiment] stage {name}: done ({final})', flush=True)
-            self._digests[name] = read_manifest(manifest)['checkpoint'][
-                'sha256']
+            record = read_manifest(manifest)
+            self._digests[name] = record['checkpoint']['sha256']
+            self.costs['stages'][name] = record.get('cost')
             return final
         args = [resolve_config_path(stage['config']), '--work-dir', work]
         if state == 'resume':
@@ -295,18 +320,26 @@ class Experiment:
         write_manifest(
             dict(kind='stage', name=name, state='training', inputs=inputs),
             manifest)
-        self._run('train.py', args, stage.get('nproc', self.nproc),
-                  osp.join(work, 'pipeline.log'))
+        nproc = stage.get('nproc', self.nproc)
+        # (A _run replaced in a test may return no cost.)
+        cost = OrderedDict(
+            self._run('train.py', args, nproc, osp.join(work, 'pipeline.log'))
+            or ())
         problem = checkpoint_problem(final, self._epochs[name])
         if problem:
             raise ExperimentError(f'stage {name}: training ended, but its '
                                   f'final checkpoint {final} {problem}')
         self._digests[name] = sha256_of(final)
+        batch = self.stage_config(name).train_dataloader.batch_size
+        cost.update(training_throughput(final, batch, nproc), resumed=(
+            state == 'resume'))
+        self.costs['stages'][name] = cost
         write_manifest(
             dict(kind='stage', name=name, state='done', inputs=inputs,
                  checkpoint=dict(file=osp.basename(final),
                                  sha256=self._digests[name],
-                                 epoch=self._epochs[name])), manifest)
+                                 epoch=self._epochs[name]),
+                 cost=cost), manifest)
         return final
 
     def evaluate(self, evaluation: dict) -> Dict[str, dict]:
@@ -339,6 +372,7 @@ class Experiment:
                 and sha256_of(out) == record.get('metrics', {}).get('sha256')):
             print(f'[experiment] evaluation {evaluation["name"]}: done '
                   f'({out})', flush=True)
+            cost = record.get('cost')
         else:
             if record or osp.isfile(out):
                 print(f'[experiment] evaluation {evaluation["name"]}: its '
@@ -351,13 +385,16 @@ class Experiment:
                 args += ['--cfg-options', *options]
             if osp.isfile(out):
                 os.remove(out)
-            self._run('test.py', args, evaluation.get('nproc', self.nproc),
-                      osp.join(work, 'pipeline.log'))
+            cost = self._run('test.py', args,
+                             evaluation.get('nproc', self.nproc),
+                             osp.join(work, 'pipeline.log'))
             write_manifest(
                 dict(kind='evaluation', name=evaluation['name'],
                      state='done', inputs=inputs,
                      metrics=dict(file=osp.basename(out),
-                                  sha256=sha256_of(out))), manifest)
+                                  sha256=sha256_of(out)),
+                     cost=cost), manifest)
+        self.costs['evaluations'][evaluation['name']] = cost
         with open(out) as f:
             return split_by_test_set(json.load(f))
 
@@ -396,6 +433,6 @@ class Experiment:
             for evaluation in evaluations)
         report = build_report(results,
                               self.cfg.get('balanced_set', 'balanced'),
-                              checkpoints)
+                              checkpoints, self.costs)
         write_report(report, self.work_dir, title=osp.basename(self.path))
         return report

@@ -145,9 +145,16 @@ def forward_signals() -> Iterator[None]:
 def run_child(cmd: List[str],
               on_line: Callable[[str], None],
               on_start: Callable[[int], None] = lambda pid: None,
-              grace: float = 60.0) -> int:
+              grace: float = 60.0,
+              on_exit: Optional[Callable[[object], None]] = None) -> int:
     """Run ``cmd`` (stdout and stderr merged, line by line to ``on_line``)
     in its own process group; return its exit code.
+
+    ``on_exit`` gets the child's ``resource.struct_rusage`` (``os.wait4``;
+    not called where there is none): its ``ru_maxrss`` is the peak RSS, KiB,
+    of the child or of the largest of the children it waited for (e.g.
+    torchrun's workers), but counts the memory of this process copied at
+    the fork too.
 
     On any exception while it runs (:class:`Interrupted` from a signal,
     KeyboardInterrupt), the child's group gets the same signal (SIGTERM for
@@ -173,7 +180,13 @@ def run_child(cmd: List[str],
             signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
         for line in proc.stdout:
             on_line(line)
-        return proc.wait()
+        if not hasattr(os, 'wait4'):
+            return proc.wait()
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if on_exit:
+            on_exit(usage)
+        return proc.returncode
     except BaseException as error:
         signum = getattr(error, 'signum', None) or (
             signal.SIGINT

@@ -1,6 +1,7 @@
 """The report of an experiment: the paper's Tables 1 and 4 from the
 evaluations' metrics, as ``report.json`` and ``report.md`` (written
-atomically), with the checkpoint each row came from."""
+atomically), with the checkpoint each row came from and what every step
+cost (see :mod:`xerm_mm.apis.cost`)."""
 import json
 import os.path as osp
 from collections import OrderedDict
@@ -9,17 +10,22 @@ from typing import Dict, Optional
 from xerm_mm.utils.atomic import atomic_write
 
 from xerm_mm.evaluation.report import GROUP_COLUMNS, markdown_table
+from .cost import cost_table
 
 
 def build_report(results: Dict[str, Dict[str, dict]],
                  balanced_set: str = 'balanced',
-                 checkpoints: Optional[Dict[str, dict]] = None) -> dict:
+                 checkpoints: Optional[Dict[str, dict]] = None,
+                 cost: Optional[Dict[str, Dict[str, Optional[dict]]]] = None
+                 ) -> dict:
     """Paper-shaped tables from ``{method: {test set: metrics}}``.
 
     ``table1``: per method, top-1 and the many / medium / few recall,
     precision and F1 on the balanced test set. ``table4``: per method, top-1
     on every test set (balanced and imbalanced). ``checkpoints``: per
     method, the evaluated checkpoint (``dict(file=..., sha256=...)``).
+    ``cost``: ``dict(stages={name: cost}, evaluations={name: cost})``, what
+    each step cost when it ran (None: not recorded).
     """
     table1 = OrderedDict()
     table4 = OrderedDict()
@@ -35,7 +41,8 @@ def build_report(results: Dict[str, Dict[str, dict]],
         table1=table1,
         table4=table4,
         results=results,
-        checkpoints=OrderedDict(checkpoints or {}))
+        checkpoints=OrderedDict(checkpoints or {}),
+        cost=cost or dict(stages={}, evaluations={}))
 
 
 def write_report(report: dict, work_dir: str, title: str = 'xERM') -> str:
@@ -65,6 +72,15 @@ def write_report(report: dict, work_dir: str, title: str = 'xERM') -> str:
             f'| {method} | {ckpt["file"]} | {ckpt["sha256"][:12]} |'
             for method, ckpt in report['checkpoints'].items()
         ] + ['']
+    if any(report.get('cost', {}).values()):
+        lines += ['## Cost', ''] + cost_table(report['cost']) + [
+            '', 'Wall time: of the tool process, start-up, data, validation '
+            'and checkpoints included. images/s: training images (iterations '
+            'x batch x processes) over the training iterations\' time, data '
+            'loading included. Peak RSS: of the largest process of the tool; '
+            'peak CUDA: torch.cuda.max_memory_allocated as MMEngine logs it '
+            '(rank 0).', ''
+        ]
     markdown = '\n'.join(lines)
     with atomic_write(osp.join(work_dir, 'report.md')) as f:
         f.write(markdown)
