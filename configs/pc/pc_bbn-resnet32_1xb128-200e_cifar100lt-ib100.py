@@ -1,5 +1,5 @@
 # PC (post-compensation) on CIFAR100-LT IB 100.
-# 200 epochs: the recipe of reference.md section 6.
+# 200 epochs: the paper's recipe (docs/configs.md, Schedules).
 # It needs no training of its own: test an XE checkpoint with this config,
 #   tools/test.py THIS_CONFIG work_dirs/xe_bbn-resnet32_1xb128-200e_cifar100lt-ib100/epoch_200.pth
 _base_ = [

@@ -1,5 +1,5 @@
 # TDE on CIFAR100-LT IB 50.
-# 200 epochs: the recipe of reference.md section 6.
+# 200 epochs: the paper's recipe (docs/configs.md, Schedules).
 _base_ = [
     '../_base_/models/bbn-resnet32_tde.py',
     '../_base_/datasets/cifar100lt-ib50_bs128.py',

@@ -1,5 +1,5 @@
 # xERM-PC on CIFAR100-LT IB 10.
-# 200 epochs: the recipe of reference.md section 6.
+# 200 epochs: the paper's recipe (docs/configs.md, Schedules).
 #   tools/train.py configs/xe/xe_bbn-resnet32_1xb128-200e_cifar100lt-ib10.py
 #   tools/train.py THIS_CONFIG [--cfg-options model.teacher.checkpoint=PATH]
 # The PC teacher needs no training of its own: its checkpoint is the XE one

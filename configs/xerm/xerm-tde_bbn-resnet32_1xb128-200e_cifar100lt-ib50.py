@@ -1,5 +1,5 @@
 # xERM-TDE on CIFAR100-LT IB 50.
-# 200 epochs: the recipe of reference.md section 6.
+# 200 epochs: the paper's recipe (docs/configs.md, Schedules).
 #   tools/train.py configs/tde/tde_bbn-resnet32_1xb128-200e_cifar100lt-ib50.py
 #   tools/train.py THIS_CONFIG [--cfg-options model.teacher.checkpoint=PATH]
 _base_ = [

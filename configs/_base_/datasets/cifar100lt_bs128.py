@@ -1,4 +1,4 @@
-# CIFAR100-LT (reference.md section 5). The training split is long-tailed
+# CIFAR100-LT (docs/datasets.md). The training split is long-tailed
 # with `imbalance_ratio`; every test split carries the training counts
 # (`train_imbalance_ratio`) that define the many / medium / few groups.
 # Point `data_root` at a folder holding `cifar-100-python/`, e.g. with
@@ -52,8 +52,8 @@ val_evaluator = dict(type='xerm_mm.LongTailMetric')
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
 
-# tools/test.py: the balanced test set and the imbalanced ones of reference.md
-# section 5 (forward profile), one table row each.
+# tools/test.py: the balanced test set and the imbalanced ones of the xERM
+# paper's Table 4 (forward profile, docs/datasets.md), one table row each.
 test_cfg = dict(
     type='xerm_mm.MultiTestLoop',
     test_sets=dict(

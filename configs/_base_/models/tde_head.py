@@ -1,6 +1,6 @@
-# The TDE head (reference.md section 4), CIFAR settings, merged onto a
-# linear-head model config (its num_classes, in_channels and loss are kept),
-# as bbn-resnet32_tde.py and xerm-tde_bbn-resnet32.py do:
+# The TDE head (Tang et al., NeurIPS 2020; docs/methods.md), CIFAR settings,
+# merged onto a linear-head model config (its num_classes, in_channels and loss
+# are kept), as bbn-resnet32_tde.py and xerm-tde_bbn-resnet32.py do:
 #   _base_ = [XE_CONFIG, '../_base_/models/tde_head.py']
 #   model = dict(head={{_base_.tde_head}})
 tde_head = dict(

@@ -1,4 +1,4 @@
-# What every xERM student (reference.md section 2) shares: the classifier that
+# What every xERM student (docs/methods.md, xERM) shares: the classifier that
 # trains against frozen teachers, the xERM loss on its head, the hooks, and
 # the students' weight decay. The two forms build on it:
 # xerm-pc_bbn-resnet32.py and xerm-tde_bbn-resnet32.py.
@@ -20,6 +20,7 @@ log_processor = dict(custom_cfg=[
          method_name=stat, window_size='epoch')
     for weight in ('w_imba', 'w_ba') for stat in ('mean', 'min', 'max')
 ])
-# reference.md section 6. A recipe applies it onto its schedule's optimizer:
+# The paper's student weight decay (Zhu et al., AAAI 2022). A recipe applies
+# it onto its schedule's optimizer:
 #   optim_wrapper = dict(optimizer=dict(weight_decay=_base_.xerm_weight_decay))
 xerm_weight_decay = 1e-4

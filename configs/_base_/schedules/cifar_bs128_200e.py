@@ -1,4 +1,5 @@
-# reference.md section 6, scaled to one device (authors: batch 256, lr 0.2):
+# The xERM paper's CIFAR recipe (Zhu et al., AAAI 2022; the authors' code,
+# github.com/BeierZhu/xERM), scaled to one device (authors: batch 256, lr 0.2):
 # SGD momentum 0.9, weight decay 5e-4; 5-epoch linear warm-up from lr / 3;
 # lr x 0.01 at epochs 120 and 160.
 optim_wrapper = dict(

@@ -7,7 +7,9 @@ from xerm_mm.utils.model import unwrap_model
 
 @HOOKS.register_module()
 class TDEMomentumHook(Hook):
-    """Each epoch, ``mu = 1 - 0.1 * min(50 * lr, 1)`` (reference section 4).
+    """Each epoch, ``mu = 1 - 0.1 * min(50 * lr, 1)``.
+
+    From Tang et al., NeurIPS 2020 (docs/methods.md).
 
     Calls ``head.set_momentum_from_lr(lr)`` of every module that has it, with
     the current learning rate of the first parameter group. A head built with

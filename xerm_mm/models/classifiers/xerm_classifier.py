@@ -1,8 +1,9 @@
 """xERM classifier: a student trained against frozen teacher networks.
 
-Reference section 2. With the teachers' imbalanced and balanced logits on the
-SAME (augmented, preprocessed) batch as the student, the student's head loss
-(an :class:`~xerm_mm.models.losses.XERMLoss`) is
+xERM (Zhu et al., AAAI 2022; docs/methods.md). With the teachers'
+imbalanced and balanced logits on the SAME (augmented, preprocessed) batch as
+the student, the student's head loss (an
+:class:`~xerm_mm.models.losses.XERMLoss`) is
 
     R(f) = w_imba * (-log f_y(x)) + w_ba * (-sum_i p_ba(i|x) log f_i(x))
 

@@ -70,7 +70,7 @@ def xerm_weights(xe_imba: torch.Tensor,
       balanced teacher's distribution is then (nearly) one-hot on the label,
       so both terms are (nearly) the same plain cross-entropy and the choice
       does not matter; a symmetric 0.5 would buy nothing but a deviation from
-      the reference implementation.
+      the authors' implementation (github.com/BeierZhu/xERM).
     * gamma < 0 reverses the preference (the teacher that fits worse gets the
       larger weight); with both XE = 0 the weights are 0.5 / 0.5.
 
