@@ -37,8 +37,10 @@ def test_huge_lr_stops_at_the_first_non_finite_step(fake_cifar10_root,
     with pytest.raises(NonFiniteLossError) as error:
         run_main('train', config, '--work-dir', work, *HUGE_LR)
     message = str(error.value)
-    assert re.search(r'epoch 1, iteration \d+/\d+', message), message
-    assert re.search(r'loss=\S+', message), message  # the terms, valued
+    # At the first non-finite loss, or at the epoch's end if only the
+    # weights (BatchNorm statistics) overflowed while the loss stayed finite.
+    assert re.search(r'epoch 1, iteration \d+/\d+|end of epoch 1', message), (
+        message)
     assert 'lower learning rate' in message and '--amp' in message
     assert 'check' in message and 'data' in message
     # Before: NaN epoch / best checkpoints, exit 0. Now: nothing saved.
@@ -53,7 +55,8 @@ def test_train_tool_exits_non_zero_on_divergence(fake_cifar10_root,
     proc = run_tool('tools/train.py', config, '--work-dir', str(work),
                     *HUGE_LR, check=False)
     assert proc.returncode != 0
-    assert 'NonFiniteLossError: Training diverged at epoch 1' in proc.stderr
+    assert re.search(r'NonFiniteLossError: Training diverged at (the end '
+                     r'of )?epoch 1', proc.stderr), proc.stderr[-2000:]
     assert _saved_checkpoints(work) == []
 
 
@@ -128,14 +131,28 @@ def test_an_inf_gradient_norm_stops_unless_amp_scales_the_loss():
         outputs=outputs)
 
 
-def test_weights_made_nan_by_the_update_stop_with_their_names():
+def test_weights_made_nan_by_the_updates_stop_at_the_epoch_end():
     model = nn.Linear(2, 2)
     with torch.no_grad():
         model.bias[0] = float('inf')
-    with pytest.raises(NonFiniteLossError, match=r'weights hold NaN/inf '
-                       r'after the update \(in bias; loss=1\)'):
-        NonFiniteGuardHook().after_train_iter(
+    # A finite loss passes each iteration (no pass over the weights there);
+    # the epoch's end, before validation and saving, names the weights.
+    NonFiniteGuardHook().after_train_iter(
+        _runner(model), 0, outputs=dict(loss=torch.tensor(1.0)))
+    with pytest.raises(NonFiniteLossError,
+                       match=r'end of epoch 3 \(iteration 17 of the '
+                       r'training\): the weights hold NaN/inf \(in bias\)'):
+        NonFiniteGuardHook().after_train_epoch(_runner(model))
+    NonFiniteGuardHook().after_train_epoch(_runner(nn.Linear(2, 2)))
+    # weights_interval: also every N iterations (here the 18th).
+    with pytest.raises(NonFiniteLossError, match=r'iteration 18 of the '
+                       r'training\): the weights hold NaN/inf'):
+        NonFiniteGuardHook(weights_interval=6).after_train_iter(
             _runner(model), 0, outputs=dict(loss=torch.tensor(1.0)))
+    NonFiniteGuardHook(weights_interval=5).after_train_iter(
+        _runner(model), 0, outputs=dict(loss=torch.tensor(1.0)))
+    with pytest.raises(ValueError, match='weights_interval'):
+        NonFiniteGuardHook(weights_interval=-1)
 
 
 def test_no_checkpoint_of_nan_weights_is_saved():

@@ -20,12 +20,27 @@ class NonFiniteLossError(RuntimeError):
     """A training step gave a NaN/inf loss, gradient norm or weights."""
 
 
-def _as_float(value) -> Optional[float]:
-    if isinstance(value, torch.Tensor):
-        return float(value.detach().float().mean()) if value.numel() else None
-    if isinstance(value, (int, float)):
-        return float(value)
-    return None
+def _loss_terms(outputs: Optional[Dict]) -> Dict[str, torch.Tensor]:
+    """The step's loss terms (keys holding ``loss``) as float tensors."""
+    terms = {}
+    for key, value in (outputs or {}).items():
+        if 'loss' not in key:
+            continue
+        if not isinstance(value, torch.Tensor):
+            value = torch.tensor(float(value))
+        if value.numel():
+            terms[key] = value.detach().float().mean()
+    return terms
+
+
+def _everywhere(here: bool) -> bool:
+    """``here`` of any process (one all-reduce in a distributed run), so
+    that every process stops together instead of waiting on the others."""
+    if get_world_size() == 1:
+        return here
+    flag = torch.tensor([float(here)])
+    all_reduce(flag)
+    return bool(flag.item())
 
 
 @HOOKS.register_module()
@@ -37,54 +52,80 @@ class NonFiniteGuardHook(Hook):
       when it clips (``train/grad_norm``; not under AMP's loss scaling, whose
       skipped steps have an inf norm on purpose) is NaN or inf, raise
       :class:`NonFiniteLossError` naming the epoch, the iteration, every loss
-      term with its value and the likely fixes; the same if the update made
-      the weights NaN/inf (a loss still finite, weights already overflowed).
-      In several processes the verdict is shared, so every process stops.
+      term with its value and the likely fixes. The check costs one host
+      sync (all loss terms at once), no pass over the weights.
+    * After each training epoch, before validation and the epoch's
+      checkpoint (and every ``weights_interval`` iterations if set): the
+      same if the weights or buffers hold NaN/inf (with BatchNorm, a loss
+      can stay finite for a while after the weights overflowed).
     * Before any checkpoint is saved (the last, a "best" one after
       validation): raise if its weights hold NaN/inf, so no diverged model is
       ever written.
 
-    Its priority (``ABOVE_NORMAL``) puts it before the logger and
-    ``CheckpointHook`` (``VERY_LOW``). It is in ``default_hooks`` of
+    In several processes the verdict is shared, so every process stops.
+    Its priority (``ABOVE_NORMAL``) puts it before the logger, MMEngine's
+    ``SyncBuffersHook`` and ``CheckpointHook``. It is in ``default_hooks`` of
     ``configs/_base_/default_runtime.py`` (key ``non_finite_guard``).
     """
 
     priority = 'ABOVE_NORMAL'
+
+    def __init__(self, weights_interval: int = 0) -> None:
+        """
+        Args:
+            weights_interval (int): Also check the weights every this many
+                training iterations (a pass over them and a host sync; for
+                long epochs). 0: at the end of each epoch only.
+        """
+        if not isinstance(weights_interval, int) or weights_interval < 0:
+            raise ValueError('NonFiniteGuardHook: weights_interval must be '
+                             f'an int >= 0, got {weights_interval!r}')
+        self.weights_interval = weights_interval
 
     def after_train_iter(self,
                          runner,
                          batch_idx: int,
                          data_batch=None,
                          outputs: Optional[Dict] = None) -> None:
-        terms = {
-            key: _as_float(value)
-            for key, value in (outputs or {}).items() if 'loss' in key
-        }
-        terms = {k: v for k, v in terms.items() if v is not None}
+        terms = _loss_terms(outputs)
         grad_norm = self._grad_norm(runner)
         if grad_norm is not None:
-            terms['grad_norm'] = grad_norm
-        bad = [key for key, value in terms.items() if not math.isfinite(value)]
-        weights = unwrap_model(runner).state_dict()
-        here = bool(bad) or not all_finite(weights)
-        if get_world_size() > 1:
-            flag = torch.tensor([float(here)])
-            all_reduce(flag)
-            if flag.item() == 0:
-                return
-        elif not here:
+            device = next(iter(terms.values())).device if terms else None
+            terms['grad_norm'] = torch.tensor(grad_norm, device=device)
+        here = bool(terms) and not bool(
+            torch.isfinite(torch.stack(list(terms.values()))).all())
+        if not _everywhere(here):
+            if (self.weights_interval
+                    and (runner.iter + 1) % self.weights_interval == 0):
+                self._check_weights(
+                    runner, self._where(runner, batch_idx))
             return
-        values = ', '.join(f'{k}={v:.6g}' for k, v in terms.items())
-        if bad:
-            what = f'non-finite {", ".join(bad)} ({values})'
-        elif here:
-            what = (f'the weights hold NaN/inf after the update (in '
-                    f'{", ".join(non_finite_keys(weights)[:10])}; {values})')
-        else:
-            what = 'a non-finite loss or weights in another process'
-        message = (f'Training diverged at {self._where(runner, batch_idx)}: '
-                   f'{what}. Training stopped; no checkpoint of the diverged '
-                   'model is saved. ' + FIXES.format(lr=self._lr(runner)))
+        values = {key: float(value) for key, value in terms.items()}
+        bad = [key for key, value in values.items() if not math.isfinite(value)]
+        listed = ', '.join(f'{k}={v:.6g}' for k, v in values.items())
+        what = (f'non-finite {", ".join(bad)} ({listed})'
+                if bad else 'a non-finite loss in another process')
+        self._stop(runner, self._where(runner, batch_idx), what)
+
+    def after_train_epoch(self, runner) -> None:
+        self._check_weights(
+            runner, f'the end of epoch {runner.epoch + 1} (iteration '
+            f'{runner.iter} of the training)')
+
+    def _check_weights(self, runner, where: str) -> None:
+        weights = unwrap_model(runner).state_dict()
+        here = not all_finite(weights)
+        if not _everywhere(here):
+            return
+        what = (f'the weights hold NaN/inf (in '
+                f'{", ".join(non_finite_keys(weights)[:10])})'
+                if here else 'non-finite weights in another process')
+        self._stop(runner, where, what)
+
+    def _stop(self, runner, where: str, what: str) -> None:
+        message = (f'Training diverged at {where}: {what}. Training stopped; '
+                   'no checkpoint of the diverged model is saved. ' +
+                   FIXES.format(lr=self._lr(runner)))
         runner.logger.error(message)
         raise NonFiniteLossError(message)
 
