@@ -27,7 +27,6 @@ import torch
 import torch.distributed as torch_dist
 from mmengine.dist import is_distributed, master_only
 from mmengine.fileio import LocalBackend, get_file_backend
-from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import (_load_checkpoint,
                                         _load_checkpoint_to_model)
@@ -40,6 +39,7 @@ from xerm_mm.utils.checkpoint import (checkpoint_safe_globals,
 from xerm_mm.utils.checkpoint_checks import (check_finite,
                                              check_state_dict_fits,
                                              read_checkpoint, state_dict_of)
+from xerm_mm.utils.model import unwrap_model
 from xerm_mm.utils.schedule import check_max_epochs, fit_schedule
 
 # How to load a checkpoint that does not fit the model (its matching part).
@@ -141,9 +141,7 @@ class XERMRunner(Runner):
             strict = self.cfg.get('load_strict', True)
         checkpoint = self._read_checkpoint(filename, map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
-        model = self.model
-        while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
-            model = model.module
+        model = unwrap_model(self.model)
         source = f'checkpoint {filename!r}'
         state_dict = state_dict_of(checkpoint)
         check_finite(state_dict, source)
@@ -168,10 +166,6 @@ class XERMRunner(Runner):
             with checkpoint_safe_globals():
                 return _load_checkpoint(filename, map_location=map_location)
         return read_checkpoint(filename, map_location=map_location)
-
-    def resume(self, filename: str, *args, **kwargs) -> None:
-        with checkpoint_safe_globals():
-            return super().resume(filename, *args, **kwargs)
 
     @master_only
     def save_checkpoint(self, out_dir: str, filename: str, *args,
