@@ -32,7 +32,7 @@ from xerm_mm.engine.per_set_outputs import PerSetDumpResults
 from xerm_mm.evaluation.report import (markdown_table, split_by_test_set,
                                        write_metrics_json)
 from xerm_mm.utils import register_all_modules
-from xerm_mm.utils.config import build_runner, set_data_root
+from xerm_mm.utils.config import build_runner, set_data_root, set_work_dir
 from xerm_mm.utils.dataloader_defaults import set_dataloader_defaults
 
 # What mmengine.dump writes, by the file's extension.
@@ -201,11 +201,7 @@ def merge_args(cfg: Config, args) -> Config:
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint!r} not found')
     cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    set_work_dir(cfg, args.config, args.work_dir)
     cfg.load_from = args.checkpoint
     cfg.resume = False
     # XERMRunner.load_checkpoint: every key and shape must be the model's.

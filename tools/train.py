@@ -27,7 +27,7 @@ from xerm_mm.engine.autocast_optim_wrapper import \
     AutocastOptimWrapper  # noqa: F401  registers it
 from xerm_mm.utils import register_all_modules
 from xerm_mm.utils.cfg_options import check_option_types
-from xerm_mm.utils.config import build_runner, set_data_root
+from xerm_mm.utils.config import build_runner, set_data_root, set_work_dir
 from xerm_mm.utils.dataloader_defaults import set_dataloader_defaults
 from xerm_mm.utils.schedule import check_max_epochs
 
@@ -99,11 +99,7 @@ def merge_args(cfg: Config, args) -> Config:
         cfg.val_dataloader = None
         cfg.val_evaluator = None
     cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    set_work_dir(cfg, args.config, args.work_dir)
     if args.amp:
         _enable_amp(cfg)
     if args.resume == 'auto':

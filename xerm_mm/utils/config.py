@@ -1,5 +1,6 @@
 """Helpers the command-line tools share: config overrides and the runner."""
 import os.path as osp
+from typing import Optional
 
 from mmengine.config import Config
 
@@ -43,6 +44,17 @@ def set_data_root(cfg: Config, data_root: str) -> None:
     if not found:
         raise KeyError('--data-root given, but no dataset of the config has '
                        'a data_root field (is it the embedded DigitsLT?).')
+
+
+def set_work_dir(cfg: Config, config_path: str,
+                 work_dir: Optional[str] = None) -> None:
+    """``work_dir`` if given, else the config's, else
+    ``./work_dirs/{config name}`` (mmpretrain's tools' rule)."""
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(config_path))[0])
 
 
 def build_runner(cfg: Config):
