@@ -51,10 +51,18 @@ def make_batches(n, batch, num_classes, seed=0):
             for _ in range(n)]
 
 
+def model_cfg(cfg):
+    """``cfg.model`` with the top-level data preprocessor, as Runner does."""
+    model = cfg.model.copy()
+    if cfg.get('data_preprocessor') is not None:
+        model.setdefault('data_preprocessor', cfg.data_preprocessor)
+    return model
+
+
 def framework_step_fn(cfg, batches, model=None):
     """One step the way Runner's train loop does it."""
     from mmpretrain.structures import DataSample
-    model = model or MODELS.build(cfg.model)
+    model = model or MODELS.build(model_cfg(cfg))
     model.train()
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     data = []
@@ -84,7 +92,7 @@ def xerm_model(cfg, folder):
     path = os.path.join(folder, 'teacher.pth')
     torch.save(dict(state_dict=teacher.state_dict()), path)
     cfg.model.teacher.checkpoint = path
-    model = MODELS.build(cfg.model)
+    model = MODELS.build(model_cfg(cfg))
     model.load_teachers()
     return model
 
@@ -98,7 +106,7 @@ def plain_step_fn(model, cfg, batches):
         lr=opt_cfg.lr,
         momentum=opt_cfg.momentum,
         weight_decay=opt_cfg.weight_decay)
-    pre = cfg.model.data_preprocessor
+    pre = model_cfg(cfg).data_preprocessor
     mean = torch.tensor(pre.mean).view(1, 3, 1, 1)
     std = torch.tensor(pre.std).view(1, 3, 1, 1)
     state = {'i': 0}
@@ -134,7 +142,7 @@ def main():
     num_classes = cfg.model.head.num_classes
     batches = make_batches(4, args.batch, num_classes)
     fw_model, fw_step = framework_step_fn(cfg, batches)
-    plain_model = MODELS.build(cfg.model)
+    plain_model = MODELS.build(model_cfg(cfg))
     plain_model.load_state_dict(fw_model.state_dict())
     plain_step = plain_step_fn(plain_model, cfg, batches)
     with tempfile.TemporaryDirectory() as folder:
