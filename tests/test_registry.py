@@ -7,6 +7,7 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 from mmpretrain import registry as mmpretrain_registry
 
@@ -26,9 +27,11 @@ def _registered():
 def test_registry_is_child_of_mmpretrain(name):
     ours = getattr(registry, name)
     assert ours.scope == 'xerm_mm'
-    # RUNNERS hangs from MMEngine's root, where RUNNERS.build looks.
-    parent = MMENGINE_RUNNERS if name == 'RUNNERS' else getattr(
-        mmpretrain_registry, name)
+    # RUNNERS and FUNCTIONS hang from MMEngine's roots, where MMEngine's
+    # Runner looks (mmpretrain has no FUNCTIONS).
+    parent = dict(RUNNERS=MMENGINE_RUNNERS,
+                  FUNCTIONS=MMENGINE_FUNCTIONS).get(name) or getattr(
+                      mmpretrain_registry, name)
     assert ours.parent is parent
     assert ours._locations[0].startswith('xerm_mm.')
     assert set(parent._locations) <= set(ours._locations)

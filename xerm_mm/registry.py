@@ -10,12 +10,15 @@ resolves a scoped name from the registry of that scope and from its parent
 (mmpretrain's), so mmpretrain's own entry points, which build under the
 ``mmpretrain`` scope (``get_model``, its tools), find them too.
 
-``RUNNERS`` is the exception: its parent is MMEngine's root ``RUNNERS``, which
+``RUNNERS`` and ``FUNCTIONS`` are the exceptions: their parent is MMEngine's root ``RUNNERS``, which
 resolves a scoped name only among its direct children. That is where
 ``RUNNERS.build(cfg)`` looks up ``runner_type='xerm_mm.XERMRunner'`` in
 mmpretrain's ``tools/train.py`` and ``mim train``; mmpretrain registers no
-runner of its own, so nothing is lost.
+runner of its own, so nothing is lost. Likewise MMEngine's Runner looks up a
+dataloader's ``collate_fn=dict(type='xerm_mm.collate_fetched_batch')`` in
+MMEngine's root ``FUNCTIONS`` (mmpretrain has no such registry).
 """
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 from mmengine.registry import Registry
 from mmpretrain import registry as mmpretrain_registry
@@ -25,7 +28,7 @@ __all__ = [
     'OPTIMIZERS', 'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS',
     'PARAM_SCHEDULERS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS',
     'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'BATCH_AUGMENTS', 'TASK_UTILS',
-    'METRICS', 'EVALUATORS', 'VISUALIZERS', 'VISBACKENDS'
+    'METRICS', 'EVALUATORS', 'VISUALIZERS', 'VISBACKENDS', 'FUNCTIONS'
 ]
 
 
@@ -58,6 +61,7 @@ OPTIM_WRAPPER_CONSTRUCTORS = _child(
 PARAM_SCHEDULERS = _child('parameter scheduler',
                           mmpretrain_registry.PARAM_SCHEDULERS,
                           'xerm_mm.engine')
+FUNCTIONS = _child('function', MMENGINE_FUNCTIONS, 'xerm_mm.datasets')
 DATASETS = _child('dataset', mmpretrain_registry.DATASETS, 'xerm_mm.datasets')
 DATA_SAMPLERS = _child('data sampler', mmpretrain_registry.DATA_SAMPLERS,
                        'xerm_mm.datasets')

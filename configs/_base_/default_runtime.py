@@ -11,6 +11,10 @@ custom_imports = dict(imports=['xerm_mm'], allow_failed_imports=False)
 runner_type = 'xerm_mm.XERMRunner'
 
 default_hooks = dict(
+    # MMEngine's RuntimeInfoHook, but the steps' losses reach the message
+    # hub (and the host) only when the logger writes: no host sync in the
+    # other training steps.
+    runtime_info=dict(type='xerm_mm.DeferredRuntimeInfoHook'),
     # ignore_last=False: the last iteration of every epoch is logged too
     # (with the xERM weights' statistics over the whole epoch).
     logger=dict(interval=50, ignore_last=False),
@@ -35,6 +39,10 @@ default_hooks = dict(
 # --no-strict-load).
 load_strict = True
 # On a machine without CUDA, XERMRunner uses gloo instead of env_cfg's nccl.
+# XERMRunner puts the model in channels-last layout before training or
+# testing (faster convolutions on CPU and GPU; the same weights in the
+# checkpoints); 'contiguous_format' keeps PyTorch's default layout.
+memory_format = 'channels_last'
 
 # TensorBoard (optional, `pip install tensorboard`): uncomment to log to it
 # as well, or for one run write to it instead of the local JSON files with

@@ -25,13 +25,14 @@ from mmpretrain.datasets import CIFAR10, CIFAR100
 from mmpretrain.datasets.utils import check_md5
 
 from xerm_mm.registry import DATASETS
+from .batch_fetch import BatchFetchMixin
 from .cifar_checks import check_class_counts, load_cifar_file
 from .long_tail_mixin import LongTailMixin
 
 __all__ = ['CIFAR10LT', 'CIFAR100LT']
 
 
-class _CIFARLT(LongTailMixin):
+class _CIFARLT(BatchFetchMixin, LongTailMixin):
     """Long-tailed down-sampling on top of mmpretrain's CIFAR loaders.
 
     Args:
@@ -51,6 +52,10 @@ class _CIFARLT(LongTailMixin):
             each split must hold, ``dict(train=N, test=M)``; None: the
             official split's (``official_images_per_class``). Set it only
             for a reduced copy of the data (the tests' fake CIFAR).
+        batch_fetch (bool): Hand the DataLoader whole uint8 batches (needs
+            the pipeline ``[PackInputs]`` and ``collate_fn=dict(type=
+            'xerm_mm.collate_fetched_batch')``; see :mod:`.batch_fetch`).
+            Defaults to False.
         **kwargs: Passed to mmpretrain's CIFAR (``pipeline``, ``test_mode``,
             ``metainfo``, ``lazy_init``, ...).
 
@@ -77,7 +82,9 @@ class _CIFARLT(LongTailMixin):
                  train_imbalance_ratio: Optional[float] = None,
                  download: bool = False,
                  images_per_class: Optional[Dict[str, int]] = None,
+                 batch_fetch: bool = False,
                  **kwargs):
+        self._init_batch_fetch(batch_fetch)
         self._init_long_tail(split, imbalance_ratio, imb_type, reverse, seed,
                              train_imbalance_ratio)
         self.images_per_class = self._check_images_per_class(

@@ -16,6 +16,7 @@ import numpy as np
 from mmpretrain.datasets import BaseDataset
 
 from xerm_mm.registry import DATASETS
+from .batch_fetch import BatchFetchMixin
 from .long_tail_mixin import LongTailMixin
 
 __all__ = ['DigitsLT']
@@ -57,7 +58,7 @@ def _fixed_split(labels: np.ndarray, test_per_class: int,
 
 
 @DATASETS.register_module()
-class DigitsLT(LongTailMixin, BaseDataset):
+class DigitsLT(BatchFetchMixin, LongTailMixin, BaseDataset):
     """Long-tailed scikit-learn digits (10 classes, CIFAR-shaped images).
 
     Args:
@@ -74,6 +75,8 @@ class DigitsLT(LongTailMixin, BaseDataset):
         test_per_class (int): Test images per class (1..173). Defaults to 50.
         pipeline (Sequence): Transforms. Defaults to ().
         test_mode (bool): Defaults to False.
+        batch_fetch (bool): Hand the DataLoader whole uint8 batches (see
+            :mod:`.batch_fetch`). Defaults to False.
         **kwargs: Passed to mmpretrain's ``BaseDataset`` (``lazy_init``,
             ``metainfo``, ``data_root`` (unused), ...).
 
@@ -94,7 +97,9 @@ class DigitsLT(LongTailMixin, BaseDataset):
                  test_per_class: int = 50,
                  pipeline: Sequence = (),
                  test_mode: bool = False,
+                 batch_fetch: bool = False,
                  **kwargs):
+        self._init_batch_fetch(batch_fetch)
         self._init_long_tail(split, imbalance_ratio, imb_type, reverse, seed,
                              train_imbalance_ratio)
         name = type(self).__name__

@@ -1,3 +1,4 @@
+from .deferred_runtime_info_hook import DeferredRuntimeInfoHook
 from .non_finite_guard_hook import NonFiniteGuardHook
 from .rng_state_hook import RNGStateHook
 from .tde_momentum_hook import TDEMomentumHook
@@ -5,6 +6,6 @@ from .train_class_counts_hook import SetTrainClassCountsHook
 from .xerm_teacher_hook import XERMTeacherHook
 
 __all__ = [
-    'NonFiniteGuardHook', 'RNGStateHook', 'SetTrainClassCountsHook',
+    'DeferredRuntimeInfoHook', 'NonFiniteGuardHook', 'RNGStateHook', 'SetTrainClassCountsHook',
     'TDEMomentumHook', 'XERMTeacherHook'
 ]

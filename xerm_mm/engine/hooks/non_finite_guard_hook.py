@@ -1,6 +1,6 @@
 """Stop training at the first non-finite loss; never save diverged weights."""
 import math
-from typing import Dict, Optional
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from mmengine.dist import all_reduce, get_world_size
@@ -10,6 +10,7 @@ from xerm_mm.registry import HOOKS
 from xerm_mm.utils.checkpoint_checks import (all_finite, check_finite,
                                              non_finite_keys, state_dict_of)
 from xerm_mm.utils.model import unwrap_model
+from .log_steps import is_log_step, logger_interval
 
 FIXES = ('Likely fixes: a lower learning rate (optim_wrapper.optimizer.lr; '
          'the current one is {lr}), training without --amp, checking the '
@@ -47,13 +48,15 @@ def _everywhere(here: bool) -> bool:
 class NonFiniteGuardHook(Hook):
     """Stop a training that diverges, before anything of it is saved.
 
-    * After each iteration: if a loss term of the step's outputs (the keys
-      holding ``loss``) or the gradient norm that the optimizer wrapper logs
-      when it clips (``train/grad_norm``; not under AMP's loss scaling, whose
-      skipped steps have an inf norm on purpose) is NaN or inf, raise
-      :class:`NonFiniteLossError` naming the epoch, the iteration, every loss
-      term with its value and the likely fixes. The check costs one host
-      sync (all loss terms at once), no pass over the weights.
+    * Every training step's loss terms (the output keys holding ``loss``)
+      and the gradient norm that the optimizer wrapper logs when it clips
+      (``train/grad_norm``; not under AMP's loss scaling, whose skipped steps
+      have an inf norm on purpose) are kept as tensors and checked together
+      on the steps where the logger writes (every ``check_interval`` steps
+      and at the end of each epoch): one host sync there, none in the other
+      steps. If one is NaN or inf, raise :class:`NonFiniteLossError` naming
+      the first such step (epoch, iteration), every loss term with its value
+      and the likely fixes.
     * After each training epoch, before validation and the epoch's
       checkpoint (and every ``weights_interval`` iterations if set): the
       same if the weights or buffers hold NaN/inf (with BatchNorm, a loss
@@ -70,17 +73,29 @@ class NonFiniteGuardHook(Hook):
 
     priority = 'ABOVE_NORMAL'
 
-    def __init__(self, weights_interval: int = 0) -> None:
+    def __init__(self,
+                 weights_interval: int = 0,
+                 check_interval: Optional[int] = None) -> None:
         """
         Args:
             weights_interval (int): Also check the weights every this many
                 training iterations (a pass over them and a host sync; for
                 long epochs). 0: at the end of each epoch only.
+            check_interval (int, optional): Check the kept loss terms every
+                this many steps (1: every step, a host sync each). Defaults
+                to None: the ``LoggerHook``'s interval.
         """
         if not isinstance(weights_interval, int) or weights_interval < 0:
             raise ValueError('NonFiniteGuardHook: weights_interval must be '
                              f'an int >= 0, got {weights_interval!r}')
+        if check_interval is not None and (
+                not isinstance(check_interval, int)
+                or isinstance(check_interval, bool) or check_interval < 1):
+            raise ValueError('NonFiniteGuardHook: check_interval must be an '
+                             f'int >= 1 or None, got {check_interval!r}')
         self.weights_interval = weights_interval
+        self.check_interval = check_interval
+        self._pending: List[Tuple[str, Dict[str, torch.Tensor]]] = []
 
     def after_train_iter(self,
                          runner,
@@ -92,22 +107,38 @@ class NonFiniteGuardHook(Hook):
         if grad_norm is not None:
             device = next(iter(terms.values())).device if terms else None
             terms['grad_norm'] = torch.tensor(grad_norm, device=device)
-        here = bool(terms) and not bool(
-            torch.isfinite(torch.stack(list(terms.values()))).all())
-        if not _everywhere(here):
-            if (self.weights_interval
-                    and (runner.iter + 1) % self.weights_interval == 0):
-                self._check_weights(
-                    runner, self._where(runner, batch_idx))
+        if terms:
+            self._pending.append((self._where(runner, batch_idx), terms))
+        interval = self.check_interval or logger_interval(runner)
+        if is_log_step(runner, batch_idx, interval):
+            self._check_pending(runner)
+        if (self.weights_interval
+                and (runner.iter + 1) % self.weights_interval == 0):
+            self._check_weights(runner, self._where(runner, batch_idx))
+
+    def _check_pending(self, runner) -> None:
+        """Check the kept steps' terms at once; stop at the first bad one."""
+        pending, self._pending = self._pending, []
+        finite = [
+            bool(ok) for ok in torch.stack([
+                torch.isfinite(torch.stack(list(terms.values()))).all()
+                for _, terms in pending
+            ]).tolist()
+        ] if pending else []
+        bad_step = next((i for i, ok in enumerate(finite) if not ok), None)
+        if not _everywhere(bad_step is not None):
             return
+        if bad_step is None:
+            self._stop(runner, self._where_last(runner),
+                       'a non-finite loss in another process')
+        where, terms = pending[bad_step]
         values = {key: float(value) for key, value in terms.items()}
         bad = [key for key, value in values.items() if not math.isfinite(value)]
         listed = ', '.join(f'{k}={v:.6g}' for k, v in values.items())
-        what = (f'non-finite {", ".join(bad)} ({listed})'
-                if bad else 'a non-finite loss in another process')
-        self._stop(runner, self._where(runner, batch_idx), what)
+        self._stop(runner, where, f'non-finite {", ".join(bad)} ({listed})')
 
     def after_train_epoch(self, runner) -> None:
+        self._check_pending(runner)
         self._check_weights(
             runner, f'the end of epoch {runner.epoch + 1} (iteration '
             f'{runner.iter} of the training)')
@@ -149,6 +180,10 @@ class NonFiniteGuardHook(Hook):
         return (f'epoch {runner.epoch + 1}, iteration {batch_idx + 1}/'
                 f'{len(loader)} of the epoch (iteration {runner.iter + 1} '
                 'of the training)')
+
+    @staticmethod
+    def _where_last(runner) -> str:
+        return f'iteration {runner.iter + 1} of the training'
 
     @staticmethod
     def _lr(runner) -> str:

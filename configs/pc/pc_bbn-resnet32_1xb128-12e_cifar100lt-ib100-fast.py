@@ -1,0 +1,12 @@
+# PC (post-compensation) on CIFAR100-LT IB 100 on the fast path (docs/configs.md,
+# "Fast path"): batches fetched whole and augmented on the training
+# device; otherwise pc_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py.
+# 12 epochs: a short schedule for CPU runs (not paper numbers).
+# It needs no training of its own: test an XE checkpoint with this config,
+#   tools/test.py THIS_CONFIG work_dirs/xe_bbn-resnet32_1xb128-12e_cifar100lt-ib100-fast/epoch_12.pth
+_base_ = [
+    '../_base_/models/bbn-resnet32_pc.py',
+    '../_base_/datasets/cifar100lt_bs128_fast.py',
+    '../_base_/schedules/cifar_bs128_short.py',
+    '../_base_/default_runtime.py',
+]

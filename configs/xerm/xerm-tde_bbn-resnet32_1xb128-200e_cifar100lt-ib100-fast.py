@@ -1,0 +1,22 @@
+# xERM-TDE on CIFAR100-LT IB 100 on the fast path (docs/configs.md,
+# "Fast path"): batches fetched whole and augmented on the training
+# device; otherwise xerm-tde_bbn-resnet32_1xb128-200e_cifar100lt-ib100.py.
+# 200 epochs: the paper's recipe (docs/configs.md, Schedules).
+#   tools/train.py configs/tde/tde_bbn-resnet32_1xb128-200e_cifar100lt-ib100-fast.py
+#   tools/train.py THIS_CONFIG [--cfg-options model.teacher.checkpoint=PATH]
+_base_ = [
+    '../_base_/models/xerm-tde_bbn-resnet32.py',
+    '../_base_/datasets/cifar100lt_bs128_fast.py',
+    '../_base_/schedules/cifar_bs128_200e.py',
+    '../_base_/default_runtime.py',
+]
+
+# The teacher: this recipe's TDE config, on the last checkpoint of its TDE
+# run (in tools/train.py's default work dir).
+recipe = 'bbn-resnet32_1xb128-200e_cifar100lt-ib100-fast'
+teacher_config = f'xerm_mm::tde/tde_{recipe}.py'
+teacher_checkpoint = (f'work_dirs/tde_{recipe}/epoch_'
+                      f'{_base_.train_cfg.max_epochs}.pth')
+model = dict(
+    teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint))
+optim_wrapper = dict(optimizer=dict(weight_decay=_base_.xerm_weight_decay))
