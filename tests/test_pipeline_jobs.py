@@ -45,7 +45,22 @@ def record(event, **extra):
 
 def stopped(signum, frame):
     record('stopped', signum=signum)
+    if plan.get('end_on_term'):  # at its last save when stopped: it ends
+        finish()
     sys.exit(128 + signum)
+
+
+def finish():
+    if tool == 'train.py':
+        final = osp.join(work, 'epoch_2.pth')
+        shutil.copy(osp.join(here, 'epoch_2.pth'), final)
+        with open(osp.join(work, 'last_checkpoint'), 'w') as f:
+            f.write(final)
+    else:
+        with open(args[args.index('--metrics-out') + 1], 'w') as f:
+            json.dump({'balanced/lt/top1': 50.0, 'ib10/lt/top1': 60.0}, f)
+    record('end')
+    sys.exit(0)
 
 
 signal.signal(signal.SIGTERM, stopped)
@@ -69,15 +84,7 @@ if plan.get('exit'):
     print('RuntimeError: the stand-in fails as planned', flush=True)
     record('failed')
     sys.exit(plan['exit'])
-if tool == 'train.py':
-    final = osp.join(work, 'epoch_2.pth')
-    shutil.copy(osp.join(here, 'epoch_2.pth'), final)
-    with open(osp.join(work, 'last_checkpoint'), 'w') as f:
-        f.write(final)
-else:
-    with open(args[args.index('--metrics-out') + 1], 'w') as f:
-        json.dump({'balanced/lt/top1': 50.0, 'ib10/lt/top1': 60.0}, f)
-record('end')
+finish()
 '''
 
 PLAIN = """
@@ -232,6 +239,7 @@ def test_independent_steps_overlap_and_dependent_ones_wait(
     assert '  xe (train) | epoch 1/2, iter 2/2, eta 0:00:01, loss 2.5000' in (
         out)
     assert '  xERM-TDE (test) | iter 1/1, eta 0:00:00' in out
+    assert out.count(' | ended after ') == 9
     log = open(osp.join(work, 'xe', 'pipeline.log')).read()
     assert 'Epoch(train)  [1][2/2]' in log and 'Epoch(test)' not in log
     assert 'Epoch(test) [1/1]' in open(
@@ -261,16 +269,18 @@ stages = [
     dict(name='a', config={plain!r}),
     dict(name='b', config={plain!r}),
     dict(name='c', config={plain!r}),
+    dict(name='d', config={plain!r}),
 ]
 evaluations = [dict(name='A', stage='a')]
 """
 
 
 def test_a_failure_stops_the_others_and_keeps_what_finished(
-        tmp_path, stand_ins):
+        tmp_path, stand_ins, capsys):
     stand_ins.plan(dict(a=dict(sleep=0), A=dict(sleep=0),
-                        b=dict(sleep=1.0, exit=3), c=dict(sleep=60)))
-    exp = experiment(tmp_path, stand_ins, jobs=3, text=FAILING)
+                        b=dict(sleep=1.0, exit=3), c=dict(sleep=60),
+                        d=dict(sleep=60, end_on_term=True)))
+    exp = experiment(tmp_path, stand_ins, jobs=4, text=FAILING)
     start = time.monotonic()
     with pytest.raises(ExperimentError) as error:
         exp.run()
@@ -281,26 +291,28 @@ def test_a_failure_stops_the_others_and_keeps_what_finished(
     assert message.startswith(
         f'stage b: train.py failed (exit 3); log: {log}\n')
     assert 'the stand-in fails as planned' in message
+    assert '  b (train) | failed (exit 3) after ' in capsys.readouterr().out
     assert 'Stopped the steps running beside it: stage c.' in message
     events = {(e['name'], e['event']): e for e in stand_ins.events()}
     assert events[('c', 'stopped')]['signum'] == signal.SIGTERM
     assert not osp.exists(f'/proc/{events[("c", "start")]["pid"]}')
-    # a and its evaluation ended before: their records stay.
+    # a and its evaluation ended before, d while the others stopped: their
+    # records stay.
     state = {
         name: json.load(open(osp.join(work, name, 'manifest.json')))['state']
-        for name in ('a', 'b', 'c')
+        for name in ('a', 'b', 'c', 'd')
     }
-    assert state == dict(a='done', b='training', c='training')
+    assert state == dict(a='done', b='training', c='training', d='done')
     assert json.load(open(osp.join(work, 'eval', 'A.manifest.json')))[
         'state'] == 'done'
     # The next run keeps a and A, resumes b and c from their checkpoints.
     stand_ins.plan({})
     before = len(stand_ins.events())
-    report = experiment(tmp_path, stand_ins, jobs=3, text=FAILING).run()
+    report = experiment(tmp_path, stand_ins, jobs=4, text=FAILING).run()
     rerun = [e for e in stand_ins.events()[before:] if e['event'] == 'start']
     assert sorted(e['name'] for e in rerun) == ['b', 'c']
     assert all('--resume' in e['args'] for e in rerun)
-    assert list(report['cost']['stages']) == ['a', 'b', 'c']
+    assert list(report['cost']['stages']) == ['a', 'b', 'c', 'd']
     assert report['cost']['stages']['b']['resumed'] is True
 
 

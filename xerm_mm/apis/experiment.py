@@ -267,6 +267,10 @@ class Experiment:
                 peak_kib = peak[0].stop() if peak else 0
                 if peak:
                     self._groups.remove(peak[0].pgid)
+        wall = time.monotonic() - start
+        say(f'  {label} | ' + ('ended' if returncode == 0 else
+                               f'failed (exit {returncode})') +
+            f' after {wall:.1f} s')
         if returncode != 0:
             with open(log) as f:
                 tail = f.read()[-4000:]
@@ -274,7 +278,7 @@ class Experiment:
             raise ExperimentError(
                 f'{kind} {name}: {tool} failed (exit {returncode}); '
                 f'log: {log}\n{tail}')
-        return step_cost(time.monotonic() - start, watcher, nproc,
+        return step_cost(wall, watcher, nproc,
                          peak_kib or (usage[0].ru_maxrss if usage else 0))
 
     def _set_aside(self, name: str, why: str) -> None:

@@ -18,7 +18,8 @@
   (``--jobs``), each started by :func:`run_child` in a thread of its own;
   the main thread stops them all (:meth:`ChildGroups.stop`) on a signal or
   when one step fails, with :func:`held_signals` so that a second signal
-  does not cut that short.
+  does not cut that short. (``PR_SET_PDEATHSIG`` fires when the *thread*
+  that started the child ends: that thread lives until its tool has ended.)
 """
 import contextlib
 import ctypes

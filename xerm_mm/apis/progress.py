@@ -8,6 +8,9 @@ the steps running at once (``--jobs``) stay apart in a plain log::
     xe (train) | epoch 1/12, iter 10/391, eta 0:12:34, loss 2.3
     xe (train) | val epoch 1, iter 40/40, lt/top1 17.2
     XE (test) | iter 4/4, balanced/lt/top1 40.1
+
+and the end of each tool as ``xe (train) | ended after 812.4 s`` (or
+``failed (exit 1) after ...``).
 """
 import re
 from typing import Optional

@@ -72,13 +72,18 @@ class _Running:
         self.jobs[name] = jobs
         thread.start()
 
-    def next(self, timeout: Optional[float] = None):
+    def next(self, timeout: float):
         """The next ``(name, launch, ok, value)``; None after
         ``timeout``."""
         try:
             name, ok, value = self.results.get(timeout=timeout)
         except queue.Empty:
-            return None
+            # A signal between get() and here loses a result: its thread
+            # has ended and nothing is queued. (ok False, value None.)
+            lost = [n for n, t in self.threads.items() if not t.is_alive()]
+            if not lost or not self.results.empty():
+                return None
+            name, ok, value = lost[0], False, None
         self.threads.pop(name).join()
         del self.jobs[name]
         return name, self.steps.pop(name), ok, value
@@ -113,13 +118,13 @@ def run_steps(steps: Sequence[Step],
                 ended = running.next(poll)
             name, launch, ok, value = ended
             if not ok:
-                raise value
+                raise value or ExperimentError(f'{name}: no result')
             launch.finish(value)
             done.add(name)
     except BaseException as error:
         if not running.steps:
             raise
-        stopped = _stop_all(running, groups, error, grace)
+        stopped = _stop_all(running, groups, error, grace, poll)
         if isinstance(error, ExperimentError) and stopped:
             raise ExperimentError(
                 f'{error}\nStopped the steps running beside it: '
@@ -154,8 +159,8 @@ def _start_ready(pending: List[Step], done: Set[str], running: _Running,
             break  # again from the first: in priority order
 
 
-def _stop_all(running: _Running, groups: ChildGroups,
-              error: BaseException, grace: float) -> List[str]:
+def _stop_all(running: _Running, groups: ChildGroups, error: BaseException,
+              grace: float, poll: float) -> List[str]:
     """Stop the running steps' tools (with the signal of ``error``, else
     SIGTERM) and wait for their threads; finish the steps that ended well
     meanwhile. Return the names of the steps stopped."""
@@ -168,12 +173,13 @@ def _stop_all(running: _Running, groups: ChildGroups,
         # One deadline for all: each wait gets what is left of it.
         deadline = None if timeout is None else time.monotonic() + timeout
         while running.steps:
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
+            left = poll if deadline is None else min(
+                poll, deadline - time.monotonic())
+            if left <= 0:
                 return False
             got = running.next(left)
             if got is None:
-                return False
+                continue
             name, launch, ok, value = got
             if ok:
                 try:
