@@ -205,19 +205,11 @@ def test_two_network_teachers_from_installed_tools(experiment, tmp_path,
     assert osp.isfile(osp.join(work, 'xerm_two', 'epoch_1.pth'))
 
 
-# Both students and their evaluations with the real tools, two at once.
-STUDENTS_AT_ONCE = """
-stages = [
-    dict(name='xe', config={xe!r}),
-    dict(name='tde', config={tde!r}),
-    dict(name='xerm_pc', config={xerm_pc!r}, teacher='xe'),
-    dict(name='xerm_tde', config={xerm_tde!r}, teacher='tde'),
-]
-evaluations = [
-    dict(name='xERM-PC', stage='xerm_pc'),
-    dict(name='xERM-TDE', stage='xerm_tde'),
-]
-"""
+# Both students and their evaluations with the real tools, two at once
+# (xerm_pc on one process: one of two would take both jobs).
+STUDENTS_AT_ONCE = PIPELINE.replace(', nproc=2', '').split('evaluations')[0] + (
+    "evaluations = [dict(name='xERM-PC', stage='xerm_pc'), "
+    "dict(name='xERM-TDE', stage='xerm_tde')]\n")
 
 
 @pytest.mark.slow
