@@ -205,6 +205,42 @@ def test_two_network_teachers_from_installed_tools(experiment, tmp_path,
     assert osp.isfile(osp.join(work, 'xerm_two', 'epoch_1.pth'))
 
 
+# Both students and their evaluations with the real tools, two at once
+# (xerm_pc on one process: one of two would take both jobs).
+STUDENTS_AT_ONCE = PIPELINE.replace(', nproc=2', '').split('evaluations')[0] + (
+    "evaluations = [dict(name='xERM-PC', stage='xerm_pc'), "
+    "dict(name='xERM-TDE', stage='xerm_tde')]\n")
+
+
+@pytest.mark.slow
+def test_two_students_train_at_once(experiment, tmp_path):
+    work = str(tmp_path / 'work')
+    reuse_teachers(experiment, work)
+    config = tmp_path / 'students.py'
+    config.write_text(STUDENTS_AT_ONCE.format(**experiment[3]))
+    stdout = run_pipeline(str(config), '--work-dir', work, '--jobs', '2')
+    assert 'exit:' not in stdout, stdout[-5000:]
+    lines = stdout.splitlines()
+    assert '[experiment] up to 2 steps at once (given)' in lines
+    assert stdout.count(': done (') == 2  # xe and tde are kept
+    launched = [i for i, line in enumerate(lines)
+                if line.startswith('[experiment] ') and 'train.py' in line]
+    ended = [i for i, line in enumerate(lines)
+             if '(train) | ended after ' in line]
+    assert len(launched) == len(ended) == 2
+    assert launched[1] < ended[0]  # the second began before the first ended
+    report = json.load(open(osp.join(work, 'report.json')))
+    assert list(report['table1']) == ['xERM-PC', 'xERM-TDE']
+    assert list(report['cost']['stages']) == STAGES
+    for name in ('xerm_pc', 'xerm_tde'):
+        log = open(osp.join(work, name, 'pipeline.log')).read()
+        assert 'teacher loaded from' in log
+        assert osp.isfile(osp.join(work, name, 'epoch_1.pth'))
+
+
+STAGES = ['xe', 'tde', 'xerm_pc', 'xerm_tde']
+
+
 def write_pipeline(tmp_path, paths, stages: str) -> str:
     path = tmp_path / 'pipeline.py'
     path.write_text(f'stages = [{stages.format(**paths)}]\n')

@@ -10,17 +10,38 @@ stages and evaluations whose inputs did not change are kept, an interrupted
 stage resumes, anything else is redone (see the work dir's manifest.json
 files).
 
+``--jobs N``: steps that do not need each other run at once, each tool in
+its own process with its own log (a stage needs its teacher stages, an
+evaluation its stage; a step of ``nproc`` processes counts as ``nproc``).
+The default is 2 per GPU with CUDA and 1 on the CPU (where one training
+uses every core); with N above 1 each tool process gets ``cores // N``
+threads (``OMP_NUM_THREADS``, unless set) and, with several GPUs, the least
+busy GPU(s). Every running step prints one line per logged iteration
+(``xe (train) | epoch 3/200, iter 50/98, eta 0:41:10, loss 2.1``). A
+failing step stops the others (SIGTERM, waited for); the steps finished
+before are kept, and the message names the failed step and its log.
+
 One pipeline per work dir (``pipeline.lock``; a second one is refused with
 the holder's pid). SIGINT / SIGTERM stop the running train.py / test.py
-(forwarded to its process group and waited for) and exit with 128 + the
+(forwarded to their process groups and waited for) and exit with 128 + the
 signal number; if this process is SIGKILL-ed, the kernel sends the running
-tool SIGTERM (Linux, ``PR_SET_PDEATHSIG``).
+tools SIGTERM (Linux, ``PR_SET_PDEATHSIG``).
 """
 import argparse
 import os.path as osp
 import sys
 
 from xerm_mm.apis import Experiment, ExperimentError, Interrupted
+from xerm_mm.apis.jobs import check_jobs
+
+
+def jobs_count(text: str) -> int:
+    """``--jobs``: an int >= 1."""
+    try:
+        return check_jobs(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'must be an int >= 1 (the steps run at once), got {text!r}')
 
 
 def parse_args(argv=None):
@@ -49,6 +70,13 @@ def parse_args(argv=None):
         default=1,
         help='processes of every step whose pipeline config entry gives no '
         'nproc (default 1)')
+    parser.add_argument(
+        '--jobs',
+        type=jobs_count,
+        default=None,
+        help='steps run at once when they do not need each other (a step '
+        'of nproc processes counts as nproc; default: 2 per GPU, 1 on the '
+        'CPU)')
     return parser.parse_args(argv)
 
 
@@ -61,7 +89,8 @@ def main(argv=None):
             data_root=args.data_root,
             cfg_options=args.cfg_options,
             launcher=args.launcher,
-            nproc=args.nproc)
+            nproc=args.nproc,
+            jobs=args.jobs)
         experiment.run()
     except (ExperimentError, FileNotFoundError) as e:
         sys.exit(f'run_pipeline: {e}')

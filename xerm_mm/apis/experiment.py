@@ -32,6 +32,19 @@ tool in its own process group: SIGINT / SIGTERM are forwarded to it and
 waited for, and on Linux the tool gets SIGTERM if the pipeline dies (see
 :mod:`xerm_mm.apis.process`).
 
+Steps that do not need each other run at once, up to ``jobs`` (see
+:mod:`xerm_mm.apis.jobs` for the default and the threads / GPUs of each
+tool, :mod:`xerm_mm.apis.scheduler` for the order): a stage needs its
+teacher stages, an evaluation its stage; a step of ``nproc`` processes
+counts as ``nproc`` jobs. Each tool writes its own log
+(``{stage}/pipeline.log``, ``eval/{name}/pipeline.log``) and its progress
+is echoed as one line per logged step naming the step (see
+:mod:`xerm_mm.apis.progress`). A step that fails stops the others (SIGTERM
+to their process groups, waited for); steps finished meanwhile keep their
+manifests, and the error names the failed step and its log. The records
+and the report are the same as with one job: the report's rows follow the
+pipeline config, not the order in which the steps ended.
+
 Keys of a stage: ``name``, ``config``, ``teacher`` (one earlier stage: its
 checkpoint becomes ``model.teacher.checkpoint``) or ``teachers`` (two:
 ``dict(imbalanced='xe', balanced='tde')`` sets
@@ -61,6 +74,7 @@ import json
 import os
 import os.path as osp
 import sys
+import threading
 import time
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence
@@ -71,16 +85,25 @@ from xerm_mm.evaluation.report import split_by_test_set
 from xerm_mm.utils.atomic import sha256_of
 from xerm_mm.utils.config import resolve_config_path
 from .cost import LogWatcher, PeakRSS, step_cost, training_throughput
+from .jobs import Placement, check_jobs, default_jobs
 from .launch import check_launch, find_tools, tool_command
 from .manifest import (checkpoint_problem, config_digest, read_manifest,
                        write_manifest)
-from .process import WorkDirLock, forward_signals, run_child
+from .process import ChildGroups, WorkDirLock, forward_signals, run_child
+from .progress import progress_line
 from .report import build_report, write_report
+from .scheduler import Launch, Step, run_steps
 from .validate import (ExperimentError, check_steps, check_teacher_keys,
                        teacher_stages)
 
-# Lines of the tools' logs echoed while a step runs: training / val progress.
-PROGRESS_MARK = ' - mmengine - INFO - Epoch('
+_PRINT = threading.Lock()
+
+
+def say(text: str) -> None:
+    """Print a line whole, from any thread."""
+    with _PRINT:
+        sys.stdout.write(text + '\n')
+        sys.stdout.flush()
 
 
 def parse_options(options: Sequence[str]) -> dict:
@@ -108,10 +131,13 @@ class Experiment:
         python (str): The interpreter running the tools.
         tools_dir (str, optional): The folder of ``train.py`` and
             ``test.py``. Defaults to :func:`~xerm_mm.apis.launch.find_tools`.
+        jobs (int, optional): The steps run at once (a step of ``nproc``
+            processes counts as ``nproc``). Defaults to
+            :func:`~xerm_mm.apis.jobs.default_jobs`: 2 per GPU, 1 without.
 
     Raises:
-        ExperimentError: The pipeline config, ``launcher`` or ``nproc`` is
-            wrong (checked before any work).
+        ExperimentError: The pipeline config, ``launcher``, ``nproc`` or
+            ``jobs`` is wrong (checked before any work).
         FileNotFoundError: No pipeline config, or the tools are not found.
     """
 
@@ -123,15 +149,23 @@ class Experiment:
                  launcher: str = 'none',
                  nproc: int = 1,
                  python: str = sys.executable,
-                 tools_dir: Optional[str] = None):
+                 tools_dir: Optional[str] = None,
+                 jobs: Optional[int] = None):
         self.path = config
         self.cfg = Config.fromfile(config)
         check_steps(self.cfg, config)
         self.tools_dir = tools_dir or find_tools()
         try:
             check_launch(nproc, launcher)
+            if jobs is not None:
+                check_jobs(jobs)
         except ValueError as error:
             raise ExperimentError(str(error)) from None
+        # jobs: the steps at once; why: how the default was chosen.
+        self.jobs, self.jobs_rule = ((jobs, 'given') if jobs is not None
+                                     else default_jobs())
+        self.placement = Placement(self.jobs)
+        self._groups = ChildGroups()  # the tools running now
         name = osp.splitext(osp.basename(config))[0]
         self.work_dir = work_dir or self.cfg.get('work_dir') or osp.join(
             'work_dirs', name)
@@ -191,23 +225,29 @@ class Experiment:
                         f'epoch_{self._epochs[name]}.pth')
 
     def _run(self, tool: str, args: List[str], nproc: int, log: str) -> dict:
-        """Run a tool, its output in ``log``; return its ``cost`` (see
-        :mod:`xerm_mm.apis.cost`)."""
+        """Run a tool, its output in ``log`` (in the step's folder, which
+        names the step); return its ``cost`` (see
+        :mod:`xerm_mm.apis.cost`). Safe in a thread of its own."""
         args = list(args)
         if self.data_root:
             args += ['--data-root', self.data_root]
         cmd = tool_command(
             osp.join(self.tools_dir, tool), args, nproc, self.launcher,
             self.python)
-        print(f'[experiment] {" ".join(cmd)}', flush=True)
+        name = osp.basename(osp.dirname(log))
+        training = tool == 'train.py'
+        label = f'{name} ({"train" if training else "test"})'
+        epochs = self._epochs.get(name) if training else None
+        say(f'[experiment] {" ".join(cmd)}')
         os.makedirs(osp.dirname(log), exist_ok=True)
         watcher = LogWatcher()
         usage = []
         peak: List[PeakRSS] = []
         start = time.monotonic()
-        with open(log, 'a') as f:
+        with open(log, 'a') as f, self.placement.env(nproc) as env:
 
             def on_start(pid: int) -> None:
+                self._groups.add(pid)
                 peak.append(PeakRSS(pid))  # the tool's process group
                 peak[0].start()
                 f.write(f'[experiment] pid {pid}: {" ".join(cmd)}\n')
@@ -216,21 +256,29 @@ class Experiment:
             def on_line(line: str) -> None:
                 f.write(line)
                 watcher.feed(line)
-                if PROGRESS_MARK in line:  # one line per logged step
-                    step = line.split(PROGRESS_MARK, 1)[1].rstrip()
-                    print(f'  Epoch({step[:150]}', flush=True)
+                status = progress_line(label, line, epochs)
+                if status:  # one line per logged step
+                    say(f'  {status}')
 
             try:
                 returncode = run_child(cmd, on_line, on_start,
-                                       on_exit=usage.append)
+                                       on_exit=usage.append, env=env)
             finally:
                 peak_kib = peak[0].stop() if peak else 0
+                if peak:
+                    self._groups.remove(peak[0].pgid)
+        wall = time.monotonic() - start
+        say(f'  {label} | ' + ('ended' if returncode == 0 else
+                               f'failed (exit {returncode})') +
+            f' after {wall:.1f} s')
         if returncode != 0:
             with open(log) as f:
                 tail = f.read()[-4000:]
-            raise ExperimentError(f'{tool} failed (exit {returncode}); '
-                                  f'log: {log}\n{tail}')
-        return step_cost(time.monotonic() - start, watcher, nproc,
+            kind = 'stage' if training else 'evaluation'
+            raise ExperimentError(
+                f'{kind} {name}: {tool} failed (exit {returncode}); '
+                f'log: {log}\n{tail}')
+        return step_cost(wall, watcher, nproc,
                          peak_kib or (usage[0].ru_maxrss if usage else 0))
 
     def _set_aside(self, name: str, why: str) -> None:
@@ -240,8 +288,8 @@ class Experiment:
             return
         old = f'{work}.old-{time.strftime("%Y%m%d-%H%M%S")}'
         os.replace(work, old)
-        print(f'[experiment] stage {name}: {why}; its folder is moved to '
-              f'{old} and the stage is trained again', flush=True)
+        say(f'[experiment] stage {name}: {why}; its folder is moved to '
+            f'{old} and the stage is trained again')
 
     def _stage_inputs(self, name: str) -> dict:
         stage = self.stages[name]
@@ -293,6 +341,14 @@ class Experiment:
 
         Its teachers must be done (trained in this run or an earlier one).
         """
+        launch = self._prepare_stage(name)
+        if launch is not None:
+            launch.finish(launch.run())
+        return self.final_checkpoint(name)
+
+    def _prepare_stage(self, name: str) -> Optional[Launch]:
+        """None when stage ``name`` is done; else its training to run
+        (its manifest says ``training`` from now on)."""
         stage = self.stages[name]
         final = self.final_checkpoint(name)
         work = self._stage_dir(name)
@@ -300,11 +356,11 @@ class Experiment:
         inputs = self._stage_inputs(name)
         state = self._stage_state(name, inputs)
         if state == 'done':
-            print(f'[experiment] stage {name}: done ({final})', flush=True)
+            say(f'[experiment] stage {name}: done ({final})')
             record = read_manifest(manifest)
             self._digests[name] = record['checkpoint']['sha256']
             self.costs['stages'][name] = record.get('cost')
-            return final
+            return None
         args = [resolve_config_path(stage['config']), '--work-dir', work]
         if state == 'resume':
             args.append('--resume')  # an interrupted run goes on
@@ -321,10 +377,18 @@ class Experiment:
             dict(kind='stage', name=name, state='training', inputs=inputs),
             manifest)
         nproc = stage.get('nproc', self.nproc)
+        return Launch(
+            lambda: self._run('train.py', args, nproc,
+                              osp.join(work, 'pipeline.log')),
+            lambda cost: self._finish_stage(name, inputs, state, nproc,
+                                            cost))
+
+    def _finish_stage(self, name: str, inputs: dict, state: str, nproc: int,
+                      cost: Optional[dict]) -> None:
+        """Check a trained stage's final checkpoint; record it as done."""
+        final = self.final_checkpoint(name)
         # (A _run replaced in a test may return no cost.)
-        cost = OrderedDict(
-            self._run('train.py', args, nproc, osp.join(work, 'pipeline.log'))
-            or ())
+        cost = OrderedDict(cost or ())
         problem = checkpoint_problem(final, self._epochs[name])
         if problem:
             raise ExperimentError(f'stage {name}: training ended, but its '
@@ -339,14 +403,27 @@ class Experiment:
                  checkpoint=dict(file=osp.basename(final),
                                  sha256=self._digests[name],
                                  epoch=self._epochs[name]),
-                 cost=cost), manifest)
-        return final
+                 cost=cost), osp.join(self._stage_dir(name), 'manifest.json'))
 
     def evaluate(self, evaluation: dict) -> Dict[str, dict]:
         """Test a stage's final checkpoint unless done; rows per test set.
 
         The stage must be done (see :meth:`train`).
         """
+        launch = self._prepare_evaluation(evaluation)
+        if launch is not None:
+            launch.finish(launch.run())
+        return self._rows(evaluation)
+
+    def _metrics_file(self, evaluation: dict) -> str:
+        return osp.join(self.work_dir, 'eval', f'{evaluation["name"]}.json')
+
+    def _rows(self, evaluation: dict) -> Dict[str, dict]:
+        with open(self._metrics_file(evaluation)) as f:
+            return split_by_test_set(json.load(f))
+
+    def _prepare_evaluation(self, evaluation: dict) -> Optional[Launch]:
+        """None when ``evaluation`` is done; else its test to run."""
         stage = self.stages[evaluation['stage']]
         config = resolve_config_path(
             evaluation.get('config', stage['config']))
@@ -364,39 +441,38 @@ class Experiment:
             checkpoint=dict(
                 file=osp.basename(checkpoint),  # in the stage's folder
                 sha256=self._digests[evaluation['stage']]))
-        out = osp.join(self.work_dir, 'eval', f'{evaluation["name"]}.json')
-        manifest = osp.join(self.work_dir, 'eval',
-                            f'{evaluation["name"]}.manifest.json')
+        name = evaluation['name']
+        out = self._metrics_file(evaluation)
+        manifest = osp.join(self.work_dir, 'eval', f'{name}.manifest.json')
         record = read_manifest(manifest)
         if (record and record.get('inputs') == inputs and osp.isfile(out)
                 and sha256_of(out) == record.get('metrics', {}).get('sha256')):
-            print(f'[experiment] evaluation {evaluation["name"]}: done '
-                  f'({out})', flush=True)
-            cost = record.get('cost')
-        else:
-            if record or osp.isfile(out):
-                print(f'[experiment] evaluation {evaluation["name"]}: its '
-                      'inputs changed (or its metrics file); evaluated '
-                      'again', flush=True)
-            work = osp.join(self.work_dir, 'eval', evaluation['name'])
-            args = [config, checkpoint, '--work-dir', work, '--metrics-out',
-                    out]
-            if options:
-                args += ['--cfg-options', *options]
-            if osp.isfile(out):
-                os.remove(out)
-            cost = self._run('test.py', args,
-                             evaluation.get('nproc', self.nproc),
-                             osp.join(work, 'pipeline.log'))
+            say(f'[experiment] evaluation {name}: done ({out})')
+            self.costs['evaluations'][name] = record.get('cost')
+            return None
+        if record or osp.isfile(out):
+            say(f'[experiment] evaluation {name}: its inputs changed (or its '
+                'metrics file); evaluated again')
+        work = osp.join(self.work_dir, 'eval', name)
+        args = [config, checkpoint, '--work-dir', work, '--metrics-out', out]
+        if options:
+            args += ['--cfg-options', *options]
+        if osp.isfile(out):
+            os.remove(out)
+        nproc = evaluation.get('nproc', self.nproc)
+
+        def finish(cost: Optional[dict]) -> None:
             write_manifest(
-                dict(kind='evaluation', name=evaluation['name'],
-                     state='done', inputs=inputs,
+                dict(kind='evaluation', name=name, state='done',
+                     inputs=inputs,
                      metrics=dict(file=osp.basename(out),
                                   sha256=sha256_of(out)),
                      cost=cost), manifest)
-        self.costs['evaluations'][evaluation['name']] = cost
-        with open(out) as f:
-            return split_by_test_set(json.load(f))
+            self.costs['evaluations'][name] = cost
+
+        return Launch(
+            lambda: self._run('test.py', args, nproc,
+                              osp.join(work, 'pipeline.log')), finish)
 
     def run(self) -> dict:
         """Every stage, every evaluation, then the report; return it.
@@ -420,19 +496,47 @@ class Experiment:
         finally:
             lock.release()
 
+    def steps(self) -> List[Step]:
+        """The stages, then the evaluations, in the pipeline config's order,
+        each needing its teacher stages or its stage."""
+        steps = []
+        for name, stage in self.stages.items():
+            steps.append(Step(
+                f'stage {name}',
+                tuple(f'stage {t}' for t in teacher_stages(stage).values()),
+                stage.get('nproc', self.nproc),
+                lambda name=name: self._prepare_stage(name)))
+        for evaluation in self.cfg.get('evaluations', []):
+            steps.append(Step(
+                f'evaluation {evaluation["name"]}',
+                (f'stage {evaluation["stage"]}', ),
+                evaluation.get('nproc', self.nproc),
+                lambda e=evaluation: self._prepare_evaluation(e)))
+        return steps
+
     def _run_all(self) -> dict:
-        for name in self.stages:
-            self.train(name)
+        if self.jobs > 1:
+            say(f'[experiment] up to {self.jobs} steps at once '
+                f'({self.jobs_rule})')
+        run_steps(self.steps(), self.jobs, self._groups)
         evaluations = self.cfg.get('evaluations', [])
-        results = OrderedDict((evaluation['name'], self.evaluate(evaluation))
+        results = OrderedDict((evaluation['name'], self._rows(evaluation))
                               for evaluation in evaluations)
         checkpoints = OrderedDict(
             (evaluation['name'],
              dict(file=self.final_checkpoint(evaluation['stage']),
                   sha256=self._digests[evaluation['stage']]))
             for evaluation in evaluations)
+        # In the pipeline config's order, not in the order the steps ended.
+        costs = dict(
+            stages=OrderedDict(
+                (name, self.costs['stages'].get(name)) for name in self.stages),
+            evaluations=OrderedDict(
+                (name, self.costs['evaluations'].get(name))
+                for name in results))
         report = build_report(results,
                               self.cfg.get('balanced_set', 'balanced'),
-                              checkpoints, self.costs)
+                              checkpoints, costs)
         write_report(report, self.work_dir, title=osp.basename(self.path))
         return report
+

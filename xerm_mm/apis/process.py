@@ -14,6 +14,12 @@
   (``prctl(PR_SET_PDEATHSIG, SIGTERM)``, through ctypes, before ``exec``)
   for a SIGTERM when the pipeline dies, so a SIGKILL-ed pipeline leaves no
   trainer running on; ``torchrun`` passes that SIGTERM on to its workers.
+* :class:`ChildGroups`: the process groups of the tools running at once
+  (``--jobs``), each started by :func:`run_child` in a thread of its own;
+  the main thread stops them all (:meth:`ChildGroups.stop`) on a signal or
+  when one step fails, with :func:`held_signals` so that a second signal
+  does not cut that short. (``PR_SET_PDEATHSIG`` fires when the *thread*
+  that started the child ends: that thread lives until its tool has ended.)
 """
 import contextlib
 import ctypes
@@ -23,7 +29,7 @@ import signal
 import subprocess
 import sys
 import threading
-from typing import Callable, Iterator, List, Optional
+from typing import Callable, Dict, Iterator, List, Optional, Set
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 FORWARDED = (signal.SIGINT, signal.SIGTERM)
@@ -91,15 +97,20 @@ class WorkDirLock:
 
 
 def _die_with_parent(parent: int) -> Callable[[], None]:
-    """A ``preexec_fn``: own process group, SIGTERM when the parent dies."""
+    """A ``preexec_fn``: own process group, SIGTERM when the parent dies.
+
+    libc is loaded here, in the parent: the forked child of a process with
+    several threads must not take the loader's locks (``dlopen``).
+    """
+    prctl = (ctypes.CDLL(None, use_errno=True).prctl
+             if sys.platform.startswith('linux') else None)
 
     def preexec() -> None:
         # run_child blocks SIGINT / SIGTERM around the start: not in here.
         signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
         os.setpgid(0, 0)
-        if sys.platform.startswith('linux'):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        if prctl is not None:
+            prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
             if os.getppid() != parent:  # it died before prctl
                 os._exit(1)
 
@@ -146,9 +157,12 @@ def run_child(cmd: List[str],
               on_line: Callable[[str], None],
               on_start: Callable[[int], None] = lambda pid: None,
               grace: float = 60.0,
-              on_exit: Optional[Callable[[object], None]] = None) -> int:
+              on_exit: Optional[Callable[[object], None]] = None,
+              env: Optional[Dict[str, str]] = None) -> int:
     """Run ``cmd`` (stdout and stderr merged, line by line to ``on_line``)
     in its own process group; return its exit code.
+
+    ``env``: the child's environment (default: this process's).
 
     ``on_exit`` gets the child's ``resource.struct_rusage`` (``os.wait4``;
     not called where there is none): its ``ru_maxrss`` is the peak RSS, KiB,
@@ -169,6 +183,7 @@ def run_child(cmd: List[str],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            env=env,
             preexec_fn=_die_with_parent(os.getpid()))
     except BaseException:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
@@ -200,3 +215,84 @@ def run_child(cmd: List[str],
         raise
     finally:
         proc.stdout.close()
+
+
+@contextlib.contextmanager
+def held_signals() -> Iterator[List[int]]:
+    """In the main thread: SIGINT / SIGTERM are only recorded (in the list
+    it yields) while the block runs, e.g. while the tools are stopped and
+    waited for. (Blocking them with ``pthread_sigmask`` is not enough with
+    several threads: another thread takes the signal and the main thread
+    runs the handler.) Elsewhere nothing changes."""
+    got: List[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield got
+        return
+    previous = {
+        s: signal.signal(s, lambda signum, frame: got.append(signum))
+        for s in FORWARDED
+    }
+    try:
+        yield got
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
+
+
+class ChildGroups:
+    """The process groups of the tools running at once.
+
+    :func:`run_child`'s ``on_start`` calls :meth:`add` (in the thread that
+    runs the tool) and the thread calls :meth:`remove` once the tool has
+    ended; :meth:`stop` signals every group, and every group added after it
+    as soon as it is added, so that no tool starts unseen.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._running: Set[int] = set()
+        self._stopped: Set[int] = set()
+        self.signum: Optional[int] = None  # set by stop()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._running)
+
+    def _send(self, pgid: int, signum: int) -> None:
+        self._stopped.add(pgid)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signum)
+
+    def add(self, pgid: int) -> None:
+        with self._lock:
+            self._running.add(pgid)
+            if self.signum is not None:
+                self._send(pgid, self.signum)
+
+    def remove(self, pgid: int) -> None:
+        with self._lock:
+            self._running.discard(pgid)
+
+    def signal(self, signum: int) -> None:
+        """Send ``signum`` to every running group (and to every group added
+        later)."""
+        with self._lock:
+            self.signum = signum
+            for pgid in self._running:
+                self._send(pgid, signum)
+
+    def stop(self, signum: int, ended: Callable[[Optional[float]], bool],
+             grace: float = 60.0) -> None:
+        """Signal every group with ``signum``; wait until ``ended(timeout)``
+        (``None``: no limit) says that every tool has ended (its thread has
+        reaped it), SIGKILL-ing the groups after ``grace`` seconds. Then
+        SIGKILL what is left of the stopped groups (a launcher's workers may
+        outlive it)."""
+        self.signal(signum)
+        if not ended(grace):
+            self.signal(signal.SIGKILL)
+            ended(None)
+        with self._lock:
+            for pgid in self._stopped:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pgid, signal.SIGKILL)
