@@ -24,3 +24,4 @@ fast_loader = dict(
 train_dataloader = fast_loader
 val_dataloader = fast_loader
 test_dataloader = val_dataloader
+
