@@ -223,3 +223,19 @@ def test_fast_recipes_keep_every_hyper_parameter_of_their_twins():
             assert b['.train_dataloader.dataset.batch_fetch'] is True
             assert b['.data_preprocessor.pixel_augments[0].type'] == \
                 'xerm_mm.RandomPadCropFlip'
+
+
+def test_labels_go_to_the_device_in_one_copy():
+    from mmpretrain.structures import DataSample
+
+    from xerm_mm.models.utils.pixel_aug_data_preprocessor import \
+        labels_to_device
+    samples = [DataSample().set_gt_label(i) for i in (3, 1, 4)]
+    moved = labels_to_device(samples, torch.device('meta'))
+    assert moved is samples
+    assert [s.gt_label.device.type for s in samples] == ['meta'] * 3
+    assert [s.gt_label.shape for s in samples] == [torch.Size([1])] * 3
+    # Several labels per sample: left to ClsDataPreprocessor.
+    multi = [DataSample().set_gt_label([1, 2])]
+    assert labels_to_device(multi, torch.device('meta'))[0] \
+        .gt_label.device.type == 'cpu'

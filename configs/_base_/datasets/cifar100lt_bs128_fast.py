@@ -7,6 +7,8 @@ _base_ = ['./cifar100lt_bs128.py']
 
 data_preprocessor = dict(
     type='xerm_mm.PixelAugClsDataPreprocessor',
+    # Pinned batches (the tools' pin_memory=True) go to a GPU asynchronously.
+    non_blocking=True,
     pixel_augments=[
         dict(type='xerm_mm.RandomPadCropFlip', padding=4, pad_val=0,
              flip_prob=0.5)

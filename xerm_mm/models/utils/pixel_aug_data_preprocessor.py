@@ -23,17 +23,28 @@ class PixelAugClsDataPreprocessor(ClsDataPreprocessor):
     clipping is defined in pixel space, such as
     :class:`RandomPadCropFlip`.
 
+    With ``non_blocking=True`` and pinned batches (the tools' default
+    ``pin_memory=True``) the batch goes to a GPU without waiting for it, the
+    labels too (in one pinned copy; ``ClsDataPreprocessor`` copies them
+    with a blocking ``.to(device)``, which waits for the GPU's queue to
+    drain at every step).
+
     Args:
         pixel_augments (dict | callable | list, optional): One transform or
             a list of them: configs built from ``xerm_mm``'s
             ``BATCH_AUGMENTS`` or callables. Defaults to None (none).
+        non_blocking (bool): Copy batches to the device asynchronously
+            (MMEngine's ``BaseDataPreprocessor`` option, which mmpretrain's
+            ``ClsDataPreprocessor`` does not pass on). Defaults to False.
         **kwargs: The arguments of ``ClsDataPreprocessor``.
     """
 
     def __init__(self,
                  pixel_augments: Union[dict, Callable, Sequence, None] = None,
+                 non_blocking: bool = False,
                  **kwargs):
         super().__init__(**kwargs)
+        self._non_blocking = bool(non_blocking)
         if pixel_augments is None:
             pixel_augments = []
         elif isinstance(pixel_augments, dict) or callable(pixel_augments):
@@ -59,8 +70,13 @@ class PixelAugClsDataPreprocessor(ClsDataPreprocessor):
             dict: ``inputs`` and ``data_samples``, as ``ClsDataPreprocessor``
             gives them.
         """
+        data = dict(data)
+        if (self._non_blocking and data.get('data_samples')
+                and self.device.type != 'cpu'):
+            data['data_samples'] = labels_to_device(data['data_samples'],
+                                                    self.device,
+                                                    self._non_blocking)
         if training and self.pixel_augments:
-            data = dict(data)
             inputs = self.cast_data(self._stack(data['inputs']))
             data_samples = data.get('data_samples')
             for aug in self.pixel_augments:
@@ -84,3 +100,28 @@ class PixelAugClsDataPreprocessor(ClsDataPreprocessor):
 
     def extra_repr(self) -> str:
         return f'pixel_augments={self.pixel_augments!r}'
+
+
+def labels_to_device(data_samples: list, device: torch.device,
+                     non_blocking: bool = False) -> list:
+    """Move every sample's one-element ``gt_label`` in one copy.
+
+    The samples are changed in place to hold views of one device tensor;
+    with ``non_blocking`` the copy is from pinned memory, so it does not
+    wait for the device. Samples without a ``gt_label``, or with more than
+    one label, are left alone.
+
+    Returns:
+        list: ``data_samples``.
+    """
+    labels = [getattr(s, 'gt_label', None) for s in data_samples]
+    if any(label is None or label.numel() != 1 or label.device == device
+           for label in labels):
+        return data_samples
+    labels = torch.cat(labels)
+    if non_blocking and device.type == 'cuda':
+        labels = labels.pin_memory()
+    moved = labels.to(device, non_blocking=non_blocking)
+    for i, sample in enumerate(data_samples):
+        sample.gt_label = moved[i:i + 1]
+    return data_samples
