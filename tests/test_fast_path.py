@@ -191,7 +191,9 @@ def _flat(value, prefix=''):
 # loader fetches, and the names derived from the recipe's file name.
 FAST_PATH_KEYS = (
     '.data_preprocessor.type', '.data_preprocessor.pixel_augments',
-    '.model.data_preprocessor.type', '.model.data_preprocessor.pixel_aug',
+    '.data_preprocessor.non_blocking', '.model.data_preprocessor.type',
+    '.model.data_preprocessor.pixel_aug',
+    '.model.data_preprocessor.non_blocking',
     '.fast_loader', '.recipe', '.teacher_config', '.teacher_checkpoint',
     '.model.teacher.config', '.model.teacher.checkpoint', '.stages',
     '.evaluations')
