@@ -240,14 +240,14 @@ def measure(args, device: str) -> dict:
             configs[f'{kind}_fast'] = fast
         except FileNotFoundError:
             skipped.append(fast)
-    folder = tempfile.mkdtemp(prefix='gpu_steps_')
-    contenders = {
-        name: Contender(load_config(path, args), device, folder)
-        for name, path in configs.items()
-    }
     test_path = configs.get('xe_fast', configs['xe_standard'])
-    tester = Contender(load_config(test_path, args), device, folder,
-                       test=True)
+    with tempfile.TemporaryDirectory(prefix='gpu_steps_') as folder:
+        contenders = {
+            name: Contender(load_config(path, args), device, folder)
+            for name, path in configs.items()
+        }
+        tester = Contender(load_config(test_path, args), device, folder,
+                           test=True)
     times = {name: [] for name in contenders}
     for _ in range(rounds):
         for name, contender in contenders.items():
