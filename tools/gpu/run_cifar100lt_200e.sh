@@ -135,11 +135,16 @@ mark "data"
 if [ "$BENCH" = 1 ]; then
     bench=(--data-root "$DATA_ROOT" --device "$DEVICE" --pipeline "$CONFIG"
            --json-out "$OUT_DIR/bench.json")
-    [ "$DEVICE" = cpu ] && bench+=(--batch 16 --steps 2 --rounds 1)
+    if [ "$DEVICE" = cpu ]; then
+        bench+=(--batch 16 --steps 2 --rounds 1)
+    else
+        bench+=(--steps 30 --rounds 3)
+    fi
     timeout 90 "$PYTHON" tools/benchmarks/gpu_steps.py "${bench[@]}" \
         > "$OUT_DIR/bench.txt" 2>&1 \
         || echo "benchmark failed or timed out (rc $?): see bench.txt"
-    grep -v Warning "$OUT_DIR/bench.txt" | grep -v '_bootstrap' | tail -30
+    grep -v -e Warning -e _bootstrap -e 'pkg_resources' -e ' - mmengine - ' \
+        "$OUT_DIR/bench.txt" | tail -30
     mark "benchmark"
 fi
 
