@@ -1,0 +1,147 @@
+"""tools/gpu/cifar_pack.py (pack / unpack round trip) and the CPU mode of
+tools/benchmarks/gpu_steps.py, on a small fake CIFAR-100."""
+import importlib.util
+import json
+import os
+import os.path as osp
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from xerm_mm.datasets import CIFAR100LT
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+TRAIN, TEST = 10, 3  # images per class of the fake CIFAR-100
+
+
+def _load_tool(path):
+    spec = importlib.util.spec_from_file_location(
+        osp.splitext(osp.basename(path))[0], osp.join(REPO, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+cifar_pack = _load_tool('tools/gpu/cifar_pack.py')
+
+
+def write_fake_cifar100(root, seed=0):
+    """``root/cifar-100-python`` with random images, TRAIN / TEST per class
+    (labels shuffled, as in the real files)."""
+    rng = np.random.RandomState(seed)
+    folder = osp.join(root, 'cifar-100-python')
+    os.makedirs(folder)
+    for split, per_class in (('train', TRAIN), ('test', TEST)):
+        fine = rng.permutation(np.repeat(np.arange(100), per_class))
+        entry = dict(data=rng.randint(0, 256, (len(fine), 3072), np.uint8),
+                     fine_labels=fine.tolist(),
+                     coarse_labels=(fine // 5).tolist(),
+                     filenames=[f'{i}.png' for i in range(len(fine))],
+                     batch_label=split)
+        with open(osp.join(folder, split), 'wb') as f:
+            pickle.dump(entry, f)
+    with open(osp.join(folder, 'meta'), 'wb') as f:
+        pickle.dump(dict(fine_label_names=[f'c{i}' for i in range(100)],
+                         coarse_label_names=[f'g{i}' for i in range(20)]), f)
+    return str(root)
+
+
+@pytest.fixture(scope='module')
+def fake_cifar100(tmp_path_factory):
+    return write_fake_cifar100(tmp_path_factory.mktemp('cifar100'))
+
+
+def _images(root, **kwargs):
+    ds = CIFAR100LT(root, images_per_class=dict(train=TRAIN, test=TEST),
+                    **kwargs)
+    return [(ds.get_data_info(i)['img'], ds.get_data_info(i)['gt_label'])
+            for i in range(len(ds))]
+
+
+def test_pack_unpack_round_trip(fake_cifar100, tmp_path):
+    pack = str(tmp_path / 'pack.npz')
+    cifar_pack.main(['pack', fake_cifar100, pack, '--imbalance-ratio', '5'])
+    cifar_pack.main(['unpack', pack, str(tmp_path / 'restored')])
+    restored = str(tmp_path / 'restored')
+    # The long-tailed training split and every test set: same images, same
+    # labels, same order; the restored files pass the dataset's checks.
+    for kwargs in (dict(split='train', imbalance_ratio=5),
+                   dict(split='test', imbalance_ratio=1,
+                        train_imbalance_ratio=5),
+                   dict(split='test', imbalance_ratio=5,
+                        train_imbalance_ratio=5)):
+        want, got = _images(fake_cifar100, **kwargs), _images(restored,
+                                                                **kwargs)
+        assert len(got) == len(want) > 0
+        for (w_img, w_label), (g_img, g_label) in zip(want, got):
+            np.testing.assert_array_equal(g_img, w_img)
+            assert g_label == w_label
+    # Elsewhere in the training split: the placeholder, labels unchanged.
+    with open(osp.join(restored, 'cifar-100-python', 'train'), 'rb') as f:
+        train = pickle.load(f)
+    with open(osp.join(fake_cifar100, 'cifar-100-python', 'train'),
+              'rb') as f:
+        original = pickle.load(f)
+    assert train['fine_labels'] == original['fine_labels']
+    assert train['coarse_labels'] == original['coarse_labels']
+    keep = np.load(pack)['train_keep']
+    others = np.setdiff1d(np.arange(100 * TRAIN), keep)
+    assert len(others) > 0
+    assert (train['data'][others] == cifar_pack.PLACEHOLDER).all()
+    assert 'imbalance_ratio=5' in train['batch_label']
+
+
+def test_unpack_refuses_a_damaged_pack(fake_cifar100, tmp_path):
+    pack = str(tmp_path / 'pack.npz')
+    cifar_pack.pack(fake_cifar100, pack, imbalance_ratio=10)
+    arrays = dict(np.load(pack))
+    arrays['test_md5'] = np.array('0' * 32)
+    np.savez(pack, **arrays)
+    with pytest.raises(SystemExit, match=r'test images .*\(md5 differs\)'):
+        cifar_pack.unpack(pack, str(tmp_path / 'out'))
+    with pytest.raises(SystemExit, match='not a pack'):
+        cifar_pack.unpack(str(tmp_path / 'nothing.npz'), str(tmp_path / 'o'))
+
+
+gpu_steps = _load_tool('tools/benchmarks/gpu_steps.py')
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='a GPU is here')
+def test_gpu_steps_without_cuda_says_so(capsys):
+    assert gpu_steps.main(['--data-root', '/nonexistent']) == 0
+    assert 'no CUDA device here' in capsys.readouterr().out
+
+
+def test_gpu_steps_cpu_mode(fake_cifar100, tmp_path, capsys, one_thread):
+    """Every contender (the standard configs stand in for their fast twins:
+    empty --fast-suffix) trains on the CPU; the projection covers the 200
+    epoch pipeline's 4 stages and 5 evaluations."""
+    out = str(tmp_path / 'bench.json')
+    per_class = []
+    for loader in ('train_dataloader', 'test_dataloader'):
+        per_class += [
+            f'{loader}.dataset.images_per_class.train={TRAIN}',
+            f'{loader}.dataset.images_per_class.test={TEST}'
+        ]
+    assert gpu_steps.main([
+        '--data-root', fake_cifar100, '--device', 'cpu', '--batch', '4',
+        '--steps', '1', '--rounds', '1', '--workers', '0', '--fast-suffix',
+        '', '--pipeline', gpu_steps.FALLBACK_PIPELINE, '--json-out', out,
+        '--cfg-options', 'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False', *per_class
+    ]) == 0
+    text = capsys.readouterr().out
+    result = json.load(open(out))
+    assert set(result['images_per_s']) == {
+        'xe_standard', 'xe_fast', 'xerm_standard', 'xerm_fast'}
+    assert all(v > 0 for v in result['images_per_s'].values())
+    proj = result['projection']
+    assert list(proj['stages']) == ['xe', 'tde', 'xerm_pc', 'xerm_tde']
+    assert len(proj['evaluations']) == 5
+    n_train = len(_images(fake_cifar100, split='train', imbalance_ratio=100))
+    assert proj['stages']['xe']['iterations'] == 200 * -(-n_train // 128)
+    assert proj['stages']['xerm_pc']['step'] == 'xerm_standard'
+    assert 0 < proj['critical_path_minutes'] < proj['serial_minutes']
+    assert 'XE step, fast path' in text and 'projected minutes' in text
