@@ -12,7 +12,7 @@ The teachers are built here but their checkpoints are loaded only by
 training), so testing a student never needs the teachers' files.
 """
 import os.path as osp
-from typing import Dict, List, Optional, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -26,6 +26,7 @@ from xerm_mm.registry import MODELS
 from xerm_mm.utils.checkpoint import checkpoint_safe_globals
 from xerm_mm.utils.checkpoint_checks import UNSET_BUFFERS
 from xerm_mm.utils.config import resolve_config_path
+from .folded_teacher import FoldedTeachers
 
 SINGLE = 'teacher'
 IMBALANCED = 'imbalanced_teacher'
@@ -33,6 +34,17 @@ BALANCED = 'balanced_teacher'
 # Buffers a teacher checkpoint may lack: the hook fills them before training
 # (PCHead's training prior, absent from an XE checkpoint).
 OPTIONAL_TEACHER_BUFFERS = UNSET_BUFFERS
+
+
+def _float32_head(head: Callable, feats: Tuple[torch.Tensor]):
+    """``head(feats)`` in float32, autocast off: under bf16 / fp16 autocast
+    the backbone runs in low precision, but the scores that set the xERM
+    weights are float32 logits of float32 features."""
+    single = isinstance(feats, torch.Tensor)
+    device = (feats if single else feats[-1]).device.type
+    with torch.autocast(device_type=device, enabled=False):
+        return head(feats.float() if single else tuple(f.float()
+                                                       for f in feats))
 
 
 def _model_cfg(config: Union[str, dict], role: str) -> dict:
@@ -161,7 +173,11 @@ class XERMClassifier(ImageClassifier):
     optimizer or a DDP wrapper, and ``init_weights()`` / ``train()`` do not
     reach them. ``_apply`` is extended so ``.to()``, ``.cuda()``, ``.half()``
     move them too. They always run in eval mode under ``torch.no_grad()``
-    (BatchNorm running statistics and TDE's moving average never change).
+    (BatchNorm running statistics and TDE's moving average never change),
+    through a copy of their backbone with BatchNorm folded into the
+    convolutions (:mod:`.folded_teacher`; the same scores to float32
+    rounding, the teachers' own modules untouched), and their heads compute
+    in float32 under autocast.
 
     Prediction is the student's plain prediction (``ImageClassifier``); a
     TDE student head is configured with ``predict_view='imbalanced'`` (TE).
@@ -210,6 +226,7 @@ class XERMClassifier(ImageClassifier):
         # Plain dicts set past nn.Module.__setattr__: not submodules.
         object.__setattr__(self, '_teachers', teachers)
         object.__setattr__(self, '_teacher_specs', specs)
+        object.__setattr__(self, '_folded', FoldedTeachers())
         self.init_student_from_teacher = bool(init_student_from_teacher)
         self.teachers_loaded = False
 
@@ -261,8 +278,9 @@ class XERMClassifier(ImageClassifier):
         """Both teacher scores on preprocessed ``inputs``, in eval mode.
 
         Returns:
-            dict: ``{'imbalanced': (N, C), 'balanced': (N, C)}`` logits,
-            without gradient.
+            dict: ``{'imbalanced': (N, C), 'balanced': (N, C)}`` float32
+            logits, without gradient (the heads run in float32 under
+            autocast; the backbones in the autocast dtype).
 
         Raises:
             RuntimeError: :meth:`load_teachers` was not called.
@@ -275,20 +293,19 @@ class XERMClassifier(ImageClassifier):
         for model in self._teachers.values():
             if model.training:
                 model.eval()
+        feat = self._folded.extract_feat
         if SINGLE in self._teachers:
             model = self._teachers[SINGLE]
-            views = model.head.views(model.extract_feat(inputs))
+            views = _float32_head(model.head.views, feat(model, inputs))
             return dict(
                 imbalanced=views['imbalanced'], balanced=views['balanced'])
         imba = self._teachers[IMBALANCED]
         ba = self._teachers[BALANCED]
-        feats = ba.extract_feat(inputs)
-        balanced = (
-            ba.head.views(feats)['balanced']
-            if hasattr(ba.head, 'views') else ba.head(feats))
+        ba_head = (lambda f: ba.head.views(f)['balanced']) if hasattr(
+            ba.head, 'views') else ba.head
         return dict(
-            imbalanced=imba.head(imba.extract_feat(inputs)),
-            balanced=balanced)
+            imbalanced=_float32_head(imba.head, feat(imba, inputs)),
+            balanced=_float32_head(ba_head, feat(ba, inputs)))
 
     @torch.no_grad()
     def init_from_teacher(self) -> int:
