@@ -26,7 +26,6 @@ from xerm_mm.registry import MODELS
 from xerm_mm.utils.checkpoint import checkpoint_safe_globals
 from xerm_mm.utils.checkpoint_checks import UNSET_BUFFERS
 from xerm_mm.utils.config import resolve_config_path
-from .folded_teacher import FoldedTeachers
 
 SINGLE = 'teacher'
 IMBALANCED = 'imbalanced_teacher'
@@ -173,11 +172,8 @@ class XERMClassifier(ImageClassifier):
     optimizer or a DDP wrapper, and ``init_weights()`` / ``train()`` do not
     reach them. ``_apply`` is extended so ``.to()``, ``.cuda()``, ``.half()``
     move them too. They always run in eval mode under ``torch.no_grad()``
-    (BatchNorm running statistics and TDE's moving average never change),
-    through a copy of their backbone with BatchNorm folded into the
-    convolutions (:mod:`.folded_teacher`; the same scores to float32
-    rounding, the teachers' own modules untouched), and their heads compute
-    in float32 under autocast.
+    (BatchNorm running statistics and TDE's moving average never change);
+    their heads compute in float32 under autocast.
 
     Prediction is the student's plain prediction (``ImageClassifier``); a
     TDE student head is configured with ``predict_view='imbalanced'`` (TE).
@@ -226,7 +222,6 @@ class XERMClassifier(ImageClassifier):
         # Plain dicts set past nn.Module.__setattr__: not submodules.
         object.__setattr__(self, '_teachers', teachers)
         object.__setattr__(self, '_teacher_specs', specs)
-        object.__setattr__(self, '_folded', FoldedTeachers())
         self.init_student_from_teacher = bool(init_student_from_teacher)
         self.teachers_loaded = False
 
@@ -293,10 +288,9 @@ class XERMClassifier(ImageClassifier):
         for model in self._teachers.values():
             if model.training:
                 model.eval()
-        feat = self._folded.extract_feat
         if SINGLE in self._teachers:
             model = self._teachers[SINGLE]
-            views = _float32_head(model.head.views, feat(model, inputs))
+            views = _float32_head(model.head.views, model.extract_feat(inputs))
             return dict(
                 imbalanced=views['imbalanced'], balanced=views['balanced'])
         imba = self._teachers[IMBALANCED]
@@ -304,8 +298,8 @@ class XERMClassifier(ImageClassifier):
         ba_head = (lambda f: ba.head.views(f)['balanced']) if hasattr(
             ba.head, 'views') else ba.head
         return dict(
-            imbalanced=_float32_head(imba.head, feat(imba, inputs)),
-            balanced=_float32_head(ba_head, feat(ba, inputs)))
+            imbalanced=_float32_head(imba.head, imba.extract_feat(inputs)),
+            balanced=_float32_head(ba_head, ba.extract_feat(inputs)))
 
     @torch.no_grad()
     def init_from_teacher(self) -> int:
