@@ -57,6 +57,11 @@ def parse_args():
                         'autocast')
     parser.add_argument('--channels-last', action='store_true',
                         help='models and inputs in channels_last format')
+    parser.add_argument('--clock', choices=('wall', 'cpu'), default='wall',
+                        help='cpu: time.process_time, the CPU time of this '
+                        'process, which other processes on a busy machine '
+                        'do not inflate; use it with --threads 1 (idle '
+                        'worker threads spin and count)')
     return parser.parse_args()
 
 
@@ -172,12 +177,12 @@ def plain_step_fn(model, cfg, batches, channels_last=False):
     return step
 
 
-def time_steps(step, n):
+def time_steps(step, n, clock=time.perf_counter):
     step()  # warm-up
-    start = time.perf_counter()
+    start = clock()
     for _ in range(n):
         step()
-    return (time.perf_counter() - start) / n
+    return (clock() - start) / n
 
 
 CONTENDERS = (('plain', 'plain PyTorch loop'), ('xe', 'XE step, MMEngine'),
@@ -219,13 +224,14 @@ def main():
     num_classes = Config.fromfile(args.config).model.head.num_classes
     batches = make_batches(4, args.batch, num_classes)
     steps = build_steps(args, batches)
+    clock = time.process_time if args.clock == 'cpu' else time.perf_counter
     times = {name: [] for name in steps}
     for _ in range(args.rounds):
         for name, step in steps.items():
-            times[name].append(time_steps(step, args.steps))
+            times[name].append(time_steps(step, args.steps, clock))
     best = {name: min(values) for name, values in times.items()}
-    print(f'threads {torch.get_num_threads()} batch {args.batch}'
-          f'{" channels_last" if args.channels_last else ""}')
+    print(f'threads {torch.get_num_threads()} batch {args.batch} clock '
+          f'{args.clock}{" channels_last" if args.channels_last else ""}')
     for name, label in CONTENDERS:
         if name in best:
             print(f'{label:24s} {args.batch / best[name]:8.1f} images/s')
