@@ -373,3 +373,39 @@ def test_moving_average_agrees_across_processes(tmp_path):
     np.testing.assert_allclose(
         results[0]['moving_avg'].numpy(), m, rtol=1e-5)
     assert int(results[0]['num_updates']) == len(batches)
+
+
+# --- bf16 autocast ----------------------------------------------------------
+
+
+def test_tde_under_bf16_autocast_keeps_float32_and_moving_average():
+    """Under CPU bf16 autocast: float32 buffer, float32 logits and loss, the
+    moving average updated from the float32 value of the (bf16) features."""
+    heads = {}
+    feats = [torch.randn(6, D) + 1.0, torch.randn(5, D) - 0.5]
+    labels = [DataSample().set_gt_label(i % C) for i in range(6)]
+    for name, dtype in (('fp32', None), ('bf16', torch.bfloat16)):
+        torch.manual_seed(0)
+        head = _build('TDEHead').train()
+        with torch.autocast('cpu', dtype=torch.bfloat16,
+                            enabled=dtype is not None):
+            # The backbone's features come in the autocast dtype.
+            x = feats[0].to(dtype) if dtype else feats[0]
+            losses = head.loss((x, ), labels)
+            out = head.views(((feats[1].to(dtype) if dtype else feats[1]), ))
+        assert head.moving_avg.dtype is torch.float32
+        assert losses['loss'].dtype is torch.float32
+        assert all(v.dtype is torch.float32 for v in out.values())
+        heads[name] = (head, losses['loss'], out)
+    (fp32, loss32, out32), (bf16, loss16, out16) = heads['fp32'], heads['bf16']
+    # The average of the bf16-rounded features, accumulated in float32.
+    expected = 0.9 * feats[0].to(torch.bfloat16).float().mean(0) + feats[1].to(
+        torch.bfloat16).float().mean(0)
+    torch.testing.assert_close(bf16.moving_avg, expected, rtol=1e-6,
+                               atol=1e-6)
+    torch.testing.assert_close(bf16.moving_avg, fp32.moving_avg, rtol=1e-2,
+                               atol=1e-2)
+    torch.testing.assert_close(loss16, loss32, rtol=1e-2, atol=1e-2)
+    for view in out32:
+        torch.testing.assert_close(out16[view], out32[view], rtol=0,
+                                   atol=0.1)

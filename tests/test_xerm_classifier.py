@@ -344,3 +344,63 @@ def test_xerm_config_builds_without_teacher_files(path):
         assert type(teacher_head).__name__ == 'TDEHead'
         assert not model.init_student_from_teacher
     assert teacher_head.num_classes == model.head.num_classes
+
+
+@pytest.mark.parametrize('variant', VARIANTS)
+def test_bf16_autocast_keeps_the_loss_and_teacher_scores_float32(
+        variant, ckpts):
+    """Under CPU bf16 autocast (``--amp`` without CUDA) the backbones run in
+    bf16, but the teachers' scores, the weights and the loss are float32,
+    close to the float32 run; the teachers' state is untouched."""
+    data = build(variant, ckpts).data_preprocessor(batch(), True)
+    inputs, samples = data['inputs'], data['data_samples']
+    results = {}
+    for name, enabled in (('fp32', False), ('bf16', True)):
+        model = build(variant, ckpts).train()
+        before = {role: state(t) for role, t in model.teachers.items()}
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=enabled):
+            assert model.extract_feat(inputs)[-1].dtype is (
+                torch.bfloat16 if enabled else torch.float32)
+            scores = model.teacher_scores(inputs)
+            losses = model.loss(inputs, samples)
+        assert all(s.dtype is torch.float32 for s in scores.values())
+        assert all(v.dtype is torch.float32 for v in losses.values())
+        for role, teacher in model.teachers.items():
+            for key, value in teacher.state_dict().items():
+                assert value.dtype == before[role][key].dtype
+                assert torch.equal(value, before[role][key]), (role, key)
+        if variant == 'tde':  # the student's TDE head: float32 average
+            assert model.head.moving_avg.dtype is torch.float32
+            results[name + '_avg'] = model.head.moving_avg.clone()
+        results[name] = (scores, losses)
+    (s32, l32), (s16, l16) = results['fp32'], results['bf16']
+    for view in s32:
+        torch.testing.assert_close(s16[view], s32[view], rtol=0, atol=0.1)
+    for key in l32:
+        torch.testing.assert_close(l16[key], l32[key], rtol=0.02, atol=0.02)
+    if variant == 'tde':
+        torch.testing.assert_close(results['bf16_avg'], results['fp32_avg'],
+                                   rtol=0.02, atol=0.02)
+
+
+
+@pytest.mark.parametrize('flag, expected', [(None, True), (True, True),
+                                            (False, False)])
+def test_teachers_get_channels_last_input_on_the_cpu(flag, expected, ckpts):
+    """``teacher_channels_last``: None (default) means on the CPU; the
+    teachers' modules stay as they are and the scores are the NCHW ones to
+    float32 rounding."""
+    model = build('two', ckpts, teacher_channels_last=flag)
+    inputs = model.data_preprocessor(batch(), True)['inputs']
+    seen = []
+    for teacher in model.teachers.values():
+        teacher.backbone.conv1.register_forward_pre_hook(
+            lambda _, args: seen.append(
+                args[0].is_contiguous(memory_format=torch.channels_last)))
+    scores = model.teacher_scores(inputs)
+    assert seen == [expected, expected]
+    imba, ba = reference_scores('two', ckpts, inputs)
+    torch.testing.assert_close(scores['imbalanced'], imba)
+    torch.testing.assert_close(scores['balanced'], ba)
+    for teacher in model.teachers.values():
+        assert all(p.is_contiguous() for p in teacher.parameters())

@@ -6,13 +6,25 @@ hits them alike; the best round of each counts. Prints images/s and
 
     ratio framework_overhead T(XE step through MMEngine: data preprocessor,
         model train_step, optimizer wrapper) / T(plain PyTorch loop on the
-        same network: normalise, forward, cross-entropy, backward, SGD)
+        same network: normalise, forward, cross-entropy, backward, the
+        config's SGD)
         goal <= 1.05
     ratio xerm_over_xe T(xERM step: the same student plus one no-grad
         teacher forward, XERMLoss) / T(XE step through MMEngine)
-        goal <= 1.4
+        goal <= 1.25
 
-    python tools/benchmarks/train_step.py [--batch 128] [--steps 10]
+With ``--amp``, two more contenders, the XE and xERM steps under bfloat16
+autocast (``AutocastOptimWrapper``, what ``tools/train.py --amp`` uses
+without CUDA), and
+
+    ratio bf16_speedup_xe T(XE step) / T(XE step, bf16 autocast)
+    ratio bf16_speedup_xerm T(xERM step) / T(xERM step, bf16 autocast)
+
+``--channels-last`` puts every contender's models and input batches in
+``torch.channels_last`` memory format.
+
+    python tools/benchmarks/train_step.py [--batch 128] [--steps 10] \
+        [--amp] [--channels-last]
 """
 import argparse
 import os
@@ -40,7 +52,42 @@ def parse_args():
                         help='timed steps per round')
     parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--threads', type=int, default=None)
+    parser.add_argument('--amp', action='store_true',
+                        help='also time the XE and xERM steps under bfloat16 '
+                        'autocast')
+    parser.add_argument('--channels-last', action='store_true',
+                        help='models and inputs in channels_last format')
+    parser.add_argument('--clock', choices=('wall', 'cpu'), default='wall',
+                        help='cpu: time.process_time, the CPU time of this '
+                        'process, which other processes on a busy machine '
+                        'do not inflate; use it with --threads 1 (idle '
+                        'worker threads spin and count)')
     return parser.parse_args()
+
+
+def to_channels_last(model):
+    """``model`` (teachers included) and its preprocessed inputs in
+    ``torch.channels_last`` format."""
+    model.to(memory_format=torch.channels_last)
+    preprocess = model.data_preprocessor.forward
+
+    def forward(data, training=False):
+        data = preprocess(data, training)
+        data['inputs'] = data['inputs'].contiguous(
+            memory_format=torch.channels_last)
+        return data
+
+    model.data_preprocessor.forward = forward
+    return model
+
+
+def optim_cfg(cfg, amp):
+    """The config's optimizer wrapper; with ``amp`` under bf16 autocast."""
+    wrapper = cfg.optim_wrapper.copy()
+    if amp:
+        wrapper.update(type='AutocastOptimWrapper', dtype='bfloat16',
+                       device_type='cpu')
+    return wrapper
 
 
 def make_batches(n, batch, num_classes, seed=0):
@@ -59,12 +106,11 @@ def model_cfg(cfg):
     return model
 
 
-def framework_step_fn(cfg, batches, model=None):
+def framework_step_fn(cfg, batches, model, amp=False):
     """One step the way Runner's train loop does it."""
     from mmpretrain.structures import DataSample
-    model = model or MODELS.build(model_cfg(cfg))
     model.train()
-    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    optim_wrapper = build_optim_wrapper(model, optim_cfg(cfg, amp))
     data = []
     for images, labels in batches:
         samples = [DataSample().set_gt_label(int(y)) for y in labels]
@@ -76,7 +122,7 @@ def framework_step_fn(cfg, batches, model=None):
         state['i'] += 1
         model.train_step(batch, optim_wrapper)
 
-    return model, step
+    return step
 
 
 def xerm_model(cfg, folder):
@@ -97,15 +143,20 @@ def xerm_model(cfg, folder):
     return model
 
 
-def plain_step_fn(model, cfg, batches):
+def plain_step_fn(model, cfg, batches, channels_last=False):
     """The same network, trained by a hand-written loop."""
     model.train()
     opt_cfg = cfg.optim_wrapper.optimizer
+    # The config's SGD variant (fused / foreach), as the framework gets it.
+    variant = {k: opt_cfg[k] for k in ('fused', 'foreach') if k in opt_cfg}
     optimizer = torch.optim.SGD(
         model.parameters(),
         lr=opt_cfg.lr,
         momentum=opt_cfg.momentum,
-        weight_decay=opt_cfg.weight_decay)
+        weight_decay=opt_cfg.weight_decay,
+        **variant)
+    memory_format = (torch.channels_last
+                     if channels_last else torch.contiguous_format)
     pre = model_cfg(cfg).data_preprocessor
     mean = torch.tensor(pre.mean).view(1, 3, 1, 1)
     std = torch.tensor(pre.std).view(1, 3, 1, 1)
@@ -114,7 +165,8 @@ def plain_step_fn(model, cfg, batches):
     def step():
         images, labels = batches[state['i'] % len(batches)]
         state['i'] += 1
-        x = (images.float() - mean) / std
+        x = ((images.float() - mean) / std).contiguous(
+            memory_format=memory_format)
         feats = model.neck(model.backbone(x))
         logits = model.head(feats)
         loss = F.cross_entropy(logits, labels)
@@ -125,12 +177,43 @@ def plain_step_fn(model, cfg, batches):
     return step
 
 
-def time_steps(step, n):
+def time_steps(step, n, clock=time.perf_counter):
     step()  # warm-up
-    start = time.perf_counter()
+    start = clock()
     for _ in range(n):
         step()
-    return (time.perf_counter() - start) / n
+    return (clock() - start) / n
+
+
+CONTENDERS = (('plain', 'plain PyTorch loop'), ('xe', 'XE step, MMEngine'),
+              ('xerm', 'xERM step, MMEngine'),
+              ('xe_bf16', 'XE step, bf16 autocast'),
+              ('xerm_bf16', 'xERM step, bf16 autocast'))
+
+
+def build_steps(args, batches):
+    """The contenders' step functions, by name; every model of a kind starts
+    from the same weights."""
+    cfg = Config.fromfile(args.config)
+    xerm_cfg = Config.fromfile(args.xerm_config)
+    kinds = (False, True) if args.amp else (False, )
+    prepare = to_channels_last if args.channels_last else (lambda m: m)
+    models = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for amp in kinds:
+            torch.manual_seed(0)
+            models[('xe', amp)] = MODELS.build(model_cfg(cfg))
+            torch.manual_seed(1)
+            models[('xerm', amp)] = xerm_model(xerm_cfg.copy(), folder)
+    plain = MODELS.build(model_cfg(cfg))
+    plain.load_state_dict(models[('xe', False)].state_dict())
+    steps = dict(plain=plain_step_fn(prepare(plain), cfg, batches,
+                                     args.channels_last))
+    for (kind, amp), model in models.items():
+        name = kind + ('_bf16' if amp else '')
+        steps[name] = framework_step_fn(cfg if kind == 'xe' else xerm_cfg,
+                                        batches, prepare(model), amp)
+    return steps
 
 
 def main():
@@ -138,30 +221,26 @@ def main():
     if args.threads:
         torch.set_num_threads(args.threads)
     register_all_modules()
-    cfg = Config.fromfile(args.config)
-    num_classes = cfg.model.head.num_classes
+    num_classes = Config.fromfile(args.config).model.head.num_classes
     batches = make_batches(4, args.batch, num_classes)
-    fw_model, fw_step = framework_step_fn(cfg, batches)
-    plain_model = MODELS.build(model_cfg(cfg))
-    plain_model.load_state_dict(fw_model.state_dict())
-    plain_step = plain_step_fn(plain_model, cfg, batches)
-    with tempfile.TemporaryDirectory() as folder:
-        xerm_cfg = Config.fromfile(args.xerm_config)
-        _, xerm_step = framework_step_fn(
-            xerm_cfg, batches, model=xerm_model(xerm_cfg, folder))
-    steps = dict(plain=plain_step, xe=fw_step, xerm=xerm_step)
+    steps = build_steps(args, batches)
+    clock = time.process_time if args.clock == 'cpu' else time.perf_counter
     times = {name: [] for name in steps}
     for _ in range(args.rounds):
         for name, step in steps.items():
-            times[name].append(time_steps(step, args.steps))
+            times[name].append(time_steps(step, args.steps, clock))
     best = {name: min(values) for name, values in times.items()}
-    print(f'threads {torch.get_num_threads()} batch {args.batch}')
-    for name, label in (('plain', 'plain PyTorch loop'),
-                        ('xe', 'XE step, MMEngine'),
-                        ('xerm', 'xERM step, MMEngine')):
-        print(f'{label:22s} {args.batch / best[name]:8.1f} images/s')
+    print(f'threads {torch.get_num_threads()} batch {args.batch} clock '
+          f'{args.clock}{" channels_last" if args.channels_last else ""}')
+    for name, label in CONTENDERS:
+        if name in best:
+            print(f'{label:24s} {args.batch / best[name]:8.1f} images/s')
     print(f'ratio framework_overhead {best["xe"] / best["plain"]:.3f}')
     print(f'ratio xerm_over_xe {best["xerm"] / best["xe"]:.3f}')
+    if args.amp:
+        for kind in ('xe', 'xerm'):
+            print(f'ratio bf16_speedup_{kind} '
+                  f'{best[kind] / best[kind + "_bf16"]:.3f}')
 
 
 if __name__ == '__main__':

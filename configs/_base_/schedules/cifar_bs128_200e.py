@@ -2,8 +2,12 @@
 # github.com/BeierZhu/xERM), scaled to one device (authors: batch 256, lr 0.2):
 # SGD momentum 0.9, weight decay 5e-4; 5-epoch linear warm-up from lr / 3;
 # lr x 0.01 at epochs 120 and 160.
+# fused=True: torch's one-kernel SGD (CPU and CUDA), ~4x faster per step than
+# the default per-tensor loop on the CPU, the same update to float32
+# rounding (docs/configs.md).
 optim_wrapper = dict(
-    optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4))
+    optimizer=dict(
+        type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4, fused=True))
 param_scheduler = [
     dict(
         type='LinearLR',

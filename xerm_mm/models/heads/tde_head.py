@@ -12,6 +12,12 @@ from .two_view_head import TwoViewClsHead
 _EPS = 1e-12
 
 
+def _float32(x: torch.Tensor):
+    """A context with autocast off on ``x``'s device: ops run in the
+    inputs' dtype (float32 here)."""
+    return torch.autocast(device_type=x.device.type, enabled=False)
+
+
 def _unit(x: torch.Tensor) -> torch.Tensor:
     """``x / ||x||`` over the last dimension (norm clamped at a tiny eps)."""
     return x / x.norm(dim=-1, keepdim=True).clamp_min(_EPS)
@@ -44,6 +50,12 @@ class TDEHead(TwoViewClsHead):
     distributed training every process must therefore run the head in
     training mode equally often (as DDP training does). Passes in eval mode
     leave ``m`` unchanged.
+
+    Precision: the head computes in float32 whatever the features' dtype
+    (features cast with ``.float()``, autocast disabled inside), so under
+    bf16 / fp16 autocast ``m`` is updated from float32 features, stays
+    float32, and both views are float32 logits; the head is a few hundred
+    multiply-adds per sample, so this costs nothing measurable.
 
     Buffers (persistent, saved in checkpoints): ``moving_avg`` (``(D,)``,
     float32) and ``num_updates`` (int64 scalar; 0 means never updated, in
@@ -130,7 +142,7 @@ class TDEHead(TwoViewClsHead):
     @torch.no_grad()
     def _update_moving_avg(self, x: torch.Tensor) -> None:
         """``m <- mu * m + mean(x)``, the mean over all processes' batches."""
-        x = x.detach().to(self.moving_avg.dtype)
+        x = x.detach().float()
         stats = torch.cat([x.sum(dim=0), x.new_tensor([x.size(0)])])
         dist.all_reduce(stats, op='sum')  # no-op unless world size > 1
         mean = stats[:-1] / stats[-1]
@@ -152,24 +164,30 @@ class TDEHead(TwoViewClsHead):
         return t.reshape(*t.shape[:-1], self.num_heads, -1)
 
     def pre_views(self, feats: Tuple[torch.Tensor]):
-        """Update ``m`` if training; return ``x_k_hat`` and ``w_kc_hat``."""
+        """Update ``m`` if training; return ``x_k_hat`` and ``w_kc_hat``.
+
+        Both float32 (the features are cast, autocast is off inside).
+        """
         x = self.pre_logits(feats)
         if x.dim() != 2 or x.size(1) != self.in_channels:
             raise ValueError(f'TDEHead expects features of shape (N, '
                              f'{self.in_channels}), got {tuple(x.shape)}')
-        if self.training:
-            self._update_moving_avg(x)
-        x_hat = _unit(self._split(x))  # (N, K, d)
-        w = self._split(self.weight)  # (C, K, d)
-        w_hat = w / (w.norm(dim=-1, keepdim=True) + self.gamma).clamp_min(
-            _EPS)
-        return x_hat, w_hat.to(x_hat.dtype)
+        with _float32(x):
+            x = x.float()
+            if self.training:
+                self._update_moving_avg(x)
+            x_hat = _unit(self._split(x))  # (N, K, d)
+            w = self._split(self.weight.float())  # (C, K, d)
+            w_hat = w / (w.norm(dim=-1, keepdim=True) +
+                         self.gamma).clamp_min(_EPS)
+        return x_hat, w_hat
 
     def _logits(self, x_hat: torch.Tensor,
                 w_hat: torch.Tensor) -> torch.Tensor:
-        """``tau / K * sum_k x_hat_k . w_hat_kc`` -> ``(N, C)``."""
-        return torch.einsum('nkd,ckd->nc', x_hat,
-                            w_hat) * (self.tau / self.num_heads)
+        """``tau / K * sum_k x_hat_k . w_hat_kc`` -> ``(N, C)`` float32."""
+        with _float32(x_hat):
+            return torch.einsum('nkd,ckd->nc', x_hat,
+                                w_hat) * (self.tau / self.num_heads)
 
     def _counterfactual(self, x_hat: torch.Tensor) -> torch.Tensor:
         """``x_k_hat - alpha * cos(x_k_hat, c_k_hat) * c_k_hat``."""
@@ -180,9 +198,10 @@ class TDEHead(TwoViewClsHead):
                 'the balanced (TDE) view is undefined. Train the head, load '
                 'a checkpoint that has `moving_avg`, or use '
                 "predict_view='imbalanced'.")
-        c_hat = _unit(self._split(self.moving_avg)).to(x_hat.dtype)  # (K, d)
-        cos = (x_hat * c_hat).sum(dim=-1, keepdim=True)  # (N, K, 1)
-        return x_hat - self.alpha * cos * c_hat
+        with _float32(x_hat):
+            c_hat = _unit(self._split(self.moving_avg.float()))  # (K, d)
+            cos = (x_hat * c_hat).sum(dim=-1, keepdim=True)  # (N, K, 1)
+            return x_hat - self.alpha * cos * c_hat
 
     def imbalanced_logits(self, pre) -> torch.Tensor:
         """``y_TE`` from ``(x_k_hat, w_kc_hat)``."""
