@@ -21,7 +21,8 @@ without CUDA), and
     ratio bf16_speedup_xerm T(xERM step) / T(xERM step, bf16 autocast)
 
 ``--channels-last`` puts every contender's models and input batches in
-``torch.channels_last`` memory format.
+``torch.channels_last`` memory format; by default they follow the config's
+``memory_format`` (channels-last in every recipe), as tools/train.py does.
 
     python tools/benchmarks/train_step.py [--batch 128] [--steps 10] \
         [--amp] [--channels-last]
@@ -36,6 +37,7 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 
+from xerm_mm.engine.runner import memory_format_of
 from xerm_mm.registry import MODELS
 from xerm_mm.utils import register_all_modules
 
@@ -56,7 +58,13 @@ def parse_args():
                         help='also time the XE and xERM steps under bfloat16 '
                         'autocast')
     parser.add_argument('--channels-last', action='store_true',
-                        help='models and inputs in channels_last format')
+                        default=None,
+                        help='models and inputs in channels_last format '
+                        '(default: as the config\'s memory_format, which '
+                        'tools/train.py applies)')
+    parser.add_argument('--no-channels-last', dest='channels_last',
+                        action='store_false',
+                        help='PyTorch\'s default memory format everywhere')
     parser.add_argument('--clock', choices=('wall', 'cpu'), default='wall',
                         help='cpu: time.process_time, the CPU time of this '
                         'process, which other processes on a busy machine '
@@ -196,6 +204,8 @@ def build_steps(args, batches):
     from the same weights."""
     cfg = Config.fromfile(args.config)
     xerm_cfg = Config.fromfile(args.xerm_config)
+    if args.channels_last is None:
+        args.channels_last = memory_format_of(cfg) == torch.channels_last
     kinds = (False, True) if args.amp else (False, )
     prepare = to_channels_last if args.channels_last else (lambda m: m)
     models = {}
