@@ -8,7 +8,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_DIR ?= work_dirs/demo
-DEMO_PIPELINE ?= configs/pipelines/xerm_bbn-resnet32_1xb16-20e_digitslt-ib100.py
+DEMO_PIPELINE ?= configs/pipelines/xerm_bbn-resnet32_1xb16-16e_digitslt-ib100.py
 # One test worker per core (pytest-xdist), a test file per worker.
 PYTEST_ARGS ?= -n auto --dist loadfile
 

@@ -200,7 +200,7 @@ MAIN_RECIPES = [
                            ('xerm', 'xerm-pc'), ('xerm', 'xerm-tde'))
     for recipe in ('1xb128-200e_cifar100lt-ib100',
                    '1xb128-12e_cifar100lt-ib100', '1xb64-30e_digitslt-ib10',
-                   '1xb16-20e_digitslt-ib100')
+                   '1xb16-16e_digitslt-ib100')
 ]
 
 

@@ -21,13 +21,13 @@ def demo_pipeline() -> str:
 def test_make_demo_runs_the_ib100_digits_pipeline():
     experiment = Experiment(demo_pipeline())
     assert list(experiment.stages) == ['xe', 'tde', 'xerm_pc', 'xerm_tde']
-    assert osp.basename(experiment.final_checkpoint('xe')) == 'epoch_20.pth'
+    assert osp.basename(experiment.final_checkpoint('xe')) == 'epoch_16.pth'
 
 
 def test_demo_task_is_long_tailed_enough_to_show_the_bias():
     cfg = Config.fromfile(
         osp.join(ROOT, 'configs', 'xe',
-                 'xe_bbn-resnet32_1xb16-20e_digitslt-ib100.py'))
+                 'xe_bbn-resnet32_1xb16-16e_digitslt-ib100.py'))
     train = cfg.train_dataloader.dataset
     assert (train.type, train.imbalance_ratio) == ('xerm_mm.DigitsLT', 100)
     dataset = DigitsLT(split='train', imbalance_ratio=100)

@@ -4,7 +4,7 @@
 # The stages and evaluations: _base_/pipelines/xerm_teachers_students.py.
 _base_ = ['../_base_/pipelines/xerm_teachers_students.py']
 
-recipe = 'bbn-resnet32_1xb16-20e_digitslt-ib100'
+recipe = 'bbn-resnet32_1xb16-16e_digitslt-ib100'
 stages = [dict(s, config=s.config.format(recipe)) for s in _base_.stages]
 evaluations = [
     dict(e, config=e.config.format(recipe)) if 'config' in e else e
