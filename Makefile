@@ -8,7 +8,12 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_DIR ?= work_dirs/demo
-DEMO_PIPELINE ?= configs/pipelines/xerm_bbn-resnet32_1xb64-30e_digitslt-ib10.py
+DEMO_PIPELINE ?= configs/pipelines/xerm_bbn-resnet32_1xb16-16e_digitslt-ib100.py
+# Torch threads per tool process of the demo. On this shared 2-core machine
+# (load 4) an XE step at batch 16 took 0.06 s with one thread and 0.14 to 5 s
+# with two (threads spinning against other processes); on an idle machine
+# DEMO_THREADS=2 may be faster.
+DEMO_THREADS ?= 1
 # One test worker per core (pytest-xdist), a test file per worker.
 PYTEST_ARGS ?= -n auto --dist loadfile
 
@@ -34,7 +39,7 @@ editable: $(VENV)/.installed
 setup: editable
 
 demo: setup
-	$(PY) tools/run_pipeline.py $(DEMO_PIPELINE) --work-dir $(DEMO_DIR)
+	OMP_NUM_THREADS=$(DEMO_THREADS) $(PY) tools/run_pipeline.py $(DEMO_PIPELINE) --work-dir $(DEMO_DIR)
 
 test: setup
 	$(PY) -m pytest -q $(PYTEST_ARGS) tests

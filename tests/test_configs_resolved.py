@@ -199,7 +199,8 @@ MAIN_RECIPES = [
     for folder, method in (('xe', 'xe'), ('pc', 'pc'), ('tde', 'tde'),
                            ('xerm', 'xerm-pc'), ('xerm', 'xerm-tde'))
     for recipe in ('1xb128-200e_cifar100lt-ib100',
-                   '1xb128-12e_cifar100lt-ib100', '1xb64-30e_digitslt-ib10')
+                   '1xb128-12e_cifar100lt-ib100', '1xb64-30e_digitslt-ib10',
+                   '1xb16-16e_digitslt-ib100')
 ]
 
 

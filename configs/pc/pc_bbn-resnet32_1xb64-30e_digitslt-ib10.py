@@ -1,5 +1,6 @@
 # PC (post-compensation) on the embedded long-tailed digits.
-# 30 epochs: the offline demo (CPU, minutes).
+# 30 epochs at IB 10: an easy task (every method 94-97 % balanced); the
+# offline demo is the IB 100 recipe, 1xb16-16e_digitslt-ib100.
 # It needs no training of its own: test an XE checkpoint with this config,
 #   tools/test.py THIS_CONFIG work_dirs/xe_bbn-resnet32_1xb64-30e_digitslt-ib10/epoch_30.pth
 _base_ = [

@@ -1,5 +1,6 @@
 # xERM-TDE on the embedded long-tailed digits.
-# 30 epochs: the offline demo (CPU, minutes).
+# 30 epochs at IB 10: an easy task (every method 94-97 % balanced); the
+# offline demo is the IB 100 recipe, 1xb16-16e_digitslt-ib100.
 #   tools/train.py configs/tde/tde_bbn-resnet32_1xb64-30e_digitslt-ib10.py
 #   tools/train.py THIS_CONFIG [--cfg-options model.teacher.checkpoint=PATH]
 _base_ = [

@@ -10,6 +10,7 @@ from typing import Dict, Optional
 from xerm_mm.utils.atomic import atomic_write
 
 from xerm_mm.evaluation.report import GROUP_COLUMNS, markdown_table
+from xerm_mm.evaluation.summary import summarize_tables
 from .cost import cost_table
 
 
@@ -81,6 +82,9 @@ def write_report(report: dict, work_dir: str, title: str = 'xERM') -> str:
             'peak CUDA: torch.cuda.max_memory_allocated as MMEngine logs it '
             '(rank 0).', ''
         ]
+    lines += ['## What the tables show', '',
+              ' '.join(summarize_tables(report['table1'], report['table4'])),
+              '']
     markdown = '\n'.join(lines)
     with atomic_write(osp.join(work_dir, 'report.md')) as f:
         f.write(markdown)

@@ -1,0 +1,169 @@
+"""Two sentences that say what a pipeline report's tables show.
+
+:func:`summarize_tables` reads the report's ``table1`` (balanced test set:
+top-1 and group recall per method) and ``table4`` (top-1 per method and
+test set) and words what the numbers show: whether XE is head-biased (its
+few-shot recall against the others'), its mean top-1 on the imbalanced test
+sets against each balanced teacher's, and where the xERM students stand
+against their two teachers. Every claim is computed from the tables; a
+method that is missing is left out of the wording. "At or above both"
+counts ties as above.
+"""
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+__all__ = ['summarize_tables', 'STUDENTS']
+
+#: The xERM students and their balanced teacher (the imbalanced one is XE).
+STUDENTS = {'xERM-PC': 'PC', 'xERM-TDE': 'TDE'}
+
+
+def _number(value) -> Optional[float]:
+    """``value`` as a float; None for a missing value or NaN."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if value == value else None
+
+
+def _mean(values: Sequence[Optional[float]]) -> Optional[float]:
+    """The mean of ``values``; None if any is missing or there are none."""
+    if not values or any(v is None for v in values):
+        return None
+    return sum(values) / len(values)
+
+
+def _best(scores: Mapping[str, Optional[float]]
+          ) -> Optional[Tuple[str, float]]:
+    """``(name, score)`` of the highest score (the first on a tie)."""
+    known = [(name, s) for name, s in scores.items() if s is not None]
+    if not known:
+        return None
+    return max(known, key=lambda item: item[1])
+
+
+def _names(names: Sequence[str]) -> str:
+    """``'a'``, ``'a and b'``, ``'a, b and c'``."""
+    names = list(names)
+    return names[0] if len(names) == 1 else (
+        ', '.join(names[:-1]) + ' and ' + names[-1])
+
+
+def _few_shot_clause(table1: Mapping[str, Mapping],
+                     xe: str) -> Tuple[str, Optional[bool]]:
+    """How XE's few-shot recall on the balanced test set compares.
+
+    Returns the clause and whether XE trails (None: nothing to compare).
+    """
+    few = {m: _number(row.get('few_recall')) for m, row in table1.items()}
+    mine = few.get(xe)
+    best = _best({m: v for m, v in few.items() if m != xe})
+    if mine is None or best is None:
+        return ('the balanced test set gives no few-shot recall to compare '
+                f'{xe} with (no few-shot class, or a method missing)', None)
+    if mine < best[1]:
+        return (f"{xe}'s few-shot recall on the balanced test set is "
+                f'{mine:.1f} %, {best[1] - mine:.1f} points below '
+                f"{best[0]}'s", True)
+    return (f"{xe}'s few-shot recall on the balanced test set ({mine:.1f} %) "
+            "is not below any other method's", False)
+
+
+def _imbalanced_clause(means: Mapping[str, Optional[float]],
+                       imbalanced: Sequence[str], xe: str,
+                       teachers: Sequence[str]) -> str:
+    """XE's mean top-1 on the imbalanced test sets against each balanced
+    teacher's (two decimals: the sets are small, the gaps too)."""
+    mine = means.get(xe)
+    known = [(t, means[t]) for t in teachers if means.get(t) is not None]
+    if not imbalanced or mine is None or not known:
+        return ('there is no imbalanced test set to compare it with the '
+                'balanced teachers on')
+    by_relation: Dict[str, List[str]] = {}
+    for teacher, value in known:
+        relation = ('above' if mine > value else
+                    'below' if mine < value else 'level with')
+        by_relation.setdefault(relation, []).append(
+            f'{teacher} ({value:.2f} %)')
+    against = ' and '.join(f'{relation} {_names(items)}'
+                           for relation, items in by_relation.items())
+    return (f'on the imbalanced test sets ({_names(imbalanced)}) it averages '
+            f'{mine:.2f} %, {against}')
+
+
+def _students_clause(table4: Mapping[str, Mapping], xe: str,
+                     students: Mapping[str, str]) -> str:
+    """Where each xERM student stands against its two teachers."""
+    between = above = total = 0
+    present = []
+    for student, teacher in students.items():
+        if not {student, xe, teacher} <= set(table4):
+            continue
+        present.append(student)
+        for test_set, value in table4[student].items():
+            mine = _number(value)
+            marks = [_number(table4[m].get(test_set)) for m in (xe, teacher)]
+            if mine is None or None in marks:
+                continue
+            total += 1
+            between += mine >= min(marks)
+            above += mine >= max(marks)
+    if not total:
+        return 'No xERM student was evaluated together with its teachers'
+    who = f'{_names(present)} {"is" if len(present) == 1 else "are"}'
+    count = f'all {total}' if between == total else f'{between} of {total}'
+    return (f'{who} between or above {xe} and the balanced teacher on '
+            f'{count} test-set results (at or above both on {above})')
+
+
+def summarize_tables(table1: Mapping[str, Mapping],
+                     table4: Mapping[str, Mapping],
+                     balanced_set: str = 'balanced',
+                     xe: str = 'XE',
+                     students: Optional[Dict[str, str]] = None) -> List[str]:
+    """Two sentences on a report's tables (values in percent).
+
+    Args:
+        table1 (Mapping): ``{method: {'top1': .., 'few_recall': .., ...}}``
+            on the balanced test set (the report's ``table1``).
+        table4 (Mapping): ``{method: {test set: top-1}}`` (the report's
+            ``table4``).
+        balanced_set (str): The balanced test set's name in ``table4``; the
+            other test sets are the imbalanced ones. Defaults to
+            ``'balanced'``.
+        xe (str): The imbalanced (head-biased) teacher. Defaults to ``'XE'``.
+        students (dict, optional): ``{student: balanced teacher}``. Defaults
+            to :data:`STUDENTS`.
+
+    Returns:
+        list[str]: The sentence on XE's head bias, and the sentence on the
+        xERM students against their teachers and the best methods.
+    """
+    students = STUDENTS if students is None else students
+    teachers = [t for t in dict.fromkeys(students.values()) if t in table4]
+    sets: List[str] = []
+    for row in table4.values():
+        sets += [name for name in row if name not in sets]
+    imbalanced = [name for name in sets if name != balanced_set]
+    means = {
+        m: _mean([_number(row.get(name)) for name in imbalanced])
+        for m, row in table4.items()
+    }
+    few, trails = _few_shot_clause(table1, xe)
+    imb = _imbalanced_clause(means, imbalanced, xe, teachers)
+    first = few + '; ' + imb + '.'
+    if trails:
+        first = f'{xe} is head-biased: ' + first.replace(f"{xe}'s", 'its', 1)
+    first = first[0].upper() + first[1:]
+
+    balanced = _best({m: _number(r.get('top1')) for m, r in table1.items()})
+    best = []
+    if balanced:
+        best.append(f'the best on the balanced test set is {balanced[0]} '
+                    f'({balanced[1]:.1f} %)')
+    on_imbalanced = _best(means) if imbalanced else None
+    if on_imbalanced:
+        best.append(f'on the imbalanced ones {on_imbalanced[0]} '
+                    f'({on_imbalanced[1]:.1f} % on average)')
+    second = _students_clause(table4, xe, students)
+    if best:
+        second += '; ' + ' and '.join(best)
+    return [first, second + '.']
