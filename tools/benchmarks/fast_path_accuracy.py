@@ -53,24 +53,27 @@ def run(args_list):
 def one_run(path, seed, args):
     work = osp.join(args.work_dir, f'{path}_seed{seed}')
     metrics = osp.join(work, 'metrics.json')
-    if not osp.isfile(metrics):
+    trained = osp.join(work, 'train_seconds.json')
+    options = ['--cfg-options', *args.cfg_options] if args.cfg_options \
+        else []
+    if not osp.isfile(trained):
         start = time.time()
-        options = [f'randomness.seed={seed}', *args.cfg_options]
         amp = ['--amp'] if path in AMP_PATHS else []
         run([
             'tools/train.py', CONFIGS[path], '--work-dir', work,
-            '--data-root', args.data_root, *amp, '--cfg-options', *options
+            '--data-root', args.data_root, *amp, '--cfg-options',
+            f'randomness.seed={seed}', *args.cfg_options
         ])
-        train_s = time.time() - start
+        with open(trained, 'w') as f:
+            json.dump(dict(train_seconds=time.time() - start), f)
+    if not osp.isfile(metrics):
         with open(osp.join(work, 'last_checkpoint')) as f:
             checkpoint = f.read().strip()
         run([
             'tools/test.py', CONFIGS[path], checkpoint, '--work-dir',
             osp.join(work, 'test'), '--data-root', args.data_root,
-            '--metrics-out', metrics, '--cfg-options', *args.cfg_options
+            '--metrics-out', metrics, *options
         ])
-        with open(osp.join(work, 'train_seconds.json'), 'w') as f:
-            json.dump(dict(train_seconds=train_s), f)
     with open(metrics) as f:
         return json.load(f)
 
