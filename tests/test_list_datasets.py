@@ -1,0 +1,222 @@
+"""List-file datasets: LongTailListDataset, ImageNetLT, Places365LT, iNat.
+
+Every test makes its own small lists and JPEG tree in ``tmp_path``; the last
+ones read the published lists in ``../shared/data/splits`` and skip when that
+folder is absent.
+"""
+import os.path as osp
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from xerm_mm.datasets import (INaturalist2018, ImageNetLT,
+                              LongTailListDataset, Places365LT,
+                              imbalanced_test_indices, read_list_file)
+from xerm_mm.registry import DATASETS
+
+SPLITS_DIR = Path(__file__).resolve().parents[1] / '..' / 'shared' / 'data' \
+    / 'splits'
+if not SPLITS_DIR.is_dir():
+    SPLITS_DIR = Path('/work/shared/data/splits')
+
+
+def _write(path: Path, entries) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(''.join(f'{p} {c}\n' for p, c in entries))
+    return path
+
+
+def _tree(root: Path, prefix: str, counts):
+    """JPEGs ``prefix/c{c}/{i}.jpg`` (8x8, colour c*40) and their entries."""
+    entries = []
+    for c, n in enumerate(counts):
+        for i in range(n):
+            rel = f'{prefix}/c{c}/{i}.jpg'
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(root / rel), np.full((8, 8, 3), c * 40, np.uint8))
+            entries.append((rel, c))
+    return entries
+
+
+@pytest.fixture
+def places_root(tmp_path):
+    """A miniature Places-LT layout: 3 classes, train 6/3/1, val/test 4."""
+    _write(tmp_path / 'Places_LT_train.txt',
+           _tree(tmp_path, 'data_256', [1, 6, 3]))
+    test = _tree(tmp_path, 'val_256', [4, 4, 4])
+    # interleave the classes: "list order" is not class order
+    test = [test[i] for i in np.argsort([i % 4 for i in range(12)],
+                                        kind='stable')]
+    _write(tmp_path / 'Places_LT_test.txt', test)
+    _write(tmp_path / 'Places_LT_val.txt', test[:6])
+    return tmp_path
+
+
+def test_read_list_file_last_whitespace_and_blank_lines(tmp_path):
+    f = tmp_path / 'l.txt'
+    f.write_text('a/b c.jpg 3\n\n  \nx/y.jpg\t0\nz.jpg 12')
+    paths, labels = read_list_file(str(f))
+    assert paths == ['a/b c.jpg', 'x/y.jpg', 'z.jpg']
+    assert labels.tolist() == [3, 0, 12] and labels.dtype == np.int64
+
+
+@pytest.mark.parametrize('bad', ['onlypath.jpg', 'a.jpg x', 'a.jpg -1',
+                                 'a.jpg 1.5'])
+def test_read_list_file_bad_line_names_file_line(tmp_path, bad):
+    f = tmp_path / 'l.txt'
+    f.write_text(f'ok.jpg 0\n\n{bad}\n')
+    with pytest.raises(ValueError) as err:
+        read_list_file(str(f))
+    msg = str(err.value)
+    assert str(f) in msg and 'line 3' in msg and repr(bad) in msg
+
+
+def test_generic_dataset_counts_classes_and_metainfo(tmp_path):
+    _write(tmp_path / 'tr.txt', [('a.jpg', 2), ('b.jpg', 2), ('c.jpg', 0)])
+    _write(tmp_path / 'te.txt', [('d.jpg', 1), ('e.jpg', 0)])
+    train = DATASETS.build(
+        dict(type='LongTailListDataset', ann_file='tr.txt',
+             data_root=str(tmp_path)))
+    assert train.metainfo['classes'] == ('0', '1', '2')
+    assert train.metainfo['train_class_counts'] == (1, 0, 2)
+    assert train.metainfo['class_counts'] == (1, 0, 2)
+    assert train.get_data_info(0)['img_path'] == osp.join(
+        str(tmp_path), 'a.jpg')
+    test = LongTailListDataset(ann_file='te.txt', train_ann_file='tr.txt',
+                               data_root=str(tmp_path), num_classes=4)
+    assert len(test) == 2 and test.get_gt_labels().tolist() == [1, 0]
+    assert test.metainfo['classes'] == ('0', '1', '2', '3')
+    assert test.metainfo['train_class_counts'] == (1, 0, 2, 0)
+    assert test.metainfo['class_counts'] == (1, 1, 0, 0)
+    named = LongTailListDataset(ann_file='te.txt', train_ann_file='tr.txt',
+                                data_root=str(tmp_path),
+                                classes=['x', 'y', 'z'])
+    assert named.metainfo['classes'] == ('x', 'y', 'z')
+
+
+def test_label_out_of_range_names_the_file(tmp_path):
+    _write(tmp_path / 'tr.txt', [('a.jpg', 0), ('b.jpg', 5)])
+    with pytest.raises(ValueError, match=r'tr\.txt.*label 5.*3 classes'):
+        LongTailListDataset(ann_file='tr.txt', data_root=str(tmp_path),
+                            num_classes=3)
+    with pytest.raises(ValueError, match='2 class names'):
+        LongTailListDataset(ann_file='tr.txt', data_root=str(tmp_path),
+                            num_classes=3, classes=['a', 'b'])
+
+
+def test_missing_train_list_is_a_clear_error(tmp_path):
+    _write(tmp_path / 'Places_LT_test.txt', [('a.jpg', 0)])
+    with pytest.raises(FileNotFoundError) as err:
+        Places365LT(data_root=str(tmp_path), split='test')
+    msg = str(err.value)
+    assert str(tmp_path / 'Places_LT_train.txt') in msg
+    assert 'train_ann_file' in msg
+    with pytest.raises(FileNotFoundError, match='Places_LT_val.txt'):
+        Places365LT(data_root=str(tmp_path), split='val')
+
+
+def test_benchmarks_defaults_splits_and_errors(places_root):
+    train = Places365LT(data_root=str(places_root))
+    assert len(train) == 10 and len(train.metainfo['classes']) == 365
+    assert train.metainfo['train_class_counts'][:4] == (1, 6, 3, 0)
+    test = DATASETS.build(dict(type='xerm_mm.Places365LT',
+                               data_root=str(places_root), split='test'))
+    assert test.metainfo['train_class_counts'] == \
+        train.metainfo['train_class_counts']
+    assert test.metainfo['class_counts'][:4] == (4, 4, 4, 0)
+    assert test.ann_file == str(places_root / 'Places_LT_test.txt')
+    with pytest.raises(ValueError, match='split must be one of'):
+        Places365LT(data_root=str(places_root), split='valid')
+    with pytest.raises(ValueError, match='split must be one of'):
+        INaturalist2018(data_root=str(places_root), split='test')
+    with pytest.raises(ValueError, match='imbalanced test set'):
+        Places365LT(data_root=str(places_root), imbalance_ratio=10)
+    with pytest.raises(ValueError, match='imbalanced test set'):
+        INaturalist2018(data_root=str(places_root), split='val', reverse=True)
+    assert ImageNetLT.NUM_CLASSES == 1000 and \
+        INaturalist2018.NUM_CLASSES == 8142
+
+
+def test_imbalanced_test_set_counts_and_images(places_root):
+    """Train counts (1, 6, 3): ranks 1 -> 0, 2 -> 1, 0 -> 2.
+
+    IB 4, n_test 4: per rank int(4 * 4^(-r/2)) = 4, 2, 1.
+    """
+    kw = dict(data_root=str(places_root), split='test', num_classes=3)
+    fwd = Places365LT(imbalance_ratio=4, **kw)
+    assert fwd.metainfo['class_counts'] == (1, 4, 2)
+    bwd = Places365LT(imbalance_ratio=4, reverse=True, **kw)
+    assert bwd.metainfo['class_counts'] == (4, 1, 2)
+    assert fwd.metainfo['imbalance_ratio'] == 4 and bwd.metainfo['reverse']
+    # the first n_c of each class in list order, kept in list order
+    paths = [fwd.get_data_info(i)['img_path'] for i in range(len(fwd))]
+    rel = [osp.relpath(p, str(places_root)) for p in paths]
+    assert rel == ['val_256/c0/0.jpg', 'val_256/c1/0.jpg', 'val_256/c2/0.jpg',
+                   'val_256/c1/1.jpg', 'val_256/c2/1.jpg', 'val_256/c1/2.jpg',
+                   'val_256/c1/3.jpg']
+    whole = Places365LT(imbalance_ratio=1, **kw)
+    assert len(whole) == 12
+    with pytest.raises(ValueError, match='imbalance_ratio'):
+        Places365LT(imbalance_ratio=0.5, **kw)
+
+
+def test_imbalanced_test_indices_ties_by_class_id():
+    labels = [2, 1, 0, 0, 1, 2, 0, 1, 2]
+    # classes 1 and 2 tie (5 training images): class 1 gets rank 0
+    keep, counts = imbalanced_test_indices(labels, [1, 5, 5], 9)
+    assert counts == [0, 3, 1]
+    assert keep.tolist() == [0, 1, 4, 7]
+    keep, counts = imbalanced_test_indices(labels, [1, 5, 5], 9, reverse=True)
+    assert counts == [3, 0, 1] and keep.tolist() == [0, 2, 3, 6]
+    keep, counts = imbalanced_test_indices(labels[:8], [1, 5, 5], 1)
+    assert keep.tolist() == list(range(8)) and counts == [3, 3, 2]
+
+
+def test_image_loads_through_pipeline(places_root):
+    ds = Places365LT(data_root=str(places_root), split='test',
+                     pipeline=[dict(type='LoadImageFromFile'),
+                               dict(type='PackInputs')])
+    out = ds[1]
+    assert tuple(out['inputs'].shape) == (3, 8, 8)
+    assert out['data_samples'].gt_label.item() == 1
+    assert int(out['inputs'][0, 0, 0]) == 40
+
+
+def _published(name):
+    path = SPLITS_DIR / name
+    if not path.is_file():
+        pytest.skip(f'{path} is absent (the published lists)')
+    return path
+
+
+def test_published_places_lt_counts_and_groups():
+    _published('Places_LT_train.txt')
+    root = str(SPLITS_DIR)
+    train = Places365LT(data_root=root, lazy_init=False)
+    counts = np.asarray(train.metainfo['train_class_counts'])
+    assert len(train) == 62500 and counts.size == 365
+    assert counts.max() == 4980 and counts.min() == 5
+    groups = ((counts > 100).sum(), ((counts >= 20) & (counts <= 100)).sum(),
+              (counts < 20).sum())
+    assert groups == (131, 163, 71)
+    for split, per_class in (('val', 20), ('test', 100)):
+        ds = Places365LT(data_root=root, split=split)
+        assert set(ds.metainfo['class_counts']) == {per_class}
+        assert ds.metainfo['train_class_counts'] == tuple(counts.tolist())
+    imb = Places365LT(data_root=root, split='test', imbalance_ratio=10)
+    assert max(imb.metainfo['class_counts']) == 100
+    assert imb.metainfo['class_counts'][int(np.argmax(counts))] == 100
+    assert min(imb.metainfo['class_counts']) == 10
+
+
+@pytest.mark.parametrize('name,lines,num,per_class', [
+    ('ImageNet_LT_val.txt', 20000, 1000, 20),
+    ('ImageNet_LT_test.txt', 50000, 1000, 50),
+    ('iNaturalist18_val.txt', 24426, 8142, 3),
+])
+def test_published_lists_read(name, lines, num, per_class):
+    paths, labels = read_list_file(str(_published(name)))
+    assert len(paths) == lines
+    assert set(np.bincount(labels, minlength=num).tolist()) == {per_class}

@@ -1,0 +1,173 @@
+"""LongTailListDataset: a long-tailed split given as a list file.
+
+One ``relative/path label`` per line (see :mod:`.list_file`), the format of
+ImageNet-LT, Places-LT and iNaturalist 2018, and the way to bring a user's
+own long-tailed data. Only the lists are read when the dataset is built; the
+images are read by the pipeline's ``LoadImageFromFile``.
+"""
+import os.path as osp
+from typing import List, Optional, Sequence, Union
+
+import numpy as np
+from mmengine.fileio import exists, get_file_backend
+from mmengine.utils import is_abs
+from mmpretrain.datasets import BaseDataset
+
+from xerm_mm.registry import DATASETS
+from .imbalanced_test import imbalanced_test_indices
+from .list_file import read_list_file
+from .lt_profile import img_num_per_cls
+
+__all__ = ['LongTailListDataset']
+
+
+@DATASETS.register_module()
+class LongTailListDataset(BaseDataset):
+    """A long-tailed image-classification split read from a list file.
+
+    ``metainfo`` holds ``classes``, ``train_class_counts`` (images per class
+    of the training list, for LongTailMetric's many / medium / few groups
+    and PCHead's prior), ``class_counts`` (of this split, after the
+    imbalanced-test subset), ``imbalance_ratio`` and ``reverse``, as the
+    CIFAR-LT datasets do (tuples of ints).
+
+    Args:
+        ann_file (str): This split's list, relative to ``data_root`` unless
+            absolute.
+        train_ann_file (str, optional): The training list, relative to
+            ``data_root`` unless absolute. Defaults to ``ann_file`` (this
+            split is the training split).
+        data_root (str): Root of the images and lists. Defaults to ''.
+        data_prefix (str | dict): Prefix of the image paths, relative to
+            ``data_root``. Defaults to ''.
+        classes (str | Sequence[str], optional): Class names (or a file of
+            them).
+        num_classes (int, optional): Number of classes when ``classes`` is
+            not given (names ``'0'`` .. ``'C-1'``). With neither, it is the
+            largest label of the training list plus one.
+        imbalance_ratio (float): Keep the imbalanced test subset of this list
+            (see :mod:`.imbalanced_test`); 1 keeps the whole list. Only on a
+            list other than the training list. Defaults to 1.
+        reverse (bool): Backward imbalanced test set. Defaults to False.
+        **kwargs: Passed to mmpretrain's ``BaseDataset`` (``pipeline``,
+            ``test_mode``, ``lazy_init``, ``serialize_data``, ...).
+    """
+
+    def __init__(self,
+                 ann_file: str,
+                 train_ann_file: Optional[str] = None,
+                 data_root: str = '',
+                 data_prefix: Union[str, dict] = '',
+                 classes: Union[str, Sequence[str], None] = None,
+                 num_classes: Optional[int] = None,
+                 imbalance_ratio: float = 1,
+                 reverse: bool = False,
+                 **kwargs):
+        name = type(self).__name__
+        if not ann_file:
+            raise ValueError(f'{name}: ann_file (the list file) is required')
+        if num_classes is not None and (
+                isinstance(num_classes, bool)
+                or not isinstance(num_classes, int) or num_classes < 1):
+            raise ValueError(f'{name}: num_classes must be an int >= 1, '
+                             f'but got {num_classes!r}')
+        img_num_per_cls(1, 1, imbalance_ratio)  # checks it is >= 1
+        self.num_classes = num_classes
+        self.imbalance_ratio = imbalance_ratio
+        self.reverse = bool(reverse)
+        self.train_ann_file = self._rooted(
+            ann_file if train_ann_file is None else train_ann_file,
+            data_root)
+        self._is_train_list = train_ann_file is None or \
+            self.train_ann_file == self._rooted(ann_file, data_root)
+        if self._is_train_list and (imbalance_ratio != 1 or self.reverse):
+            raise ValueError(
+                f'{name}: imbalance_ratio / reverse build an imbalanced '
+                f'TEST set; they do not apply to the training list '
+                f'{self.train_ann_file}')
+        super().__init__(ann_file=ann_file,
+                         data_root=data_root,
+                         data_prefix=data_prefix,
+                         classes=classes,
+                         **kwargs)
+
+    @staticmethod
+    def _rooted(path: str, data_root: str) -> str:
+        """``path`` joined to ``data_root`` unless absolute (as mmengine)."""
+        path = osp.expanduser(path)
+        return path if is_abs(path) or not data_root else osp.join(
+            osp.expanduser(data_root), path)
+
+    def _read(self, path: str, what: str, hint: str):
+        if not exists(path):
+            raise FileNotFoundError(
+                f'{type(self).__name__}: {what} {path} not found; {hint}')
+        return read_list_file(path)
+
+    def _num_classes(self, train_labels: np.ndarray) -> int:
+        """Set ``metainfo['classes']`` when not given; return ``C``."""
+        classes = self._metainfo.get('classes')
+        if classes is not None:
+            if self.num_classes is not None and \
+                    self.num_classes != len(classes):
+                raise ValueError(
+                    f'{type(self).__name__}: num_classes={self.num_classes} '
+                    f'but {len(classes)} class names were given')
+            return len(classes)
+        num = self.num_classes
+        if num is None:
+            num = int(train_labels.max()) + 1 if train_labels.size else 0
+        self._metainfo['classes'] = tuple(str(c) for c in range(num))
+        return num
+
+    def _check_range(self, labels: np.ndarray, num: int, path: str) -> None:
+        if labels.size and (labels.max() >= num):
+            line = int(np.argmax(labels >= num))
+            raise ValueError(
+                f'{path}: label {int(labels[line])} of entry {line + 1} is '
+                f'out of range for {num} classes (set classes= or '
+                f'num_classes= to the number of classes of the dataset)')
+
+    def load_data_list(self) -> List[dict]:
+        """Read the lists; fill the counts in ``metainfo``."""
+        paths, labels = self._read(self.ann_file, 'list file',
+                                   'set data_root or ann_file')
+        if self._is_train_list:
+            train_labels = labels
+        else:
+            _, train_labels = self._read(
+                self.train_ann_file, 'training list',
+                'set train_ann_file= to the list of the training split (its '
+                'class counts define metainfo["train_class_counts"], the '
+                'many / medium / few groups and the prior)')
+        num = self._num_classes(train_labels)
+        self._check_range(train_labels, num, self.train_ann_file)
+        self._check_range(labels, num, self.ann_file)
+        train_counts = np.bincount(train_labels, minlength=num)
+        if self.imbalance_ratio == 1 and not self.reverse:
+            keep = np.arange(labels.size)
+        else:
+            keep, _ = imbalanced_test_indices(labels, train_counts,
+                                              self.imbalance_ratio,
+                                              self.reverse)
+        counts = np.bincount(labels[keep], minlength=num)
+        self._metainfo.update(
+            train_class_counts=tuple(int(n) for n in train_counts),
+            class_counts=tuple(int(n) for n in counts),
+            imbalance_ratio=self.imbalance_ratio,
+            reverse=self.reverse)
+        join = get_file_backend(self.img_prefix or '.',
+                                enable_singleton=True).join_path
+        prefix = self.img_prefix
+        return [
+            dict(img_path=join(prefix, paths[i]) if prefix else paths[i],
+                 gt_label=int(labels[i])) for i in keep.tolist()
+        ]
+
+    def extra_repr(self) -> List[str]:
+        """The extra repr lines: lists and the imbalanced-test arguments."""
+        return super().extra_repr() + [
+            f'Training list: \t{self.train_ann_file}',
+            f'Imbalanced test: \timbalance_ratio={self.imbalance_ratio}, '
+            f'reverse={self.reverse}'
+        ]

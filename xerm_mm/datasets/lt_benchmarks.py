@@ -1,0 +1,109 @@
+"""ImageNet-LT, Places365-LT and iNaturalist 2018 from their published lists.
+
+Each split is the list the literature distributes (OLTR, Liu et al. 2019;
+iNaturalist 2018 as used by LADE / SADE), found in ``data_root`` under its
+published name unless ``ann_file`` is given; the image paths in the lists
+are relative to ``data_root``. The training list is read for every split:
+it gives ``metainfo['train_class_counts']``.
+"""
+from typing import Optional
+
+from xerm_mm.registry import DATASETS
+from .long_tail_list import LongTailListDataset
+
+__all__ = ['ImageNetLT', 'Places365LT', 'INaturalist2018']
+
+
+class _PublishedListDataset(LongTailListDataset):
+    """A benchmark whose splits are the published list files.
+
+    Subclasses set ``LIST_NAME`` (with ``{split}``), ``SPLITS``,
+    ``NUM_CLASSES`` and ``IMBALANCED_TEST`` (whether val / test take
+    ``imbalance_ratio`` and ``reverse``).
+
+    Args:
+        data_root (str): Root of the images and the lists.
+        split (str): One of ``SPLITS``. Defaults to ``'train'``.
+        ann_file (str): This split's list; defaults to the published name.
+        train_ann_file (str, optional): The training list; defaults to the
+            published name.
+        imbalance_ratio (float): Imbalanced test set of a val / test split
+            (1 = the whole list). Defaults to 1.
+        reverse (bool): Backward imbalanced test set. Defaults to False.
+        **kwargs: Passed to :class:`LongTailListDataset` (``pipeline``,
+            ``data_prefix``, ``classes``, ``num_classes``, ...).
+    """
+
+    LIST_NAME = ''
+    SPLITS = ('train', 'val', 'test')
+    NUM_CLASSES = 0
+    IMBALANCED_TEST = True
+
+    def __init__(self,
+                 data_root: str = '',
+                 split: str = 'train',
+                 ann_file: str = '',
+                 train_ann_file: Optional[str] = None,
+                 imbalance_ratio: float = 1,
+                 reverse: bool = False,
+                 **kwargs):
+        name = type(self).__name__
+        if split not in self.SPLITS:
+            raise ValueError(f'{name}: split must be one of {self.SPLITS}, '
+                             f'but got {split!r}')
+        if (imbalance_ratio != 1 or reverse) and (
+                split == 'train' or not self.IMBALANCED_TEST):
+            raise ValueError(
+                f"{name}(split='{split}'): imbalance_ratio / reverse build "
+                'an imbalanced test set, available on the val / test splits'
+                + ('' if self.IMBALANCED_TEST else ' of ImageNetLT and '
+                   'Places365LT only'))
+        self.split = split
+        if kwargs.get('classes') is None:
+            kwargs.setdefault('num_classes', self.NUM_CLASSES)
+        super().__init__(
+            ann_file=ann_file or self.LIST_NAME.format(split=split),
+            train_ann_file=(train_ann_file if train_ann_file is not None else
+                            self.LIST_NAME.format(split='train')),
+            data_root=data_root,
+            imbalance_ratio=imbalance_ratio,
+            reverse=reverse,
+            **kwargs)
+
+
+@DATASETS.register_module()
+class ImageNetLT(_PublishedListDataset):
+    """ImageNet-LT: 1,000 classes, 115,846 training images (1,280 .. 5).
+
+    Lists ``ImageNet_LT_{train,val,test}.txt``; the paths start with
+    ``train/`` or ``val/`` of the ILSVRC-2012 tree. See
+    :class:`_PublishedListDataset` for the arguments.
+    """
+    LIST_NAME = 'ImageNet_LT_{split}.txt'
+    NUM_CLASSES = 1000
+
+
+@DATASETS.register_module()
+class Places365LT(_PublishedListDataset):
+    """Places365-LT: 365 classes, 62,500 training images (4,980 .. 5).
+
+    Lists ``Places_LT_{train,val,test}.txt``; the paths start with
+    ``data_256/`` or ``val_256/`` of Places365-Standard (256x256). See
+    :class:`_PublishedListDataset` for the arguments.
+    """
+    LIST_NAME = 'Places_LT_{split}.txt'
+    NUM_CLASSES = 365
+
+
+@DATASETS.register_module()
+class INaturalist2018(_PublishedListDataset):
+    """iNaturalist 2018: 8,142 classes, 437,513 training images.
+
+    Lists ``iNaturalist18_{train,val}.txt`` (no test split, no imbalanced
+    test set); the paths start with ``train_val2018/``. See
+    :class:`_PublishedListDataset` for the arguments.
+    """
+    LIST_NAME = 'iNaturalist18_{split}.txt'
+    SPLITS = ('train', 'val')
+    NUM_CLASSES = 8142
+    IMBALANCED_TEST = False
