@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from inprocess_tool import run_main
 
 from xerm_mm.datasets import (INaturalist2018, ImageNetLT,
                               LongTailListDataset, Places365LT,
@@ -220,3 +221,25 @@ def test_published_lists_read(name, lines, num, per_class):
     paths, labels = read_list_file(str(_published(name)))
     assert len(paths) == lines
     assert set(np.bincount(labels, minlength=num).tolist()) == {per_class}
+
+
+def test_list_stats_tool_table(places_root):
+    lines, out = run_main('dataset_converters/lt_list_stats',
+                          str(places_root), '--ratios', '4')
+    assert lines[2:] == [
+        '| Places_LT_test.txt | 12 | 3 | 4 .. 4 |  | IB 4: 7 |',
+        '| Places_LT_train.txt | 10 | 3 | 6 .. 1 | 0 / 0 / 3 |  |',
+        '| Places_LT_val.txt | 6 | 3 | 2 .. 2 |  |  |',
+    ]
+    assert lines[2] in out
+    with pytest.raises(SystemExit):
+        run_main('dataset_converters/lt_list_stats', str(places_root / 'no'))
+
+
+def test_list_stats_tool_published_sizes_match_dataset():
+    path = _published('Places_LT_test.txt')
+    lines, _ = run_main('dataset_converters/lt_list_stats', str(path),
+                        '--ratios', '50')
+    ds = Places365LT(data_root=str(SPLITS_DIR), split='test',
+                     imbalance_ratio=50, reverse=True)
+    assert len(ds) == 8989 and lines[2].endswith('| IB 50: 8,989 |')
