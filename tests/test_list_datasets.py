@@ -136,6 +136,8 @@ def test_benchmarks_defaults_splits_and_errors(places_root):
         Places365LT(data_root=str(places_root), imbalance_ratio=10)
     with pytest.raises(ValueError, match='imbalanced test set'):
         INaturalist2018(data_root=str(places_root), split='val', reverse=True)
+    lazy = ImageNetLT(data_root=str(places_root), lazy_init=True)
+    assert len(lazy.metainfo['classes']) == 1000  # known before the lists
     assert ImageNetLT.NUM_CLASSES == 1000 and \
         INaturalist2018.NUM_CLASSES == 8142
 

@@ -85,6 +85,8 @@ class LongTailListDataset(BaseDataset):
                 f'{name}: imbalance_ratio / reverse build an imbalanced '
                 f'TEST set; they do not apply to the training list '
                 f'{self.train_ann_file}')
+        if classes is None and num_classes is not None:
+            classes = tuple(str(c) for c in range(num_classes))
         super().__init__(ann_file=ann_file,
                          data_root=data_root,
                          data_prefix=data_prefix,
