@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from inprocess_tool import run_main
 
-from xerm_mm.datasets import (INaturalist2018, ImageNetLT,
-                              LongTailListDataset, Places365LT,
-                              imbalanced_test_indices, read_list_file)
+from xerm_mm.datasets import (INaturalist2018, ImageNetLT, LongTailListDataset,
+                              Places365LT, imbalanced_test_indices,
+                              read_list_file)
 from xerm_mm.registry import DATASETS
 
 SPLITS_DIR = Path(__file__).resolve().parents[1] / '..' / 'shared' / 'data' \
@@ -48,8 +48,9 @@ def places_root(tmp_path):
            _tree(tmp_path, 'data_256', [1, 6, 3]))
     test = _tree(tmp_path, 'val_256', [4, 4, 4])
     # interleave the classes: "list order" is not class order
-    test = [test[i] for i in np.argsort([i % 4 for i in range(12)],
-                                        kind='stable')]
+    test = [
+        test[i] for i in np.argsort([i % 4 for i in range(12)], kind='stable')
+    ]
     _write(tmp_path / 'Places_LT_test.txt', test)
     _write(tmp_path / 'Places_LT_val.txt', test[:6])
     return tmp_path
@@ -63,8 +64,8 @@ def test_read_list_file_last_whitespace_and_blank_lines(tmp_path):
     assert labels.tolist() == [3, 0, 12] and labels.dtype == np.int64
 
 
-@pytest.mark.parametrize('bad', ['onlypath.jpg', 'a.jpg x', 'a.jpg -1',
-                                 'a.jpg 1.5'])
+@pytest.mark.parametrize('bad',
+                         ['onlypath.jpg', 'a.jpg x', 'a.jpg -1', 'a.jpg 1.5'])
 def test_read_list_file_bad_line_names_file_line(tmp_path, bad):
     f = tmp_path / 'l.txt'
     f.write_text(f'ok.jpg 0\n\n{bad}\n')
@@ -78,20 +79,24 @@ def test_generic_dataset_counts_classes_and_metainfo(tmp_path):
     _write(tmp_path / 'tr.txt', [('a.jpg', 2), ('b.jpg', 2), ('c.jpg', 0)])
     _write(tmp_path / 'te.txt', [('d.jpg', 1), ('e.jpg', 0)])
     train = DATASETS.build(
-        dict(type='LongTailListDataset', ann_file='tr.txt',
+        dict(type='LongTailListDataset',
+             ann_file='tr.txt',
              data_root=str(tmp_path)))
     assert train.metainfo['classes'] == ('0', '1', '2')
     assert train.metainfo['train_class_counts'] == (1, 0, 2)
     assert train.metainfo['class_counts'] == (1, 0, 2)
     assert train.get_data_info(0)['img_path'] == osp.join(
         str(tmp_path), 'a.jpg')
-    test = LongTailListDataset(ann_file='te.txt', train_ann_file='tr.txt',
-                               data_root=str(tmp_path), num_classes=4)
+    test = LongTailListDataset(ann_file='te.txt',
+                               train_ann_file='tr.txt',
+                               data_root=str(tmp_path),
+                               num_classes=4)
     assert len(test) == 2 and test.get_gt_labels().tolist() == [1, 0]
     assert test.metainfo['classes'] == ('0', '1', '2', '3')
     assert test.metainfo['train_class_counts'] == (1, 0, 2, 0)
     assert test.metainfo['class_counts'] == (1, 1, 0, 0)
-    named = LongTailListDataset(ann_file='te.txt', train_ann_file='tr.txt',
+    named = LongTailListDataset(ann_file='te.txt',
+                                train_ann_file='tr.txt',
                                 data_root=str(tmp_path),
                                 classes=['x', 'y', 'z'])
     assert named.metainfo['classes'] == ('x', 'y', 'z')
@@ -100,11 +105,14 @@ def test_generic_dataset_counts_classes_and_metainfo(tmp_path):
 def test_label_out_of_range_names_the_file(tmp_path):
     _write(tmp_path / 'tr.txt', [('a.jpg', 0), ('b.jpg', 5)])
     with pytest.raises(ValueError, match=r'tr\.txt.*label 5.*3 classes'):
-        LongTailListDataset(ann_file='tr.txt', data_root=str(tmp_path),
+        LongTailListDataset(ann_file='tr.txt',
+                            data_root=str(tmp_path),
                             num_classes=3)
     with pytest.raises(ValueError, match='2 class names'):
-        LongTailListDataset(ann_file='tr.txt', data_root=str(tmp_path),
-                            num_classes=3, classes=['a', 'b'])
+        LongTailListDataset(ann_file='tr.txt',
+                            data_root=str(tmp_path),
+                            num_classes=3,
+                            classes=['a', 'b'])
 
 
 def test_missing_train_list_is_a_clear_error(tmp_path):
@@ -122,8 +130,10 @@ def test_benchmarks_defaults_splits_and_errors(places_root):
     train = Places365LT(data_root=str(places_root))
     assert len(train) == 10 and len(train.metainfo['classes']) == 365
     assert train.metainfo['train_class_counts'][:4] == (1, 6, 3, 0)
-    test = DATASETS.build(dict(type='xerm_mm.Places365LT',
-                               data_root=str(places_root), split='test'))
+    test = DATASETS.build(
+        dict(type='xerm_mm.Places365LT',
+             data_root=str(places_root),
+             split='test'))
     assert test.metainfo['train_class_counts'] == \
         train.metainfo['train_class_counts']
     assert test.metainfo['class_counts'][:4] == (4, 4, 4, 0)
@@ -156,9 +166,11 @@ def test_imbalanced_test_set_counts_and_images(places_root):
     # the first n_c of each class in list order, kept in list order
     paths = [fwd.get_data_info(i)['img_path'] for i in range(len(fwd))]
     rel = [osp.relpath(p, str(places_root)) for p in paths]
-    assert rel == ['val_256/c0/0.jpg', 'val_256/c1/0.jpg', 'val_256/c2/0.jpg',
-                   'val_256/c1/1.jpg', 'val_256/c2/1.jpg', 'val_256/c1/2.jpg',
-                   'val_256/c1/3.jpg']
+    assert rel == [
+        'val_256/c0/0.jpg', 'val_256/c1/0.jpg', 'val_256/c2/0.jpg',
+        'val_256/c1/1.jpg', 'val_256/c2/1.jpg', 'val_256/c1/2.jpg',
+        'val_256/c1/3.jpg'
+    ]
     whole = Places365LT(imbalance_ratio=1, **kw)
     assert len(whole) == 12
     with pytest.raises(ValueError, match='imbalance_ratio'):
@@ -178,9 +190,11 @@ def test_imbalanced_test_indices_ties_by_class_id():
 
 
 def test_image_loads_through_pipeline(places_root):
-    ds = Places365LT(data_root=str(places_root), split='test',
-                     pipeline=[dict(type='LoadImageFromFile'),
-                               dict(type='PackInputs')])
+    ds = Places365LT(
+        data_root=str(places_root),
+        split='test',
+        pipeline=[dict(type='LoadImageFromFile'),
+                  dict(type='PackInputs')])
     out = ds[1]
     assert tuple(out['inputs'].shape) == (3, 8, 8)
     assert out['data_samples'].gt_label.item() == 1
@@ -226,8 +240,8 @@ def test_published_lists_read(name, lines, num, per_class):
 
 
 def test_list_stats_tool_table(places_root):
-    lines, out = run_main('dataset_converters/lt_list_stats',
-                          str(places_root), '--ratios', '4')
+    lines, out = run_main('dataset_converters/lt_list_stats', str(places_root),
+                          '--ratios', '4')
     assert lines[2:] == [
         '| Places_LT_test.txt | 12 | 3 | 4 .. 4 |  | IB 4: 7 |',
         '| Places_LT_train.txt | 10 | 3 | 6 .. 1 | 0 / 0 / 3 |  |',
@@ -242,6 +256,8 @@ def test_list_stats_tool_published_sizes_match_dataset():
     path = _published('Places_LT_test.txt')
     lines, _ = run_main('dataset_converters/lt_list_stats', str(path),
                         '--ratios', '50')
-    ds = Places365LT(data_root=str(SPLITS_DIR), split='test',
-                     imbalance_ratio=50, reverse=True)
+    ds = Places365LT(data_root=str(SPLITS_DIR),
+                     split='test',
+                     imbalance_ratio=50,
+                     reverse=True)
     assert len(ds) == 8989 and lines[2].endswith('| IB 50: 8,989 |')

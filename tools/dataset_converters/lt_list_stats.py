@@ -27,8 +27,10 @@ def list_row(path: str, ratios: List[float]) -> str:
     """The Markdown table row of one list file."""
     _, labels = read_list_file(path)
     counts = np.bincount(labels)
-    row = [osp.basename(path), f'{labels.size:,}', f'{counts.size:,}',
-           f'{counts.max():,} .. {counts.min():,}']
+    row = [
+        osp.basename(path), f'{labels.size:,}', f'{counts.size:,}',
+        f'{counts.max():,} .. {counts.min():,}'
+    ]
     if path.endswith('_train.txt'):
         row.append(f'{(counts > 100).sum()} / '
                    f'{((counts >= 20) & (counts <= 100)).sum()} / '
@@ -48,9 +50,12 @@ def list_row(path: str, ratios: List[float]) -> str:
 def main(argv: Optional[List[str]] = None) -> List[str]:
     """Print (and return) the table of the lists named in ``argv``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('lists', nargs='+',
+    parser.add_argument('lists',
+                        nargs='+',
                         help='list files, or folders of *.txt lists')
-    parser.add_argument('--ratios', type=float, nargs='+',
+    parser.add_argument('--ratios',
+                        type=float,
+                        nargs='+',
                         default=[50, 25, 10, 5],
                         help='imbalance ratios of the test sets to size')
     args = parser.parse_args(argv)

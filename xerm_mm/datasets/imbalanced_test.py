@@ -16,11 +16,11 @@ from .lt_profile import img_num_per_cls
 __all__ = ['imbalanced_test_indices']
 
 
-def imbalanced_test_indices(labels: Sequence[int],
-                            train_class_counts: Sequence[int],
-                            imbalance_ratio: float,
-                            reverse: bool = False
-                            ) -> Tuple[np.ndarray, List[int]]:
+def imbalanced_test_indices(
+        labels: Sequence[int],
+        train_class_counts: Sequence[int],
+        imbalance_ratio: float,
+        reverse: bool = False) -> Tuple[np.ndarray, List[int]]:
     """Indices (in list order) of the imbalanced test set, and its counts.
 
     Args:
@@ -47,8 +47,8 @@ def imbalanced_test_indices(labels: Sequence[int],
         empty = np.flatnonzero(sizes == 0)[:10].tolist()
         raise ValueError(f'classes {empty} have no image in the list; an '
                          'imbalanced test set needs every class')
-    per_rank = img_num_per_cls(int(sizes.min()), num_classes,
-                               imbalance_ratio, 'exp', reverse)
+    per_rank = img_num_per_cls(int(sizes.min()), num_classes, imbalance_ratio,
+                               'exp', reverse)
     order = np.argsort(-np.asarray(train_class_counts, dtype=np.int64),
                        kind='stable')
     counts = np.empty(num_classes, dtype=np.int64)

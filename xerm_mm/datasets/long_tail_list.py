@@ -66,9 +66,9 @@ class LongTailListDataset(BaseDataset):
         name = type(self).__name__
         if not ann_file:
             raise ValueError(f'{name}: ann_file (the list file) is required')
-        if num_classes is not None and (
-                isinstance(num_classes, bool)
-                or not isinstance(num_classes, int) or num_classes < 1):
+        if num_classes is not None and (isinstance(num_classes, bool)
+                                        or not isinstance(num_classes, int)
+                                        or num_classes < 1):
             raise ValueError(f'{name}: num_classes must be an int >= 1, '
                              f'but got {num_classes!r}')
         img_num_per_cls(1, 1, imbalance_ratio)  # checks it is >= 1
@@ -76,8 +76,7 @@ class LongTailListDataset(BaseDataset):
         self.imbalance_ratio = imbalance_ratio
         self.reverse = bool(reverse)
         self.train_ann_file = self._rooted(
-            ann_file if train_ann_file is None else train_ann_file,
-            data_root)
+            ann_file if train_ann_file is None else train_ann_file, data_root)
         self._is_train_list = train_ann_file is None or \
             self.train_ann_file == self._rooted(ann_file, data_root)
         if self._is_train_list and (imbalance_ratio != 1 or self.reverse):
@@ -153,11 +152,11 @@ class LongTailListDataset(BaseDataset):
                                               self.imbalance_ratio,
                                               self.reverse)
         counts = np.bincount(labels[keep], minlength=num)
-        self._metainfo.update(
-            train_class_counts=tuple(int(n) for n in train_counts),
-            class_counts=tuple(int(n) for n in counts),
-            imbalance_ratio=self.imbalance_ratio,
-            reverse=self.reverse)
+        self._metainfo.update(train_class_counts=tuple(
+            int(n) for n in train_counts),
+                              class_counts=tuple(int(n) for n in counts),
+                              imbalance_ratio=self.imbalance_ratio,
+                              reverse=self.reverse)
         join = get_file_backend(self.img_prefix or '.',
                                 enable_singleton=True).join_path
         prefix = self.img_prefix

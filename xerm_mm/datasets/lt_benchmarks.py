@@ -51,13 +51,13 @@ class _PublishedListDataset(LongTailListDataset):
         if split not in self.SPLITS:
             raise ValueError(f'{name}: split must be one of {self.SPLITS}, '
                              f'but got {split!r}')
-        if (imbalance_ratio != 1 or reverse) and (
-                split == 'train' or not self.IMBALANCED_TEST):
+        if (imbalance_ratio != 1 or reverse) and (split == 'train'
+                                                  or not self.IMBALANCED_TEST):
             raise ValueError(
                 f"{name}(split='{split}'): imbalance_ratio / reverse build "
-                'an imbalanced test set, available on the val / test splits'
-                + ('' if self.IMBALANCED_TEST else ' of ImageNetLT and '
-                   'Places365LT only'))
+                'an imbalanced test set, available on the val / test splits' +
+                ('' if self.IMBALANCED_TEST else ' of ImageNetLT and '
+                 'Places365LT only'))
         self.split = split
         if kwargs.get('classes') is None:
             kwargs.setdefault('num_classes', self.NUM_CLASSES)
