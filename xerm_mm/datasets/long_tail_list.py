@@ -9,7 +9,7 @@ import os.path as osp
 from typing import List, Optional, Sequence, Union
 
 import numpy as np
-from mmengine.fileio import exists, get_file_backend
+from mmengine.fileio import exists, get_file_backend, join_path
 from mmengine.utils import is_abs
 from mmpretrain.datasets import BaseDataset
 
@@ -96,8 +96,8 @@ class LongTailListDataset(BaseDataset):
     def _rooted(path: str, data_root: str) -> str:
         """``path`` joined to ``data_root`` unless absolute (as mmengine)."""
         path = osp.expanduser(path)
-        return path if is_abs(path) or not data_root else osp.join(
-            osp.expanduser(data_root), path)
+        return path if is_abs(path) or not data_root else join_path(
+            data_root, path)
 
     def _read(self, path: str, what: str, hint: str):
         if not exists(path):
