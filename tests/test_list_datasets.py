@@ -261,3 +261,126 @@ def test_list_stats_tool_published_sizes_match_dataset():
                      imbalance_ratio=50,
                      reverse=True)
     assert len(ds) == 8989 and lines[2].endswith('| IB 50: 8,989 |')
+
+
+def _folders(root: Path, counts, names=('cat', 'dog', 'emu')):
+    """A class-folder tree ``root/{name}/{i}.jpg`` (colour = label * 40)."""
+    for c, (name, n) in enumerate(zip(names, counts)):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            cv2.imwrite(str(root / name / f'{i}.jpg'),
+                        np.full((8, 8, 3), c * 40, np.uint8))
+    return root
+
+
+@pytest.fixture
+def folder_root(tmp_path):
+    """train/ (cat 1, dog 5, emu 2, a .txt ignored) and test/ (3 each)."""
+    _folders(tmp_path / 'train', [1, 5, 2])
+    (tmp_path / 'train' / 'dog' / 'notes.txt').write_text('not an image')
+    _folders(tmp_path / 'test', [3, 3, 3])
+    return tmp_path
+
+
+def test_folder_tree_classes_counts_and_paths(folder_root):
+    train = DATASETS.build(
+        dict(type='xerm_mm.LongTailListDataset',
+             data_root=str(folder_root),
+             data_prefix='train'))
+    assert train.metainfo['classes'] == ('cat', 'dog', 'emu')
+    assert train.metainfo['train_class_counts'] == (1, 5, 2)
+    assert train.metainfo['class_counts'] == (1, 5, 2)
+    assert train.get_gt_labels().tolist() == [0, 1, 1, 1, 1, 1, 2, 2]
+    assert train.get_data_info(1)['img_path'] == osp.join(
+        str(folder_root), 'train', 'dog', '0.jpg')
+    test = LongTailListDataset(data_root=str(folder_root),
+                               data_prefix='test',
+                               train_data_prefix='train',
+                               test_mode=True)
+    assert test.metainfo['classes'] == ('cat', 'dog', 'emu')
+    assert test.metainfo['train_class_counts'] == (1, 5, 2)
+    assert test.metainfo['class_counts'] == (3, 3, 3)
+    # data_root itself as the tree, absolute train_data_prefix
+    own = LongTailListDataset(data_root=str(folder_root / 'train'),
+                              ann_file=None)
+    assert own.metainfo['class_counts'] == (1, 5, 2)
+    named = LongTailListDataset(data_prefix=str(folder_root / 'test'),
+                                train_data_prefix=str(folder_root / 'train'),
+                                classes=['c', 'd', 'e'],
+                                num_classes=3)
+    assert named.metainfo['classes'] == ('c', 'd', 'e')
+    assert named.metainfo['train_class_counts'] == (1, 5, 2)
+
+
+def test_folder_tree_missing_class_counts_zero_extra_is_error(tmp_path):
+    _folders(tmp_path / 'train', [2, 4, 1])
+    _folders(tmp_path / 'test', [2, 2], names=('cat', 'emu'))
+    test = LongTailListDataset(data_root=str(tmp_path),
+                               data_prefix='test',
+                               train_data_prefix='train')
+    assert test.metainfo['classes'] == ('cat', 'dog', 'emu')
+    assert test.metainfo['class_counts'] == (2, 0, 2)
+    assert test.get_gt_labels().tolist() == [0, 0, 2, 2]
+    _folders(tmp_path / 'test', [1], names=('yak', ))
+    with pytest.raises(ValueError) as err:
+        LongTailListDataset(data_root=str(tmp_path),
+                            data_prefix='test',
+                            train_data_prefix='train')
+    msg = str(err.value)
+    assert 'yak' in msg and str(tmp_path / 'train') in msg
+    assert 'cat, dog, emu' in msg
+
+
+def test_folder_tree_errors(folder_root, tmp_path):
+    root = str(folder_root)
+    with pytest.raises(FileNotFoundError, match='training tree.*nowhere'):
+        LongTailListDataset(data_root=root,
+                            data_prefix='test',
+                            train_data_prefix='nowhere')
+    with pytest.raises(ValueError, match='2 class names.*3 class folders'):
+        LongTailListDataset(data_root=root,
+                            data_prefix='train',
+                            classes=['a', 'b'])
+    with pytest.raises(ValueError, match='num_classes=4'):
+        LongTailListDataset(data_root=root, data_prefix='train', num_classes=4)
+    with pytest.raises(ValueError, match='train_data_prefix'):
+        LongTailListDataset(data_root=root, train_ann_file='tr.txt')
+    with pytest.raises(ValueError, match='train_ann_file'):
+        LongTailListDataset(data_root=root,
+                            ann_file='te.txt',
+                            train_data_prefix='train')
+    with pytest.raises(ValueError, match='ann_file.*data_root'):
+        LongTailListDataset()
+    with pytest.raises(ValueError, match='imbalanced'):
+        LongTailListDataset(data_root=root,
+                            data_prefix='train',
+                            imbalance_ratio=2)
+    (tmp_path / 'empty' / 'cat').mkdir(parents=True)
+    with pytest.raises(ValueError, match='no image.*empty'):
+        LongTailListDataset(data_root=str(tmp_path / 'empty'))
+    (tmp_path / 'flat').mkdir()
+    (tmp_path / 'flat' / 'a.jpg').write_bytes(b'')
+    with pytest.raises(ValueError, match='no class subfolders'):
+        LongTailListDataset(data_root=str(tmp_path / 'flat'))
+
+
+def test_folder_tree_imbalanced_test_and_pipeline(folder_root):
+    """Train counts (1, 5, 2): ranks dog 0, emu 1, cat 2.
+
+    IB 3, n_test 3: per rank int(3 * 3^(-r/2)) = 3, 1, 1.
+    """
+    kw = dict(data_root=str(folder_root),
+              data_prefix='test',
+              train_data_prefix='train')
+    fwd = LongTailListDataset(imbalance_ratio=3, **kw)
+    assert fwd.metainfo['class_counts'] == (1, 3, 1)
+    bwd = LongTailListDataset(imbalance_ratio=3, reverse=True, **kw)
+    assert bwd.metainfo['class_counts'] == (3, 1, 1)
+    ds = LongTailListDataset(
+        pipeline=[dict(type='LoadImageFromFile'),
+                  dict(type='PackInputs')],
+        **kw)
+    out = ds[3]
+    assert tuple(out['inputs'].shape) == (3, 8, 8)
+    assert out['data_samples'].gt_label.item() == 1
+    assert int(out['inputs'][0, 0, 0]) == 40

@@ -1,9 +1,11 @@
-"""LongTailListDataset: a long-tailed split given as a list file.
+"""LongTailListDataset: a long-tailed split given as a list file or tree.
 
 One ``relative/path label`` per line (see :mod:`.list_file`), the format of
-ImageNet-LT, Places-LT and iNaturalist 2018, and the way to bring a user's
-own long-tailed data. Only the lists are read when the dataset is built; the
-images are read by the pipeline's ``LoadImageFromFile``.
+ImageNet-LT, Places-LT and iNaturalist 2018, or (without ``ann_file``) an
+image-folder tree ``root/class_name/xxx.jpg`` (see :mod:`.folder_tree`): the
+way to bring a user's own long-tailed data. Only the lists (or the file
+names) are read when the dataset is built; the images are read by the
+pipeline's ``LoadImageFromFile``.
 """
 import os.path as osp
 from typing import List, Optional, Sequence, Union
@@ -13,7 +15,10 @@ from mmengine.fileio import exists, get_file_backend, join_path
 from mmengine.utils import is_abs
 from mmpretrain.datasets import BaseDataset
 
+from mmengine.logging import MMLogger
+
 from xerm_mm.registry import DATASETS
+from .folder_tree import IMG_EXTENSIONS, class_folders, scan_tree
 from .imbalanced_test import imbalanced_test_indices
 from .list_file import read_list_file
 from .lt_profile import img_num_per_cls
@@ -23,7 +28,13 @@ __all__ = ['LongTailListDataset']
 
 @DATASETS.register_module()
 class LongTailListDataset(BaseDataset):
-    """A long-tailed image-classification split read from a list file.
+    """A long-tailed image-classification split: a list file or a tree.
+
+    Without ``ann_file`` the split is the image-folder tree at
+    ``data_root`` / ``data_prefix`` (mmpretrain's ``CustomDataset``
+    conventions: classes = the sorted class subfolders of the TRAINING tree,
+    labels their index). This split's tree may lack a class (its count is
+    0, with a warning); a folder that is not a training class is an error.
 
     ``metainfo`` holds ``classes``, ``train_class_counts`` (images per class
     of the training list, for LongTailMetric's many / medium / few groups
@@ -32,8 +43,9 @@ class LongTailListDataset(BaseDataset):
     CIFAR-LT datasets do (tuples of ints).
 
     Args:
-        ann_file (str): This split's list, relative to ``data_root`` unless
-            absolute.
+        ann_file (str, optional): This split's list, relative to
+            ``data_root`` unless absolute. Empty or None: this split is the
+            folder tree at ``data_root`` / ``data_prefix``.
         train_ann_file (str, optional): The training list, relative to
             ``data_root`` unless absolute. Defaults to ``ann_file`` (this
             split is the training split).
@@ -44,17 +56,23 @@ class LongTailListDataset(BaseDataset):
             them).
         num_classes (int, optional): Number of classes when ``classes`` is
             not given (names ``'0'`` .. ``'C-1'``). With neither, it is the
-            largest label of the training list plus one.
+            largest label of the training list plus one. On a tree it
+            must equal the number of class folders.
         imbalance_ratio (float): Keep the imbalanced test subset of this list
             (see :mod:`.imbalanced_test`); 1 keeps the whole list. Only on a
             list other than the training list. Defaults to 1.
         reverse (bool): Backward imbalanced test set. Defaults to False.
+        train_data_prefix (str, optional): Tree form: the training tree,
+            relative to ``data_root`` unless absolute. Defaults to this
+            split's tree (this split is the training split).
+        extensions (Sequence[str]): Tree form: image extensions (any case).
+            Defaults to mmpretrain ``CustomDataset``'s.
         **kwargs: Passed to mmpretrain's ``BaseDataset`` (``pipeline``,
             ``test_mode``, ``lazy_init``, ``serialize_data``, ...).
     """
 
     def __init__(self,
-                 ann_file: str,
+                 ann_file: Optional[str] = None,
                  train_ann_file: Optional[str] = None,
                  data_root: str = '',
                  data_prefix: Union[str, dict] = '',
@@ -62,10 +80,25 @@ class LongTailListDataset(BaseDataset):
                  num_classes: Optional[int] = None,
                  imbalance_ratio: float = 1,
                  reverse: bool = False,
+                 train_data_prefix: Optional[str] = None,
+                 extensions: Sequence[str] = IMG_EXTENSIONS,
                  **kwargs):
         name = type(self).__name__
-        if not ann_file:
-            raise ValueError(f'{name}: ann_file (the list file) is required')
+        ann_file = ann_file or ''
+        self.is_tree = not ann_file
+        if self.is_tree and train_ann_file is not None:
+            raise ValueError(
+                f'{name}: train_ann_file={train_ann_file!r} needs ann_file '
+                f'(a list); with a folder tree set train_data_prefix')
+        if not self.is_tree and train_data_prefix is not None:
+            raise ValueError(
+                f'{name}: train_data_prefix={train_data_prefix!r} is for a '
+                f'folder tree (no ann_file); with lists set train_ann_file')
+        if self.is_tree and not (data_root or data_prefix):
+            raise ValueError(
+                f'{name}: set ann_file (a list file) or data_root / '
+                f'data_prefix (a folder of class subfolders)')
+        self.extensions = tuple(extensions)
         if num_classes is not None and (isinstance(num_classes, bool)
                                         or not isinstance(num_classes, int)
                                         or num_classes < 1):
@@ -75,16 +108,19 @@ class LongTailListDataset(BaseDataset):
         self.num_classes = num_classes
         self.imbalance_ratio = imbalance_ratio
         self.reverse = bool(reverse)
-        self.train_ann_file = self._rooted(
-            ann_file if train_ann_file is None else train_ann_file, data_root)
-        self._is_train_list = train_ann_file is None or \
-            self.train_ann_file == self._rooted(ann_file, data_root)
+        own = ann_file if not self.is_tree else (data_prefix.get(
+            'img_path', '') if isinstance(data_prefix, dict) else data_prefix)
+        train = train_ann_file if not self.is_tree else train_data_prefix
+        self.train_ann_file = self._rooted(own if train is None else train,
+                                           data_root)
+        self._is_train_list = train is None or \
+            self._same(self.train_ann_file, self._rooted(own, data_root))
         if self._is_train_list and (imbalance_ratio != 1 or self.reverse):
             raise ValueError(
                 f'{name}: imbalance_ratio / reverse build an imbalanced '
                 f'TEST set; they do not apply to the training list '
                 f'{self.train_ann_file}')
-        if classes is None and num_classes is not None:
+        if classes is None and num_classes is not None and not self.is_tree:
             classes = tuple(str(c) for c in range(num_classes))
         super().__init__(ann_file=ann_file,
                          data_root=data_root,
@@ -98,6 +134,10 @@ class LongTailListDataset(BaseDataset):
         path = osp.expanduser(path)
         return path if is_abs(path) or not data_root else join_path(
             data_root, path)
+
+    @staticmethod
+    def _same(a: str, b: str) -> bool:
+        return osp.normpath(a or '.') == osp.normpath(b or '.')
 
     def _read(self, path: str, what: str, hint: str):
         if not exists(path):
@@ -129,18 +169,63 @@ class LongTailListDataset(BaseDataset):
                 f'out of range for {num} classes (set classes= or '
                 f'num_classes= to the number of classes of the dataset)')
 
-    def load_data_list(self) -> List[dict]:
-        """Read the lists; fill the counts in ``metainfo``."""
+    def _read_lists(self):
+        """This split's paths and labels, and the training labels."""
         paths, labels = self._read(self.ann_file, 'list file',
                                    'set data_root or ann_file')
         if self._is_train_list:
-            train_labels = labels
-        else:
-            _, train_labels = self._read(
-                self.train_ann_file, 'training list',
-                'set train_ann_file= to the list of the training split (its '
-                'class counts define metainfo["train_class_counts"], the '
-                'many / medium / few groups and the prior)')
+            return paths, labels, labels
+        _, train_labels = self._read(
+            self.train_ann_file, 'training list',
+            'set train_ann_file= to the list of the training split (its '
+            'class counts define metainfo["train_class_counts"], the '
+            'many / medium / few groups and the prior)')
+        return paths, labels, train_labels
+
+    def _scan_trees(self):
+        """The tree form of :meth:`_read_lists`; classes = train folders."""
+        name = type(self).__name__
+        train_root = self.train_ann_file
+        folders = class_folders(train_root, f'{name}: training tree')
+        to_idx = {f: i for i, f in enumerate(folders)}
+        given = self._metainfo.get('classes')
+        if given is not None and len(given) != len(folders):
+            raise ValueError(
+                f'{name}: {len(given)} class names were given but the '
+                f'training tree {train_root} has {len(folders)} class '
+                f'folders: {", ".join(folders)}')
+        if given is None:
+            self._metainfo['classes'] = tuple(folders)
+        train_paths, train_labels = scan_tree(train_root, to_idx,
+                                              self.extensions)
+        if not train_labels.size:
+            raise ValueError(
+                f'{name}: no image in the class folders of the training tree '
+                f'{train_root} (extensions: {", ".join(self.extensions)})')
+        if self._is_train_list:
+            return train_paths, train_labels, train_labels
+        own = class_folders(self.img_prefix, f'{name}: tree')
+        extra = sorted(set(own) - set(to_idx))
+        if extra:
+            raise ValueError(
+                f'{name}: the class folders {", ".join(extra)} of '
+                f'{self.img_prefix} are not in the training tree '
+                f'{train_root} (its classes: {", ".join(folders)}); rename '
+                f'or remove them, or set train_data_prefix')
+        missing = sorted(set(to_idx) - set(own))
+        if missing:
+            MMLogger.get_current_instance().warning(
+                f'{name}: {self.img_prefix} has no folder for the training '
+                f'classes {", ".join(missing)}: their count is 0')
+        paths, labels = scan_tree(self.img_prefix, {f: to_idx[f]
+                                                    for f in own},
+                                  self.extensions)
+        return paths, labels, train_labels
+
+    def load_data_list(self) -> List[dict]:
+        """Read the lists (or trees); fill the counts in ``metainfo``."""
+        paths, labels, train_labels = (self._scan_trees()
+                                       if self.is_tree else self._read_lists())
         num = self._num_classes(train_labels)
         self._check_range(train_labels, num, self.train_ann_file)
         self._check_range(labels, num, self.ann_file)
@@ -168,7 +253,8 @@ class LongTailListDataset(BaseDataset):
     def extra_repr(self) -> List[str]:
         """The extra repr lines: lists and the imbalanced-test arguments."""
         return super().extra_repr() + [
-            f'Training list: \t{self.train_ann_file}',
+            f'Training {"tree" if self.is_tree else "list"}: '
+            f'\t{self.train_ann_file}',
             f'Imbalanced test: \timbalance_ratio={self.imbalance_ratio}, '
             f'reverse={self.reverse}'
         ]
