@@ -24,6 +24,7 @@ DATASET_NAMES = {
     'CIFAR10LT': 'CIFAR-10-LT',
     'CIFAR100LT': 'CIFAR-100-LT',
     'DigitsLT': 'DigitsLT',
+    'ImageNetLT': 'ImageNet-LT',
 }
 
 
@@ -117,7 +118,8 @@ def test_metadata_matches_the_resolved_config(entries):
         meta = model['Metadata']
         actual = {
             'Training Data': DATASET_NAMES[_type(dataset)],
-            'Imbalance Ratio': dataset.imbalance_ratio,
+            # None: a published list (ImageNet-LT), no ratio to choose.
+            'Imbalance Ratio': dataset.get('imbalance_ratio'),
             'Epochs': cfg.train_cfg.max_epochs,
             'Batch Size': cfg.train_dataloader.batch_size,
             'Architecture': [_type(cfg.model.backbone),
