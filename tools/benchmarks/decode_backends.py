@@ -56,9 +56,23 @@ def available_backends():
         if backend not in mmcv_io.supported_backends:
             skipped[backend] = f'not a backend of mmcv {mmcv_io.__name__}'
         elif backend == 'turbojpeg' and mmcv_io.TurboJPEG is None:
-            skipped[backend] = ('PyTurboJPEG or libturbojpeg is not '
-                                'installed (pip install PyTurboJPEG, '
-                                'apt install libturbojpeg0)')
+            skipped[backend] = ('PyTurboJPEG is not installed (pip '
+                                'install PyTurboJPEG; it also needs '
+                                'libturbojpeg: PyTurboJPEG 2.x needs '
+                                'libjpeg-turbo >= 3.0, "PyTurboJPEG<2" '
+                                'works with 2.x)')
+        elif backend == 'turbojpeg' and mmcv_io.jpeg is None:
+            # imfrombytes(backend='turbojpeg') reads a module-level decoder
+            # that only use_backend('turbojpeg') creates; keep the default.
+            default = mmcv_io.imread_backend
+            try:
+                mmcv_io.use_backend('turbojpeg')
+            except (OSError, RuntimeError) as err:
+                skipped[backend] = f'libturbojpeg did not load: {err}'
+            else:
+                found.append(backend)
+            finally:
+                mmcv_io.imread_backend = default
         else:
             found.append(backend)
     return found, skipped
