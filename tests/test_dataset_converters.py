@@ -152,33 +152,3 @@ def test_labels_are_category_ids_not_indices(tmp_path):
     data['categories'] = [{'id': 4}, {'id': 2}]
     outs, _ = run_main(TOOL, _dump(tmp_path / 'train2018.json', data))
     assert np.array_equal(read_list_file(outs['train'])[1], [2, 4])
-
-
-PUBLISHED_VAL = Path('/work/shared/data/splits/iNaturalist18_val.txt')
-if not PUBLISHED_VAL.is_file():
-    PUBLISHED_VAL = Path(__file__).resolve().parents[2] / 'shared' / 'data' \
-        / 'splits' / 'iNaturalist18_val.txt'
-
-
-@pytest.mark.skipif(not PUBLISHED_VAL.is_file(),
-                    reason='the published iNaturalist18_val.txt is absent')
-def test_reproduces_the_published_val_list(tmp_path):
-    """A json holding the published val list converts back to that file."""
-    paths, labels = read_list_file(str(PUBLISHED_VAL))
-    data = {
-        'images': [{
-            'id': 10**6 + i,
-            'file_name': p
-        } for i, p in enumerate(paths)],
-        'annotations': [{
-            'image_id': 10**6 + i,
-            'category_id': int(c)
-        } for i, c in enumerate(labels)],
-        'categories': [{
-            'id': c
-        } for c in range(8142)],
-    }
-    outs, out = run_main(TOOL, _dump(tmp_path / 'val2018.json', data))
-    assert Path(outs['val']).read_bytes() == PUBLISHED_VAL.read_bytes()
-    assert '24,426 images, 8,142 classes (0 without images), ' \
-        'images per class 3 .. 3' in out

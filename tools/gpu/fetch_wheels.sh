@@ -5,8 +5,8 @@
 #
 # That machine has Python 3.12 with its own torch, torchvision, numpy,
 # opencv-python-headless, matplotlib, pillow, pyyaml, rich, scikit-learn,
-# click, markdown, zipp, einops, packaging, setuptools (see
-# /work/.library/device/KINDS.md) but no mmengine, mmpretrain or mmcv, and it
+# click, markdown, zipp, einops, packaging, setuptools (the device
+# machine's package list) but no mmengine, mmpretrain or mmcv, and it
 # cannot reach a registry. This fetches, for CPython 3.12 on manylinux x86_64,
 # mmengine / mmpretrain / mmcv-lite at the versions of requirements/runtime.txt
 # and every pure-Python package they need that the machine lacks, one version
