@@ -173,8 +173,9 @@ class XERMClassifier(ImageClassifier):
     reach them. ``_apply`` is extended so ``.to()``, ``.cuda()``, ``.half()``
     move them too. They always run in eval mode under ``torch.no_grad()``
     (BatchNorm running statistics and TDE's moving average never change);
-    their heads compute in float32 under autocast, and on the CPU they get
-    their input in channels_last format (``teacher_channels_last``).
+    their heads compute in float32 under autocast. Their memory format is
+    the student's (``XERMRunner``'s ``memory_format`` reaches them through
+    ``.to()``).
 
     Prediction is the student's plain prediction (``ImageClassifier``); a
     TDE student head is configured with ``predict_view='imbalanced'`` (TE).
@@ -190,12 +191,6 @@ class XERMClassifier(ImageClassifier):
             from the single (or imbalanced) teacher; done by
             ``XERMTeacherHook`` through :meth:`init_from_teacher`. Defaults
             to False.
-        teacher_channels_last (bool, optional): Hand the teachers their
-            (N, C, H, W) input in ``torch.channels_last`` memory format
-            (their modules are untouched): on the CPU oneDNN's convolutions
-            run 1.25x faster so (BBN ResNet-32, batch 128), with the same
-            scores to float32 rounding. None: on the CPU only. Defaults to
-            None.
     """
 
     def __init__(self,
@@ -206,7 +201,6 @@ class XERMClassifier(ImageClassifier):
                  imbalanced_teacher: Optional[dict] = None,
                  balanced_teacher: Optional[dict] = None,
                  init_student_from_teacher: bool = False,
-                 teacher_channels_last: Optional[bool] = None,
                  pretrained: Optional[str] = None,
                  train_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
@@ -231,7 +225,6 @@ class XERMClassifier(ImageClassifier):
         object.__setattr__(self, '_teachers', teachers)
         object.__setattr__(self, '_teacher_specs', specs)
         self.init_student_from_teacher = bool(init_student_from_teacher)
-        self.teacher_channels_last = teacher_channels_last
         self.teachers_loaded = False
 
     # --- teachers ------------------------------------------------------
@@ -297,7 +290,6 @@ class XERMClassifier(ImageClassifier):
         for model in self._teachers.values():
             if model.training:
                 model.eval()
-        inputs = self._teacher_inputs(inputs)
         if SINGLE in self._teachers:
             model = self._teachers[SINGLE]
             views = _float32_head(model.head.views, model.extract_feat(inputs))
@@ -310,15 +302,6 @@ class XERMClassifier(ImageClassifier):
         return dict(
             imbalanced=_float32_head(imba.head, imba.extract_feat(inputs)),
             balanced=_float32_head(ba_head, ba.extract_feat(inputs)))
-
-    def _teacher_inputs(self, inputs: torch.Tensor) -> torch.Tensor:
-        """``inputs`` in the memory format the teachers run in."""
-        channels_last = self.teacher_channels_last
-        if channels_last is None:
-            channels_last = inputs.device.type == 'cpu'
-        if channels_last and inputs.dim() == 4:
-            return inputs.contiguous(memory_format=torch.channels_last)
-        return inputs
 
     @torch.no_grad()
     def init_from_teacher(self) -> int:
