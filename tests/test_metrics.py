@@ -56,6 +56,9 @@ def test_hand_computed_one_class_per_group():
     assert r['per_class_gt_count'] == [4, 4, 2]
     assert r['per_class_pred_count'] == [5, 3, 2]
     assert all(type(v) is int for v in r['per_class_tp'])
+    # The groups the averages were made of, for plots.
+    assert r['per_class_train_count'] == list(COUNTS)
+    assert r['per_class_group'] == ['many', 'medium', 'few']
 
 
 def test_group_average_and_f1_of_means():

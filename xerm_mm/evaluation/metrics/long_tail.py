@@ -219,9 +219,11 @@ class LongTailMetric(BaseMetric):
         Returns:
             dict: Floats in percent (NaN for an empty group): ``top1``,
             ``{many,medium,few}_{recall,precision,f1,f1_of_means}``,
-            ``recall``, ``precision``, ``f1``, ``f1_of_means``; and lists of
+            ``recall``, ``precision``, ``f1``, ``f1_of_means``; lists of
             C ints ``per_class_pred_count``, ``per_class_gt_count``,
-            ``per_class_tp``.
+            ``per_class_tp``, ``per_class_train_count``; and
+            ``per_class_group``, the group of each class (``'many'``,
+            ``'medium'`` or ``'few'``).
         """
         LongTailMetric._check_options(many_thr, few_thr, undefined_precision)
         pred = _as_int_array(pred_labels, 'pred_labels')
@@ -273,4 +275,10 @@ class LongTailMetric(BaseMetric):
         metrics['per_class_pred_count'] = pred_count.tolist()
         metrics['per_class_gt_count'] = gt_count.tolist()
         metrics['per_class_tp'] = tp.tolist()
+        # What the groups were made of: plots read them with the counts.
+        metrics['per_class_train_count'] = train_counts.tolist()
+        group_of = np.empty(num_classes, dtype=object)
+        for group in _GROUPS:
+            group_of[groups[group]] = group
+        metrics['per_class_group'] = group_of.tolist()
         return metrics
