@@ -1,0 +1,134 @@
+"""Prediction histograms (the xERM paper's Figure 1) from tools/test.py's
+metrics: ``python tools/analysis_tools/prediction_histogram.py
+--model NAME METRICS_JSON [--model ...] --out-dir DIR``.
+
+For each model, the number of test images predicted as each class against
+the number of each class (classes from the most to the least trained) on
+one test set (``--test-set``, the balanced one by default), a panel per
+model; below, the true and false positives of the few-shot classes on that
+set and of the many-shot classes on an imbalanced one
+(``--imbalanced-set``). The metrics files are those of ``tools/test.py
+CONFIG CKPT --metrics-out FILE.json`` (or ``--out FILE --out-item metrics``,
+or a pipeline's ``{work_dir}/eval/{method}.json``): no model is run.
+
+Writes ``{out_dir}/{name}.png``, ``.pdf`` and ``.json``: the numbers
+plotted, plus the group counts of every test set of the files.
+"""
+import argparse
+import re
+from collections import OrderedDict
+
+import matplotlib
+
+matplotlib.use('Agg')
+
+from xerm_mm.analysis import (draw_prediction_histograms, group_counts,  # noqa: E402,E501
+                              load_metrics, save_figure, sorted_counts,
+                              test_set_rows)
+
+_NAME = re.compile(r'^[\w.+-]+$')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Predicted against ground-truth counts per class, and '
+        'true / false positives per group, from tools/test.py\'s metrics')
+    parser.add_argument(
+        '--model',
+        nargs=2,
+        action='append',
+        required=True,
+        metavar=('NAME', 'METRICS'),
+        help='a model\'s name and its tools/test.py metrics file (repeat '
+        'for each model, a panel each)')
+    parser.add_argument(
+        '--test-set',
+        default='balanced',
+        help='test set of the histograms and the few-shot bars (default: '
+        'balanced)')
+    parser.add_argument(
+        '--imbalanced-set',
+        help='test set of the many-shot bars (default: the first other set '
+        'of the first file, e.g. ib100; none if it has no other)')
+    parser.add_argument(
+        '--out-dir', required=True, help='folder of the figure files')
+    parser.add_argument(
+        '--name',
+        default='prediction_histogram',
+        help='file name of the figure files, without extension')
+    args = parser.parse_args(argv)
+    names = [name for name, _ in args.model]
+    for name in names:
+        if not _NAME.match(name):
+            parser.error(f'--model {name!r}: use letters, digits and _ . + -')
+    if len(set(names)) != len(names):
+        parser.error(f'--model: a name is given twice in {names}')
+    return args
+
+
+def _set_rows(path: str, test_set: str) -> OrderedDict:
+    """Every test set's metrics in ``path``; ``test_set`` must be one."""
+    rows = test_set_rows(load_metrics(path), path)
+    if test_set not in rows:
+        raise KeyError(f'{path!r} has no test set {test_set!r}; it has '
+                       f'{list(rows)} (choose one with --test-set)')
+    return rows
+
+
+def _imbalanced_set(args, first_rows) -> str:
+    """The many-shot bars' set: given, or the first other of the file."""
+    if args.imbalanced_set is not None:
+        return args.imbalanced_set
+    others = [name for name in first_rows if name != args.test_set]
+    return others[0] if others else None
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    rows = OrderedDict(
+        (name, _set_rows(path, args.test_set)) for name, path in args.model)
+    imbalanced = _imbalanced_set(args, next(iter(rows.values())))
+    if imbalanced is not None:
+        for (name, path), sets in zip(args.model, rows.values()):
+            if imbalanced not in sets:
+                raise KeyError(f'{path!r} ({name}) has no test set '
+                               f'{imbalanced!r}; it has {list(sets)} '
+                               '(choose one with --imbalanced-set)')
+    models = OrderedDict()
+    for (name, path), sets in zip(args.model, rows.values()):
+        models[name] = OrderedDict(
+            metrics_file=path,
+            top1=sets[args.test_set]['top1'],
+            counts=sorted_counts(sets[args.test_set]),
+            groups=OrderedDict(
+                (set_name, group_counts(row)) for set_name, row in
+                sets.items()))
+    panels = [('few', args.test_set)]
+    if imbalanced is not None:
+        panels.append(('many', imbalanced))
+    bars = [(f'{group}-shot classes\non {set_name}',
+             {name: model['groups'][set_name][group]
+              for name, model in models.items()})
+            for group, set_name in panels]
+    fig = draw_prediction_histograms(models, args.test_set, bars)
+    numbers = OrderedDict(
+        test_set=args.test_set,
+        imbalanced_set=imbalanced,
+        tp_fp_panels=[dict(group=g, test_set=s) for g, s in panels],
+        models=models)
+    paths = save_figure(fig, numbers, args.out_dir, args.name)
+    for name, model in models.items():
+        few = model['groups'][args.test_set]['few']
+        line = (f'{name}: few-shot on {args.test_set}: TP {few["tp"]}, '
+                f'FP {few["fp"]}')
+        if imbalanced is not None:
+            many = model['groups'][imbalanced]['many']
+            line += (f'; many-shot on {imbalanced}: TP {many["tp"]}, '
+                     f'FP {many["fp"]}')
+        print(line)
+    print('written: ' + ', '.join(paths.values()))
+    return numbers
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,162 @@
+"""The test-agnostic sweep: ``python tools/analysis_tools/test_agnostic_sweep.py
+--model NAME CONFIG CHECKPOINT [--model ...] --work-dir DIR``.
+
+Each model is tested by ``tools/test.py`` (in this process, one run per
+model) on forward long-tailed test sets (``--ratios``, IB 100 .. 2 by
+default), the balanced test set and backward ones (IB 2 .. 100,
+``reverse=True``): the sets are ``test_cfg.test_sets`` entries of the
+config's MultiTestLoop, given to test.py as ``--cfg-options`` with
+``--test-sets`` (see :mod:`xerm_mm.analysis.sweep_sets`), so every number is
+test.py's and each model's command is printed to rerun it alone.
+
+Prints a Markdown table (top-1 per model and set, and the mean) and writes
+``{work_dir}/{model}/metrics.json`` (all metrics of each model) and
+``{out_dir}/{name}.png``, ``.pdf`` and ``.json`` (the "unbiasedness curve":
+top-1 against the test distribution, a line per model, and its numbers).
+"""
+import argparse
+import os.path as osp
+import re
+import runpy
+import shlex
+import time
+from collections import OrderedDict
+
+import matplotlib
+
+matplotlib.use('Agg')
+
+from mmengine.config import Config  # noqa: E402
+
+from xerm_mm.analysis import draw_sweep_curve, save_figure  # noqa: E402
+from xerm_mm.analysis.sweep_sets import (DEFAULT_RATIOS,  # noqa: E402
+                                         check_sweepable, sweep_sets,
+                                         test_set_options)
+from xerm_mm.evaluation.report import (markdown_table,  # noqa: E402
+                                       split_by_test_set)
+from xerm_mm.utils import register_all_modules  # noqa: E402
+from xerm_mm.utils.config import resolve_config_path  # noqa: E402
+
+TEST_TOOL = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
+                     'test.py')
+_NAME = re.compile(r'^[\w.+-]+$')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Top-1 of several checkpoints on forward long-tailed, '
+        'balanced and backward long-tailed test sets, and its plot')
+    parser.add_argument(
+        '--model',
+        nargs=3,
+        action='append',
+        required=True,
+        metavar=('NAME', 'CONFIG', 'CHECKPOINT'),
+        help='a model: its name on the plot, its test config and checkpoint '
+        '(repeat for each model)')
+    parser.add_argument(
+        '--ratios',
+        nargs='+',
+        type=float,
+        default=list(DEFAULT_RATIOS),
+        help='imbalance ratios (> 1) of the forward and backward test sets '
+        f'(default: {" ".join(map(str, DEFAULT_RATIOS))})')
+    parser.add_argument(
+        '--work-dir',
+        default='work_dirs/test_agnostic_sweep',
+        help='folder of the test runs, a sub-folder per model')
+    parser.add_argument(
+        '--out-dir', help='folder of the figure files (default: --work-dir)')
+    parser.add_argument(
+        '--name',
+        default='test_agnostic_sweep',
+        help='file name of the figure files, without extension')
+    parser.add_argument(
+        '--data-root', help='tools/test.py --data-root, for every model')
+    parser.add_argument(
+        '--amp', action='store_true', help='tools/test.py --amp')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        default=[],
+        help='tools/test.py --cfg-options key=value pairs, for every model '
+        '(after the sweep\'s own)')
+    args = parser.parse_args(argv)
+    names = [name for name, _, _ in args.model]
+    for name in names:
+        if not _NAME.match(name):
+            parser.error(f'--model {name!r}: use letters, digits and _ . + -')
+    if len(set(names)) != len(names):
+        parser.error(f'--model: a name is given twice in {names}')
+    args.ratios = [int(r) if float(r).is_integer() else r
+                   for r in args.ratios]
+    try:
+        args.sets = sweep_sets(args.ratios)
+    except ValueError as error:
+        parser.error(str(error))
+    args.out_dir = args.out_dir or args.work_dir
+    return args
+
+
+def test_argv(args, name: str, config: str, checkpoint: str) -> list:
+    """tools/test.py's arguments that evaluate one model on the sweep."""
+    folder = osp.join(args.work_dir, name)
+    argv = [config, checkpoint, '--work-dir', folder,
+            '--metrics-out', osp.join(folder, 'metrics.json'),
+            '--test-sets', *[s.name for s in args.sets]]
+    if args.data_root:
+        argv += ['--data-root', args.data_root]
+    if args.amp:
+        argv.append('--amp')
+    return argv + ['--cfg-options', *test_set_options(args.sets),
+                   *args.cfg_options]
+
+
+def run_name(name: str) -> str:
+    """``--cfg-options`` entry naming one model's run apart from the others:
+    MMEngine shares a logger and message hub between runners of one name
+    (by default the config's name and the second they start)."""
+    return f"experiment_name=sweep_{name}_{time.strftime('%Y%m%d_%H%M%S')}"
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    register_all_modules(init_default_scope=False)
+    args.model = [(name, resolve_config_path(config), checkpoint)
+                  for name, config, checkpoint in args.model]
+    for name, config, checkpoint in args.model:
+        if not osp.isfile(checkpoint):
+            raise FileNotFoundError(f'--model {name}: checkpoint '
+                                    f'{checkpoint!r} not found')
+        check_sweepable(Config.fromfile(config), config)
+    test_main = runpy.run_path(TEST_TOOL, run_name='xerm_test_tool')['main']
+    top1 = OrderedDict()
+    models = OrderedDict()
+    for name, config, checkpoint in args.model:
+        argv = test_argv(args, name, config, checkpoint)
+        print(f'[sweep] {name}: python tools/test.py {shlex.join(argv)}',
+              flush=True)
+        rows = split_by_test_set(test_main(argv + [run_name(name)]))
+        top1[name] = OrderedDict((s.name, rows[s.name]['top1'])
+                                 for s in args.sets)
+        models[name] = OrderedDict(
+            config=config, checkpoint=checkpoint,
+            metrics_file=osp.join(args.work_dir, name, 'metrics.json'),
+            top1=top1[name],
+            mean_top1=sum(top1[name].values()) / len(args.sets),
+            test_command=['tools/test.py', *argv])
+    table = OrderedDict(
+        (name, dict(top1[name], mean=models[name]['mean_top1']))
+        for name in top1)
+    print(markdown_table(table, [s.name for s in args.sets] + ['mean'],
+                         first='method'))
+    numbers = OrderedDict(
+        test_sets=[s._asdict() for s in args.sets], models=models)
+    paths = save_figure(draw_sweep_curve(args.sets, top1), numbers,
+                        args.out_dir, args.name)
+    print('written: ' + ', '.join(paths.values()))
+    return numbers
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,20 @@
+"""Numbers and figures of the analysis tools (``tools/analysis_tools``).
+
+The tools read what ``tools/test.py`` writes (the metrics JSON) or run it;
+this package holds what they share: reading a metrics file
+(:mod:`.metrics_file`), the numbers plotted (:mod:`.prediction_counts`,
+:mod:`.sweep_sets`), the drawings (:mod:`.histogram_plot`,
+:mod:`.sweep_plot`) and saving a figure with its numbers (:mod:`.figures`).
+"""
+from .figures import new_figure, save_figure
+from .histogram_plot import draw_prediction_histograms
+from .metrics_file import load_metrics, test_set_rows
+from .prediction_counts import class_order, group_counts, sorted_counts
+from .sweep_plot import draw_sweep_curve
+from .sweep_sets import SweepSet, sweep_sets
+
+__all__ = [
+    'new_figure', 'save_figure', 'draw_prediction_histograms',
+    'load_metrics', 'test_set_rows', 'class_order', 'group_counts',
+    'sorted_counts', 'draw_sweep_curve', 'SweepSet', 'sweep_sets'
+]

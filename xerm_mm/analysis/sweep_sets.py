@@ -1,0 +1,126 @@
+"""The test sets of the test-agnostic sweep, as ``tools/test.py`` options.
+
+From forward long tails (the most trained classes keep the most test images;
+IB 100 .. 2) through the balanced test set to backward ones (the least
+trained classes keep the most; IB 2 .. 100), as in the test-agnostic
+protocol of LADE / SADE. Each set is a ``test_cfg.test_sets`` entry of
+:class:`~xerm_mm.engine.MultiTestLoop` that sets the dataset's
+``imbalance_ratio`` and ``reverse`` (CIFAR-LT, DigitsLT and the list
+datasets of ImageNet-LT / Places365-LT / iNaturalist take both), so a sweep
+is one ``tools/test.py`` run per model:
+``--cfg-options test_cfg.test_sets.bwd_ib10.imbalance_ratio=10
+test_cfg.test_sets.bwd_ib10.reverse=True ... --test-sets ib100 ...``.
+The forward sets and the balanced one are named as in the configs
+(``ib100``, ``balanced``), so a config's own set of that name is the same
+set; the backward ones ``bwd_ib{r}``.
+"""
+import inspect
+import math
+import numbers
+from typing import List, NamedTuple, Sequence
+
+from mmengine.config import Config
+
+#: Forward imbalance ratios swept by default (and, mirrored, backward).
+DEFAULT_RATIOS = (100, 50, 10, 5, 2)
+_LOOPS = ('MultiTestLoop', 'xerm_mm.MultiTestLoop')
+
+
+class SweepSet(NamedTuple):
+    """One test set of the sweep.
+
+    Attributes:
+        name (str): ``ib{r}``, ``balanced`` or ``bwd_ib{r}``.
+        imbalance_ratio (float): ``IB`` of the set (1: balanced).
+        reverse (bool): Backward long tail.
+        label (str): Its tick label on the plot.
+    """
+    name: str
+    imbalance_ratio: float
+    reverse: bool
+    label: str
+
+
+def _name_text(ratio: float) -> str:
+    """``100`` -> ``'100'``, ``2.5`` -> ``'2p5'`` (no dot: names are
+    ``--cfg-options`` key parts)."""
+    return f'{ratio:g}'.replace('.', 'p')
+
+
+def sweep_sets(ratios: Sequence[float] = DEFAULT_RATIOS) -> List[SweepSet]:
+    """Forward sets (largest IB first), balanced, backward (smallest first).
+
+    Args:
+        ratios (Sequence[float]): The imbalance ratios (> 1, distinct), in any
+            order.
+
+    Raises:
+        ValueError: A ratio is not a finite number > 1, or is repeated.
+    """
+    for ratio in ratios:
+        if isinstance(ratio, bool) or not isinstance(ratio, numbers.Real) \
+                or not math.isfinite(ratio) or ratio <= 1:
+            raise ValueError(f'--ratios: {ratio!r} is not a number > 1 (the '
+                             'balanced set, IB 1, is always swept)')
+    if len(set(ratios)) != len(ratios):
+        raise ValueError(f'--ratios {list(ratios)}: a ratio is repeated')
+    forward = sorted(ratios, reverse=True)
+    sets = [
+        SweepSet(f'ib{_name_text(r)}', r, False, f'{r:g}\nfwd')
+        for r in forward
+    ]
+    sets.append(SweepSet('balanced', 1, False, '1\nbalanced'))
+    sets += [
+        SweepSet(f'bwd_ib{_name_text(r)}', r, True, f'{r:g}\nbwd')
+        for r in reversed(forward)
+    ]
+    return sets
+
+
+def test_set_options(sets: Sequence[SweepSet]) -> List[str]:
+    """``tools/test.py --cfg-options`` entries that define the sets."""
+    options = []
+    for s in sets:
+        key = f'test_cfg.test_sets.{s.name}'
+        options += [f'{key}.imbalance_ratio={s.imbalance_ratio:g}',
+                    f'{key}.reverse={s.reverse}']
+    return options
+
+
+def check_sweepable(cfg: Config, config_path: str) -> None:
+    """Raise if ``tools/test.py`` cannot sweep the test sets of ``cfg``.
+
+    The config must test with MultiTestLoop, one view of the head (no
+    ``test_cfg.views``), and a test dataset whose class takes
+    ``imbalance_ratio`` and ``reverse``.
+
+    Raises:
+        ValueError: Naming the config, the setting and the fix.
+    """
+    from xerm_mm.registry import DATASETS
+    test_cfg = cfg.get('test_cfg') or {}
+    loop = test_cfg.get('type')
+    if loop not in _LOOPS:
+        raise ValueError(
+            f'{config_path}: test_cfg.type is {loop!r}; the sweep needs '
+            "test_cfg = dict(type='xerm_mm.MultiTestLoop', ...)")
+    if test_cfg.get('views'):
+        raise ValueError(
+            f'{config_path}: test_cfg.views={list(test_cfg.views)} evaluates '
+            'several views; sweep one view (the head\'s predict_view) by '
+            'giving the config of that view')
+    dataset = cfg.get('test_dataloader', {}).get('dataset', {})
+    dataset_type = dataset.get('type')
+    dataset_cls = DATASETS.get(dataset_type) if isinstance(
+        dataset_type, str) else dataset_type
+    if dataset_cls is None:
+        raise ValueError(f'{config_path}: test_dataloader.dataset.type '
+                         f'{dataset_type!r} is not a registered dataset')
+    params = inspect.signature(dataset_cls.__init__).parameters
+    missing = [p for p in ('imbalance_ratio', 'reverse') if p not in params]
+    if missing:
+        raise ValueError(
+            f'{config_path}: the test dataset {dataset_cls.__name__} takes no '
+            f'{missing}; the sweep needs a long-tailed dataset of xerm_mm '
+            '(CIFAR10LT, CIFAR100LT, DigitsLT, ImageNetLT, Places365LT, '
+            'INaturalist2018)')
