@@ -31,7 +31,7 @@ from mmengine.config import Config  # noqa: E402
 from xerm_mm.analysis import draw_sweep_curve, save_figure  # noqa: E402
 from xerm_mm.analysis.sweep_sets import (DEFAULT_RATIOS,  # noqa: E402
                                          check_sweepable, sweep_sets,
-                                         test_set_options)
+                                         sweep_set_options)
 from xerm_mm.evaluation.report import (markdown_table,  # noqa: E402
                                        split_by_test_set)
 from xerm_mm.utils import register_all_modules  # noqa: E402
@@ -108,7 +108,7 @@ def test_argv(args, name: str, config: str, checkpoint: str) -> list:
         argv += ['--data-root', args.data_root]
     if args.amp:
         argv.append('--amp')
-    return argv + ['--cfg-options', *test_set_options(args.sets),
+    return argv + ['--cfg-options', *sweep_set_options(args.sets),
                    *args.cfg_options]
 
 

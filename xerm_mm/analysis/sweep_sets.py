@@ -77,7 +77,7 @@ def sweep_sets(ratios: Sequence[float] = DEFAULT_RATIOS) -> List[SweepSet]:
     return sets
 
 
-def test_set_options(sets: Sequence[SweepSet]) -> List[str]:
+def sweep_set_options(sets: Sequence[SweepSet]) -> List[str]:
     """``tools/test.py --cfg-options`` entries that define the sets."""
     options = []
     for s in sets:
