@@ -209,22 +209,25 @@ def test_sweep_is_deterministic_and_writes_its_figure(sweep, checkpoint,
     assert out.count('[sweep] ') == 2 and '--test-sets ib100 ib10' in out
 
 
-def test_sweep_refuses_configs_it_cannot_sweep(checkpoint, tmp_path):
-    views = tmp_path / 'views.py'
-    views.write_text(f"_base_ = {CONFIGS['PC']!r}\n"
-                     "test_cfg = dict(views=['imbalanced', 'balanced'])\n")
-    with pytest.raises(ValueError, match=r'views.py.*test_cfg.views'):
-        run_main(SWEEP, '--model', 'PC', views, checkpoint, '--work-dir',
+@pytest.mark.parametrize('base, body, match', [
+    ('PC', "test_cfg = dict(views=['imbalanced', 'balanced'])",
+     r'bad.py.*test_cfg.views'),
+    ('XE', 'test_cfg = dict(_delete_=True)', r'bad.py.*MultiTestLoop'),
+])
+def test_sweep_refuses_configs_it_cannot_sweep(checkpoint, tmp_path, base,
+                                               body, match):
+    config = tmp_path / 'bad.py'
+    config.write_text(f'_base_ = {CONFIGS[base]!r}\n{body}\n')
+    with pytest.raises(ValueError, match=match):
+        run_main(SWEEP, '--model', base, config, checkpoint, '--work-dir',
                  tmp_path)
-    plain = tmp_path / 'plain.py'
-    plain.write_text(f"_base_ = {CONFIGS['XE']!r}\n"
-                     'test_cfg = dict(_delete_=True)\n')
-    with pytest.raises(ValueError, match=r'plain.py.*MultiTestLoop'):
-        run_main(SWEEP, '--model', 'XE', plain, checkpoint, '--work-dir',
-                 tmp_path)
+
+
+def test_sweep_refuses_bad_arguments(checkpoint, tmp_path):
     with pytest.raises(FileNotFoundError, match='nothing.pth'):
         run_main(SWEEP, '--model', 'XE', CONFIGS['XE'],
                  tmp_path / 'nothing.pth', '--work-dir', tmp_path)
-    with pytest.raises(SystemExit):
-        run_main(SWEEP, '--model', 'XE', CONFIGS['XE'], checkpoint,
-                 '--ratios', '1', '--work-dir', tmp_path)
+    for bad in (['--ratios', '1'], ['--model', 'XE', 'a.py', 'b.pth']):
+        with pytest.raises(SystemExit):
+            run_main(SWEEP, '--model', 'XE', CONFIGS['XE'], checkpoint,
+                     '--work-dir', tmp_path, *bad)

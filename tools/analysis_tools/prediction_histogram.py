@@ -15,32 +15,26 @@ Writes ``{out_dir}/{name}.png``, ``.pdf`` and ``.json``: the numbers
 plotted, plus the group counts of every test set of the files.
 """
 import argparse
-import re
 from collections import OrderedDict
 
 import matplotlib
 
 matplotlib.use('Agg')
 
-from xerm_mm.analysis import (draw_prediction_histograms, group_counts,  # noqa: E402,E501
-                              load_metrics, save_figure, sorted_counts,
-                              test_set_rows)
-
-_NAME = re.compile(r'^[\w.+-]+$')
+from xerm_mm.analysis import (  # noqa: E402
+    draw_prediction_histograms, group_counts, load_metrics, save_figure,
+    sorted_counts, test_set_rows)
+from xerm_mm.analysis.cli import (  # noqa: E402
+    add_figure_options, add_model_option, check_model_names)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Predicted against ground-truth counts per class, and '
         'true / false positives per group, from tools/test.py\'s metrics')
-    parser.add_argument(
-        '--model',
-        nargs=2,
-        action='append',
-        required=True,
-        metavar=('NAME', 'METRICS'),
-        help='a model\'s name and its tools/test.py metrics file (repeat '
-        'for each model, a panel each)')
+    add_model_option(
+        parser, ['METRICS'], 'a model\'s name and its tools/test.py metrics '
+        'file (a panel each)')
     parser.add_argument(
         '--test-set',
         default='balanced',
@@ -50,19 +44,9 @@ def parse_args(argv=None):
         '--imbalanced-set',
         help='test set of the many-shot bars (default: the first other set '
         'of the first file, e.g. ib100; none if it has no other)')
-    parser.add_argument(
-        '--out-dir', required=True, help='folder of the figure files')
-    parser.add_argument(
-        '--name',
-        default='prediction_histogram',
-        help='file name of the figure files, without extension')
+    add_figure_options(parser, 'prediction_histogram')
     args = parser.parse_args(argv)
-    names = [name for name, _ in args.model]
-    for name in names:
-        if not _NAME.match(name):
-            parser.error(f'--model {name!r}: use letters, digits and _ . + -')
-    if len(set(names)) != len(names):
-        parser.error(f'--model: a name is given twice in {names}')
+    check_model_names(parser, args.model)
     return args
 
 

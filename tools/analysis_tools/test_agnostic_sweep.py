@@ -16,7 +16,6 @@ top-1 against the test distribution, a line per model, and its numbers).
 """
 import argparse
 import os.path as osp
-import re
 import runpy
 import shlex
 import time
@@ -29,6 +28,8 @@ matplotlib.use('Agg')
 from mmengine.config import Config  # noqa: E402
 
 from xerm_mm.analysis import draw_sweep_curve, save_figure  # noqa: E402
+from xerm_mm.analysis.cli import (add_figure_options,  # noqa: E402
+                                  add_model_option, check_model_names)
 from xerm_mm.analysis.sweep_sets import (DEFAULT_RATIOS,  # noqa: E402
                                          check_sweepable, sweep_sets,
                                          sweep_set_options)
@@ -39,21 +40,15 @@ from xerm_mm.utils.config import resolve_config_path  # noqa: E402
 
 TEST_TOOL = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
                      'test.py')
-_NAME = re.compile(r'^[\w.+-]+$')
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Top-1 of several checkpoints on forward long-tailed, '
         'balanced and backward long-tailed test sets, and its plot')
-    parser.add_argument(
-        '--model',
-        nargs=3,
-        action='append',
-        required=True,
-        metavar=('NAME', 'CONFIG', 'CHECKPOINT'),
-        help='a model: its name on the plot, its test config and checkpoint '
-        '(repeat for each model)')
+    add_model_option(
+        parser, ['CONFIG', 'CHECKPOINT'], 'a model: its name on the plot, '
+        'its test config and checkpoint')
     parser.add_argument(
         '--ratios',
         nargs='+',
@@ -65,12 +60,7 @@ def parse_args(argv=None):
         '--work-dir',
         default='work_dirs/test_agnostic_sweep',
         help='folder of the test runs, a sub-folder per model')
-    parser.add_argument(
-        '--out-dir', help='folder of the figure files (default: --work-dir)')
-    parser.add_argument(
-        '--name',
-        default='test_agnostic_sweep',
-        help='file name of the figure files, without extension')
+    add_figure_options(parser, 'test_agnostic_sweep', '--work-dir')
     parser.add_argument(
         '--data-root', help='tools/test.py --data-root, for every model')
     parser.add_argument(
@@ -82,12 +72,7 @@ def parse_args(argv=None):
         help='tools/test.py --cfg-options key=value pairs, for every model '
         '(after the sweep\'s own)')
     args = parser.parse_args(argv)
-    names = [name for name, _, _ in args.model]
-    for name in names:
-        if not _NAME.match(name):
-            parser.error(f'--model {name!r}: use letters, digits and _ . + -')
-    if len(set(names)) != len(names):
-        parser.error(f'--model: a name is given twice in {names}')
+    check_model_names(parser, args.model)
     args.ratios = [int(r) if float(r).is_integer() else r
                    for r in args.ratios]
     try:

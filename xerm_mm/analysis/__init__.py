@@ -4,7 +4,8 @@ The tools read what ``tools/test.py`` writes (the metrics JSON) or run it;
 this package holds what they share: reading a metrics file
 (:mod:`.metrics_file`), the numbers plotted (:mod:`.prediction_counts`,
 :mod:`.sweep_sets`), the drawings (:mod:`.histogram_plot`,
-:mod:`.sweep_plot`) and saving a figure with its numbers (:mod:`.figures`).
+:mod:`.sweep_plot`) and saving a figure with its numbers (:mod:`.figures`), and the tools' common
+options (:mod:`.cli`).
 """
 from .figures import new_figure, save_figure
 from .histogram_plot import draw_prediction_histograms
