@@ -102,7 +102,8 @@ def check_sweepable(cfg: Config, config_path: str) -> None:
     loop = test_cfg.get('type')
     if loop not in _LOOPS:
         raise ValueError(
-            f'{config_path}: test_cfg.type is {loop!r}; the sweep needs '
+            f'{config_path}: the test loop is '
+            f"{loop or 'a plain TestLoop'}; the sweep needs "
             "test_cfg = dict(type='xerm_mm.MultiTestLoop', ...)")
     if test_cfg.get('views'):
         raise ValueError(
