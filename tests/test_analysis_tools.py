@@ -37,13 +37,17 @@ def checkpoint(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def metrics_files(checkpoint, tmp_path_factory):
-    """tools/test.py --metrics-out of XE and PC: {name: (path, metrics)}."""
+    """tools/test.py --metrics-out of XE and PC: {name: (path, metrics)}.
+
+    Also ``--out {name}.pkl --out-item metrics`` (the same metrics).
+    """
     folder = tmp_path_factory.mktemp('metrics')
     files = {}
     for name, config in CONFIGS.items():
         path = str(folder / f'{name}.json')
         run_main('test', config, checkpoint, '--work-dir', folder / name,
-                 '--metrics-out', path, '--test-sets', 'balanced', 'ib100')
+                 '--metrics-out', path, '--out', folder / f'{name}.pkl',
+                 '--out-item', 'metrics', '--test-sets', 'balanced', 'ib100')
         files[name] = (path, json.load(open(path)))
     return files
 
@@ -73,14 +77,16 @@ def _outputs_exist(folder, name):
 
 
 def test_histogram_counts_are_the_metrics_json(metrics_files, tmp_path):
+    # XE from the pickle of --out --out-item metrics, PC from the JSON.
     args = []
     for name, (path, _) in metrics_files.items():
-        args += ['--model', name, path]
+        args += ['--model', name, path.replace('XE.json', 'XE.pkl')]
     numbers, out = run_main(HISTOGRAM, *args, '--out-dir', tmp_path)
     assert 'PC: few-shot on balanced: TP ' in out
     assert _outputs_exist(tmp_path, 'prediction_histogram') == json.loads(
         json.dumps(numbers))
     assert numbers['imbalanced_set'] == 'ib100'  # the file's other set
+    assert numbers['models']['XE']['metrics_file'].endswith('XE.pkl')
     for name, (_, metrics) in metrics_files.items():
         model = numbers['models'][name]
         counts = model['counts']
