@@ -159,13 +159,13 @@ def test_prediction_counts_order_and_groups():
 def test_sweep_sets_forward_balanced_backward():
     sets = sweep_sets([10, 2.5, 100])
     assert [s.name for s in sets] == [
-        'ib100', 'ib10', 'ib2p5', 'balanced', 'bwd_ib2p5', 'bwd_ib10',
-        'bwd_ib100'
+        'ib100', 'ib10', 'ib2p5', 'balanced', 'ib2p5_bwd', 'ib10_bwd',
+        'ib100_bwd'
     ]
     assert [s.reverse for s in sets] == [False] * 4 + [True] * 3
     assert sweep_set_options(sets[-1:]) == [
-        'test_cfg.test_sets.bwd_ib100.imbalance_ratio=100',
-        'test_cfg.test_sets.bwd_ib100.reverse=True'
+        'test_cfg.test_sets.ib100_bwd.imbalance_ratio=100',
+        'test_cfg.test_sets.ib100_bwd.reverse=True'
     ]
     for bad in ([1], [10, 10], [float('inf')]):
         with pytest.raises(ValueError, match='--ratios'):
@@ -176,7 +176,7 @@ def test_sweep_top1_is_test_py_s(sweep, metrics_files, checkpoint,
                                  tmp_path):
     numbers, work = sweep
     assert [s['name'] for s in numbers['test_sets']] == [
-        'ib100', 'ib10', 'balanced', 'bwd_ib10', 'bwd_ib100'
+        'ib100', 'ib10', 'balanced', 'ib10_bwd', 'ib100_bwd'
     ]
     # The config's own sets, tested by tools/test.py alone.
     for name, (_, metrics) in metrics_files.items():
@@ -189,11 +189,11 @@ def test_sweep_top1_is_test_py_s(sweep, metrics_files, checkpoint,
                           'test_dataloader.dataset.imbalance_ratio=10',
                           'test_dataloader.dataset.reverse=True',
                           'test_cfg.test_sets=None')
-    assert numbers['models']['XE']['top1']['bwd_ib10'] == \
+    assert numbers['models']['XE']['top1']['ib10_bwd'] == \
         metrics['test/lt/top1']
     # The backward set has the fewest images of the most trained digit.
     swept = json.load(open(numbers['models']['XE']['metrics_file']))
-    gt = swept['bwd_ib10/lt/per_class_gt_count']
+    gt = swept['ib10_bwd/lt/per_class_gt_count']
     assert gt == sorted(gt) and gt[0] < gt[-1] == 50
     assert metrics['test/lt/per_class_gt_count'] == gt
 
@@ -209,7 +209,7 @@ def test_sweep_is_deterministic_and_writes_its_figure(sweep, checkpoint,
     for name in ('XE', 'PC'):
         assert again['models'][name]['top1'] == numbers['models'][name][
             'top1']
-    assert '| method | ib100 | ib10 | balanced | bwd_ib10 | bwd_ib100 | ' \
+    assert '| method | ib100 | ib10 | balanced | ib10_bwd | ib100_bwd | ' \
         'mean |' in out
     # Each model's tools/test.py command is printed.
     assert out.count('[sweep] ') == 2 and '--test-sets ib100 ib10' in out

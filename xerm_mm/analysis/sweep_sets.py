@@ -8,11 +8,11 @@ protocol of LADE / SADE. Each set is a ``test_cfg.test_sets`` entry of
 ``imbalance_ratio`` and ``reverse`` (CIFAR-LT, DigitsLT and the list
 datasets of ImageNet-LT / Places365-LT / iNaturalist take both), so a sweep
 is one ``tools/test.py`` run per model:
-``--cfg-options test_cfg.test_sets.bwd_ib10.imbalance_ratio=10
-test_cfg.test_sets.bwd_ib10.reverse=True ... --test-sets ib100 ...``.
+``--cfg-options test_cfg.test_sets.ib10_bwd.imbalance_ratio=10
+test_cfg.test_sets.ib10_bwd.reverse=True ... --test-sets ib100 ...``.
 The forward sets and the balanced one are named as in the configs
 (``ib100``, ``balanced``), so a config's own set of that name is the same
-set; the backward ones ``bwd_ib{r}``.
+set; the backward ones ``ib{r}_bwd``.
 """
 import inspect
 import math
@@ -30,7 +30,7 @@ class SweepSet(NamedTuple):
     """One test set of the sweep.
 
     Attributes:
-        name (str): ``ib{r}``, ``balanced`` or ``bwd_ib{r}``.
+        name (str): ``ib{r}``, ``balanced`` or ``ib{r}_bwd``.
         imbalance_ratio (float): ``IB`` of the set (1: balanced).
         reverse (bool): Backward long tail.
         label (str): Its tick label on the plot.
@@ -71,7 +71,7 @@ def sweep_sets(ratios: Sequence[float] = DEFAULT_RATIOS) -> List[SweepSet]:
     ]
     sets.append(SweepSet('balanced', 1, False, '1\nbalanced'))
     sets += [
-        SweepSet(f'bwd_ib{_name_text(r)}', r, True, f'{r:g}\nbwd')
+        SweepSet(f'ib{_name_text(r)}_bwd', r, True, f'{r:g}\nbwd')
         for r in reversed(forward)
     ]
     return sets
