@@ -2,13 +2,11 @@
 tiny generated list tree (train, and the balanced / forward / backward
 imbalanced test sets). The recipes' settings and models:
 tests/test_lt_recipes.py."""
-import os
 import os.path as osp
 
-import cv2
-import numpy as np
 import pytest
 import torch
+from lt_tree import write_lt_tree
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
@@ -29,23 +27,9 @@ def cfg():
 @pytest.fixture(scope='module')
 def list_tree(tmp_path_factory):
     """ImageNet_LT_{train,test}.txt over small JPEGs, paths as published."""
-    root = tmp_path_factory.mktemp('imagenet')
-    rng = np.random.default_rng(0)
-    lines = {'train': [], 'test': []}
-    for label, n_train in enumerate(TRAIN_COUNTS):
-        for split, folder, count in (('train', 'train', n_train),
-                                     ('test', 'val', TEST_PER_CLASS)):
-            os.makedirs(root / folder / f'n{label}', exist_ok=True)
-            for i in range(count):
-                rel = f'{folder}/n{label}/img_{i}.JPEG'
-                img = rng.integers(0, 256, (40 + 7 * i, 60, 3), np.uint8)
-                assert cv2.imwrite(str(root / rel), img,
-                                   [cv2.IMWRITE_JPEG_QUALITY, 90])
-                lines[split].append(f'{rel} {label}')
-    for split, split_lines in lines.items():
-        (root / f'ImageNet_LT_{split}.txt').write_text(
-            '\n'.join(split_lines) + '\n')
-    return str(root)
+    return write_lt_tree(tmp_path_factory.mktemp('imagenet'),
+                         'ImageNet_LT_{split}.txt', TRAIN_COUNTS,
+                         TEST_PER_CLASS)
 
 
 def _dataset(cfg, loader, list_tree, **overrides):

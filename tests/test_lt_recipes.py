@@ -9,13 +9,11 @@ runner on a generated Places-LT list tree with tiny images. A missing
 ImageNet-pretrained file stops training before the data is read.
 """
 import glob
-import os
 import os.path as osp
 
-import cv2
-import numpy as np
 import pytest
 import torch
+from lt_tree import write_lt_tree
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 
@@ -257,21 +255,9 @@ default_hooks = dict(logger=dict(interval=1))
 @pytest.fixture(scope='module')
 def places_tree(tmp_path_factory):
     """Places_LT_{train,test}.txt over small JPEGs (3 classes, 6 / 3 / 2)."""
-    root = tmp_path_factory.mktemp('places')
-    rng = np.random.default_rng(0)
-    lines = {'train': [], 'test': []}
-    for label, n_train in enumerate(TRAIN_COUNTS):
-        for split, count in (('train', n_train), ('test', TEST_PER_CLASS)):
-            os.makedirs(root / split / f'c{label}', exist_ok=True)
-            for i in range(count):
-                rel = f'{split}/c{label}/{i:08d}.jpg'
-                img = rng.integers(0, 256, (40 + 3 * i, 48, 3), np.uint8)
-                assert cv2.imwrite(str(root / rel), img)
-                lines[split].append(f'{rel} {label}')
-    for split, split_lines in lines.items():
-        (root / f'Places_LT_{split}.txt').write_text(
-            '\n'.join(split_lines) + '\n')
-    return str(root)
+    return write_lt_tree(tmp_path_factory.mktemp('places'),
+                         'Places_LT_{split}.txt', TRAIN_COUNTS,
+                         TEST_PER_CLASS, test_folder='test')
 
 
 @pytest.fixture(scope='module')
