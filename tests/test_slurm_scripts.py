@@ -8,7 +8,7 @@ import pytest
 import torch
 from inprocess_tool import ROOT, load_tool
 
-SCRIPTS = ('tools/slurm_train.sh', 'tools/slurm_test.sh')
+SCRIPTS = ('tools/slurm_train.sh', 'tools/slurm_test.sh', 'tools/slurm_run.sh')
 # Prints the arguments it got, one per line, as the srun command line.
 FAKE_SRUN = '#!/bin/sh\nfor a in "$@"; do echo "$a"; done\n'
 
