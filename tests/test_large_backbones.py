@@ -11,22 +11,6 @@ TINY = ('--batch', 2, '--size', 32, '--steps', 1, '--warmup', 0)
 COLUMNS = ['config', 'classes', 'params trainable', 'params total',
            'train s/step', 'train images/s', 'infer images/s']
 
-# A TDE network on the XE recipe, and an xERM-TDE student with it as the
-# frozen teacher (the form of the recipes' xerm-tde configs).
-TDE = f"""
-_base_ = [{XE!r}, 'xerm_mm::_base_/models/tde_head.py']
-model = dict(head=dict(_base_.tde_head, in_channels=2048, num_classes=1000))
-"""
-XERM_TDE = """
-_base_ = [{tde!r}]
-model = dict(
-    type='xerm_mm.XERMClassifier',
-    teacher=dict(config={tde!r}),
-    head=dict(predict_view='imbalanced',
-              loss=dict(_delete_=True, type='xerm_mm.XERMLoss', gamma=2.0)))
-"""
-
-
 def table(out):
     """The printed markdown table as a list of {column: cell} rows."""
     lines = [line for line in out.splitlines() if line.startswith('|')]
@@ -58,17 +42,15 @@ def test_xe_row():
     assert float(row['infer images/s']) > 0
 
 
-def test_xerm_counts_the_frozen_teacher(tmp_path):
-    tde = tmp_path / 'tde_net.py'
-    tde.write_text(TDE)
-    xerm = tmp_path / 'xerm-tde_net.py'
-    xerm.write_text(XERM_TDE.format(tde=str(tde)))
-    rows, out = run_main(TOOL, *TINY, '--configs', tde, xerm,
-                         '--only', 'xerm')
+def test_xerm_recipe_counts_the_frozen_teacher():
+    # The default list (every recipe is found), one method, one recipe.
+    rows, out = run_main(TOOL, *TINY, '--methods', 'xerm-tde', '--only',
+                         'resnext50')
+    assert 'not found' not in out
     (row, ) = table(out)
-    assert row['config'] == 'xerm-tde_net'
+    assert row['config'] == 'xerm-tde_resnext50_1xb256-90e_imagenetlt'
     trainable = millions(row['params trainable'])
-    # The teacher is the same network: the total holds it twice.
+    # The TDE teacher is the same network: the total holds it twice.
     assert millions(row['params total']) == pytest.approx(2 * trainable,
                                                           abs=0.011)
     assert float(row['train s/step']) > 0
