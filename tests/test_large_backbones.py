@@ -28,7 +28,8 @@ def millions(cell):
 
 def test_xe_row():
     rows, out = run_main(TOOL, *TINY, '--configs', XE)
-    assert 'threads 1 batch 2 size 32 steps 1 (median) warmup 0' in out
+    assert ('threads 1 batch 2 size 32 steps 1 (median) warmup 0 clock '
+            'wall') in out
     (row, ) = table(out)
     assert row == {k: str(v) for k, v in rows[0].items()}
     assert row['config'] == 'xe_resnext50_1xb256-90e_imagenetlt'
@@ -45,7 +46,8 @@ def test_xe_row():
 def test_xerm_recipe_counts_the_frozen_teacher():
     # The default list (every recipe is found), one method, one recipe.
     rows, out = run_main(TOOL, *TINY, '--methods', 'xerm-tde', '--only',
-                         'resnext50')
+                         'resnext50', '--clock', 'cpu')
+    assert 'clock cpu' in out
     assert 'not found' not in out
     (row, ) = table(out)
     assert row['config'] == 'xerm-tde_resnext50_1xb256-90e_imagenetlt'
