@@ -47,9 +47,9 @@ from xerm_mm.registry import MODELS
 from xerm_mm.utils import register_all_modules
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from train_step import (fill_view_buffers, framework_step_fn,  # noqa: E402
-                        make_batches, model_cfg, to_channels_last,
-                        xerm_model)
+from train_step import (CLOCKS, add_clock_argument,  # noqa: E402
+                        fill_view_buffers, framework_step_fn, make_batches,
+                        model_cfg, to_channels_last, xerm_model)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # The large benchmarks' recipes (configs/{xe,pc,tde,xerm}/{method}_{recipe}).
@@ -74,11 +74,7 @@ def parse_args(argv=None):
                         help="torch threads (default: torch's)")
     parser.add_argument('--size', type=int, default=224,
                         help='input height and width')
-    parser.add_argument('--clock', choices=('wall', 'cpu'), default='wall',
-                        help='cpu: time.process_time, the CPU time of this '
-                        'process, which other processes on a busy machine '
-                        'do not inflate; use it with --threads 1 (idle '
-                        'worker threads spin and count)')
+    add_clock_argument(parser)
     parser.add_argument('--methods', nargs='+', choices=METHODS,
                         default=list(DEFAULT_METHODS),
                         help='methods of the default configs (default: '
@@ -178,7 +174,7 @@ def measure(path, args, folder):
     torch.manual_seed(0)
     model = build_model(cfg, folder)
     trainable, total = count_params(model)
-    clock = time.process_time if args.clock == 'cpu' else time.perf_counter
+    clock = CLOCKS[args.clock]
     train_s = median_seconds(framework_step_fn(cfg, batches, model),
                              args.steps, args.warmup, clock)
     model.eval()

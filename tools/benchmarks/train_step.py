@@ -45,6 +45,18 @@ DEFAULT_CONFIG = 'configs/xe/xe_bbn-resnet32_1xb128-200e_cifar100lt-ib100.py'
 XERM_CONFIG = 'configs/xerm/xerm-pc_bbn-resnet32_1xb128-200e_cifar100lt-ib100.py'
 
 
+CLOCKS = dict(wall=time.perf_counter, cpu=time.process_time)
+
+
+def add_clock_argument(parser):
+    """``--clock {wall,cpu}``: which of :data:`CLOCKS` times the steps."""
+    parser.add_argument('--clock', choices=tuple(CLOCKS), default='wall',
+                        help='cpu: time.process_time, the CPU time of this '
+                        'process, which other processes on a busy machine '
+                        'do not inflate; use it with --threads 1 (idle '
+                        'worker threads spin and count)')
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', nargs='?', default=DEFAULT_CONFIG)
@@ -65,11 +77,7 @@ def parse_args():
     parser.add_argument('--no-channels-last', dest='channels_last',
                         action='store_false',
                         help='PyTorch\'s default memory format everywhere')
-    parser.add_argument('--clock', choices=('wall', 'cpu'), default='wall',
-                        help='cpu: time.process_time, the CPU time of this '
-                        'process, which other processes on a busy machine '
-                        'do not inflate; use it with --threads 1 (idle '
-                        'worker threads spin and count)')
+    add_clock_argument(parser)
     return parser.parse_args()
 
 
@@ -244,7 +252,7 @@ def main():
     num_classes = Config.fromfile(args.config).model.head.num_classes
     batches = make_batches(4, args.batch, num_classes)
     steps = build_steps(args, batches)
-    clock = time.process_time if args.clock == 'cpu' else time.perf_counter
+    clock = CLOCKS[args.clock]
     times = {name: [] for name in steps}
     for _ in range(args.rounds):
         for name, step in steps.items():
