@@ -45,6 +45,18 @@ DEFAULT_CONFIG = 'configs/xe/xe_bbn-resnet32_1xb128-200e_cifar100lt-ib100.py'
 XERM_CONFIG = 'configs/xerm/xerm-pc_bbn-resnet32_1xb128-200e_cifar100lt-ib100.py'
 
 
+CLOCKS = dict(wall=time.perf_counter, cpu=time.process_time)
+
+
+def add_clock_argument(parser):
+    """``--clock {wall,cpu}``: which of :data:`CLOCKS` times the steps."""
+    parser.add_argument('--clock', choices=tuple(CLOCKS), default='wall',
+                        help='cpu: time.process_time, the CPU time of this '
+                        'process, which other processes on a busy machine '
+                        'do not inflate; use it with --threads 1 (idle '
+                        'worker threads spin and count)')
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', nargs='?', default=DEFAULT_CONFIG)
@@ -65,11 +77,7 @@ def parse_args():
     parser.add_argument('--no-channels-last', dest='channels_last',
                         action='store_false',
                         help='PyTorch\'s default memory format everywhere')
-    parser.add_argument('--clock', choices=('wall', 'cpu'), default='wall',
-                        help='cpu: time.process_time, the CPU time of this '
-                        'process, which other processes on a busy machine '
-                        'do not inflate; use it with --threads 1 (idle '
-                        'worker threads spin and count)')
+    add_clock_argument(parser)
     return parser.parse_args()
 
 
@@ -98,9 +106,9 @@ def optim_cfg(cfg, amp):
     return wrapper
 
 
-def make_batches(n, batch, num_classes, seed=0):
+def make_batches(n, batch, num_classes, seed=0, size=32):
     gen = torch.Generator().manual_seed(seed)
-    return [(torch.randint(0, 256, (batch, 3, 32, 32), generator=gen,
+    return [(torch.randint(0, 256, (batch, 3, size, size), generator=gen,
                            dtype=torch.uint8),
              torch.randint(0, num_classes, (batch, ), generator=gen))
             for _ in range(n)]
@@ -133,16 +141,26 @@ def framework_step_fn(cfg, batches, model, amp=False):
     return step
 
 
+def fill_view_buffers(model):
+    """What the balanced view of an untrained PC / TDE head needs: training
+    class counts of an IB 100 profile (PCHead), a moving average of random
+    features (TDEHead). Other heads are left as they are."""
+    from xerm_mm.datasets import img_num_per_cls
+    head = model.head
+    if hasattr(head, 'set_class_counts'):
+        head.set_class_counts(img_num_per_cls(500, head.num_classes, 100))
+    if hasattr(head, 'moving_avg') and int(head.num_updates) == 0:
+        head.moving_avg.uniform_()
+        head.num_updates.fill_(1)
+    return model
+
+
 def xerm_model(cfg, folder):
     """The xERM student, its teacher loaded from a (random) checkpoint."""
-    from xerm_mm.datasets import img_num_per_cls
     from xerm_mm.utils.config import resolve_config_path
     teacher_cfg = Config.fromfile(resolve_config_path(
         cfg.model.teacher.config))
-    teacher = MODELS.build(teacher_cfg.model)
-    if hasattr(teacher.head, 'set_class_counts'):
-        num_classes = teacher.head.num_classes
-        teacher.head.set_class_counts(img_num_per_cls(500, num_classes, 100))
+    teacher = fill_view_buffers(MODELS.build(teacher_cfg.model))
     path = os.path.join(folder, 'teacher.pth')
     torch.save(dict(state_dict=teacher.state_dict()), path)
     cfg.model.teacher.checkpoint = path
@@ -234,7 +252,7 @@ def main():
     num_classes = Config.fromfile(args.config).model.head.num_classes
     batches = make_batches(4, args.batch, num_classes)
     steps = build_steps(args, batches)
-    clock = time.process_time if args.clock == 'cpu' else time.perf_counter
+    clock = CLOCKS[args.clock]
     times = {name: [] for name in steps}
     for _ in range(args.rounds):
         for name, step in steps.items():
