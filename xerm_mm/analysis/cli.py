@@ -46,3 +46,13 @@ def check_model_names(parser: argparse.ArgumentParser, models) -> None:
             parser.error(f'--model {name!r}: use letters, digits and _ . + -')
     if len(set(names)) != len(names):
         parser.error(f'--model: a name is given twice in {names}')
+
+
+def add_test_set_options(parser: argparse.ArgumentParser) -> None:
+    """``--test-set`` and ``--data-root`` of the tools that run a model."""
+    parser.add_argument(
+        '--test-set',
+        help='a test set of the config\'s test_cfg.test_sets (e.g. ib100; '
+        'default: the config\'s test dataset, the balanced one)')
+    parser.add_argument(
+        '--data-root', help='folder of the dataset, for every config')
