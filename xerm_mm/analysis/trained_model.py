@@ -52,6 +52,16 @@ def build_test_dataset(cfg: Config,
         return DATASETS.build(dataset)
 
 
+def build_model(cfg: Config) -> nn.Module:
+    """The config's model, untrained (the top-level ``data_preprocessor``
+    is the model's unless it sets one, as MMEngine's Runner does)."""
+    model_cfg = copy.deepcopy(cfg.model)
+    if cfg.get('data_preprocessor') is not None:
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    with DefaultScope.overwrite_default_scope('xerm_mm'):
+        return MODELS.build(model_cfg)
+
+
 def load_model(cfg: Config, checkpoint: str,
                dataset: Optional[BaseDataset] = None) -> nn.Module:
     """The config's model with the checkpoint's weights, in eval mode.
@@ -66,12 +76,8 @@ def load_model(cfg: Config, checkpoint: str,
         FileNotFoundError, CheckpointFileError, NonFiniteWeightsError,
         CheckpointMismatchError: naming the checkpoint.
     """
-    model_cfg = copy.deepcopy(cfg.model)
-    if cfg.get('data_preprocessor') is not None:
-        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
     state_dict = state_dict_of(read_checkpoint(checkpoint))
-    with DefaultScope.overwrite_default_scope('xerm_mm'):
-        model = MODELS.build(model_cfg)
+    model = build_model(cfg)
     source = f'checkpoint {checkpoint!r}'
     check_finite(state_dict, source)
     check_state_dict_fits(model, state_dict, source)
@@ -116,9 +122,15 @@ def resolved_models(models: Sequence[Sequence[str]]) -> List[Tuple[str, str,
             config = resolve_config_path(config)
         except FileNotFoundError as error:
             raise FileNotFoundError(f'--model {name}: {error}') from None
-        if not osp.isfile(checkpoint):
-            raise FileNotFoundError(
-                f'--model {name}: checkpoint {checkpoint!r} not found; give '
-                'the .pth file of a finished training run')
+        check_checkpoint_file(name, checkpoint)
         resolved.append((name, config, checkpoint))
     return resolved
+
+
+def check_checkpoint_file(name: str, checkpoint: str) -> None:
+    """Raise FileNotFoundError naming ``--model name`` if ``checkpoint`` is
+    not a file."""
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(
+            f'--model {name}: checkpoint {checkpoint!r} not found; give the '
+            '.pth file of a finished training run')
