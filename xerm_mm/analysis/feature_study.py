@@ -15,8 +15,8 @@ from mmengine.config import Config
 
 from xerm_mm.evaluation.report import split_by_test_set
 from xerm_mm.utils.checkpoint_checks import (check_finite,
-                                             check_state_dict_fits,
-                                             read_checkpoint, state_dict_of)
+                                             check_state_dict_fits)
+from .trained_model import checkpoint_state_dict
 
 #: The ``--cfg-options`` key of the backbone's checkpoint.
 CHECKPOINT_KEY = 'model.backbone.init_cfg.checkpoint'
@@ -61,9 +61,7 @@ def check_backbone_checkpoint(model: nn.Module, checkpoint: str,
         NonFiniteWeightsError, CheckpointMismatchError: naming the file.
     """
     source = f'--model {name}: checkpoint {checkpoint!r}'
-    state = state_dict_of(read_checkpoint(checkpoint))
-    state = {k[7:] if k.startswith('module.') else k: v
-             for k, v in state.items()}
+    state = checkpoint_state_dict(checkpoint)
     backbone = {k[len(PREFIX):]: v for k, v in state.items()
                 if k.startswith(PREFIX)}
     if not backbone:

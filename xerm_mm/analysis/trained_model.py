@@ -52,6 +52,14 @@ def build_test_dataset(cfg: Config,
         return DATASETS.build(dataset)
 
 
+def checkpoint_state_dict(checkpoint: str) -> dict:
+    """The weights of a checkpoint file (read weights-only, errors naming
+    it), without a DDP ``module.`` prefix."""
+    state_dict = state_dict_of(read_checkpoint(checkpoint))
+    return {k[7:] if k.startswith('module.') else k: v
+            for k, v in state_dict.items()}
+
+
 def build_model(cfg: Config) -> nn.Module:
     """The config's model, untrained (the top-level ``data_preprocessor``
     is the model's unless it sets one, as MMEngine's Runner does)."""
@@ -76,15 +84,12 @@ def load_model(cfg: Config, checkpoint: str,
         FileNotFoundError, CheckpointFileError, NonFiniteWeightsError,
         CheckpointMismatchError: naming the checkpoint.
     """
-    state_dict = state_dict_of(read_checkpoint(checkpoint))
+    state_dict = checkpoint_state_dict(checkpoint)
     model = build_model(cfg)
     source = f'checkpoint {checkpoint!r}'
     check_finite(state_dict, source)
     check_state_dict_fits(model, state_dict, source)
-    model.load_state_dict(
-        {k[7:] if k.startswith('module.') else k: v
-         for k, v in state_dict.items()},
-        strict=False)
+    model.load_state_dict(state_dict, strict=False)
     head = getattr(model, 'head', None)
     if hasattr(head, 'set_class_counts') and not head.has_class_counts:
         counts = (dataset.metainfo if dataset is not None else

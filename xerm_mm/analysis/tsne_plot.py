@@ -96,7 +96,7 @@ def draw_tsne(models: Dict[str, Dict[str, Union[np.ndarray, list]]],
         labels = np.asarray(model['labels'])
         for color, cls in zip(palette, classes):
             members = labels == cls['id']
-            ax.scatter(points[members, 0], points[members, 1], s=6,
+            ax.scatter(points[members, 0], points[members, 1], s=9,
                        color=color, alpha=0.75, linewidths=0,
                        label=f"{cls['name']} ({cls['train_count']})")
         ax.set_title(name, fontsize=11)
@@ -105,6 +105,6 @@ def draw_tsne(models: Dict[str, Dict[str, Union[np.ndarray, list]]],
     legend = axes[-1].legend(
         title='class (training images)\nhead to tail', fontsize=8,
         title_fontsize=8, loc='upper left', bbox_to_anchor=(1.02, 1.0),
-        markerscale=2.5, frameon=False)
+        markerscale=2, frameon=False)
     legend._legend_box.align = 'left'
     return fig
