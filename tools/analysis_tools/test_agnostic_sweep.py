@@ -16,9 +16,7 @@ top-1 against the test distribution, a line per model, and its numbers).
 """
 import argparse
 import os.path as osp
-import runpy
 import shlex
-import time
 from collections import OrderedDict
 
 import matplotlib
@@ -29,7 +27,8 @@ from mmengine.config import Config  # noqa: E402
 
 from xerm_mm.analysis import draw_sweep_curve, save_figure  # noqa: E402
 from xerm_mm.analysis.cli import (add_figure_options,  # noqa: E402
-                                  add_model_option, check_model_names)
+                                  add_model_option, check_model_names,
+                                  experiment_name_option, load_tool)
 from xerm_mm.analysis.sweep_sets import (DEFAULT_RATIOS,  # noqa: E402
                                          check_sweepable, sweep_sets,
                                          sweep_set_options)
@@ -37,9 +36,6 @@ from xerm_mm.evaluation.report import (markdown_table,  # noqa: E402
                                        split_by_test_set)
 from xerm_mm.utils import register_all_modules  # noqa: E402
 from xerm_mm.utils.config import resolve_config_path  # noqa: E402
-
-TEST_TOOL = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
-                     'test.py')
 
 
 def parse_args(argv=None):
@@ -97,13 +93,6 @@ def test_argv(args, name: str, config: str, checkpoint: str) -> list:
                    *args.cfg_options]
 
 
-def run_name(name: str) -> str:
-    """``--cfg-options`` entry naming one model's run apart from the others:
-    MMEngine shares a logger and message hub between runners of one name
-    (by default the config's name and the second they start)."""
-    return f"experiment_name=sweep_{name}_{time.strftime('%Y%m%d_%H%M%S')}"
-
-
 def main(argv=None):
     args = parse_args(argv)
     register_all_modules(init_default_scope=False)
@@ -114,14 +103,15 @@ def main(argv=None):
             raise FileNotFoundError(f'--model {name}: checkpoint '
                                     f'{checkpoint!r} not found')
         check_sweepable(Config.fromfile(config), config)
-    test_main = runpy.run_path(TEST_TOOL, run_name='xerm_test_tool')['main']
+    test_main = load_tool(__file__, 'test')['main']
     top1 = OrderedDict()
     models = OrderedDict()
     for name, config, checkpoint in args.model:
         argv = test_argv(args, name, config, checkpoint)
         print(f'[sweep] {name}: python tools/test.py {shlex.join(argv)}',
               flush=True)
-        rows = split_by_test_set(test_main(argv + [run_name(name)]))
+        rows = split_by_test_set(
+            test_main(argv + [experiment_name_option(f'sweep_{name}')]))
         top1[name] = OrderedDict((s.name, rows[s.name]['top1'])
                                  for s in args.sets)
         models[name] = OrderedDict(

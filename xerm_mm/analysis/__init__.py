@@ -4,8 +4,12 @@ The tools read what ``tools/test.py`` writes (the metrics JSON) or run it;
 this package holds what they share: reading a metrics file
 (:mod:`.metrics_file`), the numbers plotted (:mod:`.prediction_counts`,
 :mod:`.sweep_sets`), the drawings (:mod:`.histogram_plot`,
-:mod:`.sweep_plot`) and saving a figure with its numbers (:mod:`.figures`), and the tools' common
-options (:mod:`.cli`).
+:mod:`.sweep_plot`) and saving a figure with its numbers (:mod:`.figures`),
+and the tools' common options (:mod:`.cli`). The tools that run a model
+build it with its test set (:mod:`.trained_model`) and read its features
+(:mod:`.features`) or Grad-CAMs (:mod:`.grad_cam`), drawn by
+:mod:`.tsne_plot` and :mod:`.cam_plot`; the feature study's table is
+:mod:`.feature_study`.
 """
 from .figures import new_figure, save_figure
 from .histogram_plot import draw_prediction_histograms

@@ -1,11 +1,15 @@
 """The command-line options the analysis tools share.
 
 ``--model NAME ...`` (repeated, a panel or a line per model; the name goes
-on the figure and into file names) and the figure files' ``--out-dir`` and
-``--name``.
+on the figure and into file names), the figure files' ``--out-dir`` and
+``--name``, the test set of the tools that run a model; and running
+``tools/train.py`` / ``tools/test.py`` in the tool's process.
 """
 import argparse
+import os.path as osp
 import re
+import runpy
+import time
 from typing import Optional, Sequence
 
 _NAME = re.compile(r'^[\w.+-]+$')
@@ -46,3 +50,30 @@ def check_model_names(parser: argparse.ArgumentParser, models) -> None:
             parser.error(f'--model {name!r}: use letters, digits and _ . + -')
     if len(set(names)) != len(names):
         parser.error(f'--model: a name is given twice in {names}')
+
+
+def add_test_set_options(parser: argparse.ArgumentParser) -> None:
+    """``--test-set`` and ``--data-root`` of the tools that run a model."""
+    parser.add_argument(
+        '--test-set',
+        help='a test set of the config\'s test_cfg.test_sets (e.g. ib100; '
+        'default: the config\'s test dataset, the balanced one)')
+    parser.add_argument(
+        '--data-root', help='folder of the dataset, for every config')
+
+
+def load_tool(analysis_tool: str, tool: str) -> dict:
+    """The functions of ``tools/{tool}.py`` (``main``, ``parse_args``,
+    ...), found beside ``tools/analysis_tools/`` of ``analysis_tool`` (the
+    calling tool's ``__file__``), to run in this process."""
+    tools = osp.dirname(osp.dirname(osp.abspath(analysis_tool)))
+    return runpy.run_path(osp.join(tools, f'{tool}.py'),
+                          run_name=f'xerm_{tool}_tool')
+
+
+def experiment_name_option(name: str) -> str:
+    """``--cfg-options`` entry naming one run of a tool apart from the
+    others of this process: MMEngine shares a logger and message hub between
+    runners of one name (by default the config's name and the second they
+    start)."""
+    return f"experiment_name={name}_{time.strftime('%Y%m%d_%H%M%S')}"
