@@ -50,10 +50,14 @@ REFERENCE = osp.join(ROOT, 'tests', 'data', 'resolved_configs.json')
 UPDATE = os.environ.get('XERM_UPDATE_RESOLVED_CONFIGS') == '1'
 
 # Top-level names that only help write the configs: the recipe name the
-# teacher paths and the pipeline stages are derived from, and the pieces of
-# the xERM student merged into `custom_hooks` and `optim_wrapper`. Nothing
-# reads them.
-HELPER_KEYS = frozenset({'recipe', 'xerm_hooks', 'xerm_weight_decay'})
+# teacher paths and the pipeline stages are derived from, the pieces of the
+# xERM student merged into `model`, `custom_hooks` and `optim_wrapper`, the
+# PC head merged into `model`, a dataset's xERM gamma and the backbones
+# the large-benchmark recipes pick from. Nothing reads them.
+HELPER_KEYS = frozenset({
+    'recipe', 'xerm_hooks', 'xerm_weight_decay', 'xerm_classifier',
+    'xerm_loss', 'pc_head', 'xerm_gamma', 'backbones'
+})
 
 
 def _config_paths(ext):

@@ -4,6 +4,8 @@
 # the xERM paper (Zhu et al., AAAI 2022; github.com/BeierZhu/xERM): batch 256,
 # random resized crop 224, flip, colour jitter (0.4, 0.4, 0.4, 0); test:
 # short side 256, centre crop 224.
+_base_ = ['./lt_imbalanced_test_sets.py']
+
 dataset_type = 'xerm_mm.ImageNetLT'
 data_root = 'data/imagenet'
 
@@ -59,16 +61,3 @@ val_evaluator = dict(type='xerm_mm.LongTailMetric')
 
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
-
-# tools/test.py: the balanced test list and the imbalanced ones of the xERM
-# paper on ImageNet-LT (forward profile, IB 50 / 25 / 10 / 5;
-# docs/datasets.md), one table row each.
-test_cfg = dict(
-    type='xerm_mm.MultiTestLoop',
-    test_sets=dict(
-        balanced=dict(imbalance_ratio=1),
-        ib50=dict(imbalance_ratio=50),
-        ib25=dict(imbalance_ratio=25),
-        ib10=dict(imbalance_ratio=10),
-        ib5=dict(imbalance_ratio=5),
-    ))

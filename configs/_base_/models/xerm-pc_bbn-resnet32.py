@@ -3,8 +3,11 @@
 # imbalanced view and whose post-compensated logits (logits - log prior_train)
 # the balanced view. It predicts with its plain output on every test set.
 # A recipe adds the teacher (model.teacher) and the weight decay.
-_base_ = ['./xerm_student.py']
+_base_ = ['./bbn-resnet32_linear.py', './xerm_student.py']
 
-# The authors start the xERM-PC student from the teacher's weights.
-model = dict(init_student_from_teacher=True)
+model = dict(
+    type=_base_.xerm_classifier,
+    # The authors start the xERM-PC student from the teacher's weights.
+    init_student_from_teacher=True,
+    head=dict(loss=dict(_base_.xerm_loss, _delete_=True)))
 custom_hooks = _base_.xerm_hooks
