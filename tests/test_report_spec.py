@@ -118,3 +118,15 @@ def test_experiment_checks_the_key_before_any_work(tmp_path):
     with pytest.raises(ExperimentError, match=r'report\.tables must be'):
         Experiment(str(config), work_dir=str(tmp_path / 'work'))
     assert not (tmp_path / 'work').exists()
+
+
+def test_summary_averages_the_forward_imbalanced_sets(tmp_path):
+    both = write_report(build_report(OURS), str(tmp_path))
+    assert ('on the imbalanced test sets (ib50 and ib50_bwd) it averages '
+            '40.00 %, below TDE (45.00 %)') in both
+    forward = write_report(build_report(OURS, backward_sets=['ib50_bwd']),
+                           str(tmp_path))
+    assert ('on the imbalanced test sets (ib50) it averages 60.00 %, above '
+            'TDE (55.00 %)') in forward
+    assert json.loads((tmp_path / 'report.json').read_text())[
+        'backward_sets'] == ['ib50_bwd']

@@ -439,15 +439,35 @@ class Experiment:
         with open(self._metrics_file(evaluation)) as f:
             return split_by_test_set(json.load(f))
 
+    def evaluation_config(self, evaluation: dict) -> Config:
+        """The test config of ``evaluation`` with the overrides."""
+        stage = self.stages[evaluation['stage']]
+        cfg = Config.fromfile(resolve_config_path(
+            evaluation.get('config', stage['config'])))
+        options = self._options(evaluation)
+        if options:
+            cfg.merge_from_dict(parse_options(options))
+        return cfg
+
+    def backward_sets(self) -> List[str]:
+        """The test sets of the evaluations with the backward profile
+        (``reverse=True`` in ``test_cfg.test_sets``)."""
+        found: List[str] = []
+        for evaluation in self.cfg.get('evaluations', []):
+            test_cfg = self.evaluation_config(evaluation).get('test_cfg')
+            for name, spec in ((test_cfg or {}).get('test_sets')
+                               or {}).items():
+                if (spec or {}).get('reverse') and name not in found:
+                    found.append(name)
+        return found
+
     def _prepare_evaluation(self, evaluation: dict) -> Optional[Launch]:
         """None when ``evaluation`` is done; else its test to run."""
         stage = self.stages[evaluation['stage']]
         config = resolve_config_path(
             evaluation.get('config', stage['config']))
         options = self._options(evaluation)
-        cfg = Config.fromfile(config)
-        if options:
-            cfg.merge_from_dict(parse_options(options))
+        cfg = self.evaluation_config(evaluation)
         checkpoint = self.final_checkpoint(evaluation['stage'])
         inputs = dict(
             stage=evaluation['stage'],
@@ -556,7 +576,7 @@ class Experiment:
         report = build_report(results,
                               self.cfg.get('balanced_set', 'balanced'),
                               checkpoints, costs, spec['tables'],
-                              spec['paper'])
+                              spec['paper'], self.backward_sets())
         write_report(report, self.work_dir,
                      title=spec['title'] or osp.basename(self.path))
         return report
