@@ -1,0 +1,22 @@
+# xERM-PC on iNaturalist 2018: ResNet-50 from scratch, 90 epochs cosine, batch
+# 256 on one device (total batch: auto_scale_lr), lr 0.1, weight decay 1e-4 (as
+# the teacher).
+#   tools/train.py configs/xe/xe_resnet50_1xb256-90e_inat2018.py
+#   tools/train.py THIS_CONFIG [--cfg-options model.teacher.checkpoint=PATH]
+# The PC teacher needs no training of its own: its checkpoint is the XE one
+# (XERMTeacherHook sets the teacher's training class counts from the dataset).
+_base_ = [
+    '../_base_/models/xerm-pc_inat2018.py',
+    '../_base_/datasets/inat2018_bs256.py',
+    '../_base_/schedules/inat2018_bs256_90e.py',
+    '../_base_/default_runtime.py',
+]
+
+# The teacher: this recipe's PC config, on the last checkpoint of its
+# XE run (in tools/train.py's default work dir).
+recipe = 'resnet50_1xb256-90e_inat2018'
+model = dict(
+    teacher=dict(
+        config=f'xerm_mm::pc/pc_{recipe}.py',
+        checkpoint=(f'work_dirs/xe_{recipe}/epoch_'
+                    f'{_base_.train_cfg.max_epochs}.pth')))
