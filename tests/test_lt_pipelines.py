@@ -19,6 +19,15 @@ SHIPPED = {
     IMAGENET_LT: ('resnext50_1xb256-90e_imagenetlt',
                   dict(balanced='Table 2', imbalanced='Table 5'),
                   ('xERM-TDE', 'ib5', 60.9)),
+    osp.join(PIPELINES, 'xerm_resnet152_1xb128-30e_places365lt.py'):
+    ('resnet152_1xb128-30e_places365lt',
+     dict(balanced='Table 3', imbalanced=None), ('xERM-PC', 'balanced', 39.3)),
+    osp.join(PIPELINES, 'xerm_resnet50_1xb256-30e_places365lt.py'):
+    ('resnet50_1xb256-30e_places365lt',
+     dict(balanced='Table 3', imbalanced=None), ('TDE', 'balanced', 37.2)),
+    osp.join(PIPELINES, 'xerm_resnet50_1xb256-90e_inat2018.py'):
+    ('resnet50_1xb256-90e_inat2018',
+     dict(balanced='Table 3', imbalanced=None), ('PC', 'balanced', 66.2)),
     osp.join(PIPELINES, 'xerm_bbn-resnet32_1xb128-200e_cifar100lt-ib100.py'):
     ('bbn-resnet32_1xb128-200e_cifar100lt-ib100',
      dict(balanced='Table 1', imbalanced='Table 4'),
