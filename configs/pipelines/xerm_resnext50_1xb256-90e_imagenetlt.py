@@ -1,7 +1,7 @@
 # xERM on ImageNet-LT: ResNeXt-50 32x4d, 90 epochs, batch 256 on one device
 # (the paper's recipe; GPU). The report sets the paper's Table 2 (balanced
 # test set) and Table 5 (imbalanced test sets) beside ours. The images and
-# the lists: docs/datasets.md.
+# the lists: docs/get_started.md.
 #   python tools/run_pipeline.py THIS_CONFIG --data-root DATA
 # The stages and evaluations: _base_/pipelines/xerm_teachers_students.py.
 _base_ = [
