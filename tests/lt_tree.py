@@ -19,7 +19,9 @@ from typing import Dict, Sequence
 import cv2
 import numpy as np
 
-__all__ = ['LAYOUTS', 'miniature_options', 'write_lt_tree']
+__all__ = [
+    'LAYOUTS', 'miniature_options', 'write_lt_tree', 'write_pretrained_stand_ins'
+]
 
 
 def _imagenet(split: str, label: int, i: int, k: int) -> str:
@@ -127,3 +129,27 @@ def miniature_options(num_classes: int, crop: int = 32, batch: int = 4,
                         f'{loader}_evaluator.many_thr={many_thr}',
                         f'{loader}_evaluator.few_thr={few_thr}']
     return options
+
+
+def write_pretrained_stand_ins(pipeline: str) -> list:
+    """Write a placeholder for every local pretrained-weights file that the
+    stages of ``pipeline`` initialise from and that is missing (relative
+    paths: under the current directory), so that the pipeline passes
+    :class:`~xerm_mm.apis.Experiment`'s checks without the real weights
+    (the Places365-LT recipes' ImageNet ResNets). The placeholders pass the
+    existence check only: they hold no weights. Returns their paths."""
+    from mmengine.config import Config
+
+    from xerm_mm.utils.config import resolve_config_path
+    from xerm_mm.utils.pretrained_checks import pretrained_checkpoints
+    written = []
+    for stage in Config.fromfile(pipeline).stages:
+        cfg = Config.fromfile(resolve_config_path(stage['config']))
+        for _, path in pretrained_checkpoints(cfg.get('model') or {}):
+            if '://' in path or osp.exists(path):
+                continue
+            os.makedirs(osp.dirname(path) or '.', exist_ok=True)
+            with open(path, 'w') as f:
+                f.write('a stand-in, not weights\n')
+            written.append(path)
+    return written

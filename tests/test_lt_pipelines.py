@@ -5,7 +5,8 @@ import json
 import os.path as osp
 
 import pytest
-from lt_tree import miniature_options, write_lt_tree
+from lt_tree import (miniature_options, write_lt_tree,
+                     write_pretrained_stand_ins)
 from test_pipeline import run_pipeline
 
 from conftest import ROOT
@@ -36,8 +37,11 @@ SHIPPED = {
 
 
 @pytest.mark.parametrize('path', sorted(SHIPPED))
-def test_pipeline_trains_the_recipe_and_names_the_tables(path, tmp_path):
+def test_pipeline_trains_the_recipe_and_names_the_tables(
+        path, tmp_path, monkeypatch):
     recipe, tables, (method, test_set, value) = SHIPPED[path]
+    monkeypatch.chdir(tmp_path)  # (Places: ImageNet weights under it)
+    write_pretrained_stand_ins(path)
     experiment = Experiment(path, work_dir=str(tmp_path / 'work'))
     assert list(experiment.stages) == ['xe', 'tde', 'xerm_pc', 'xerm_tde']
     for name, stage in experiment.stages.items():

@@ -90,7 +90,9 @@ from mmengine.config import Config, DictAction
 
 from xerm_mm.evaluation.report import split_by_test_set
 from xerm_mm.utils.atomic import sha256_of
+from xerm_mm.utils.checkpoint_checks import CheckpointFileError
 from xerm_mm.utils.config import resolve_config_path
+from xerm_mm.utils.pretrained_checks import check_pretrained_files
 from .cost import LogWatcher, PeakRSS, step_cost, training_throughput
 from .jobs import Placement, check_jobs, default_jobs
 from .launch import check_launch, find_tools, tool_command
@@ -146,7 +148,8 @@ class Experiment:
 
     Raises:
         ExperimentError: The pipeline config, ``launcher``, ``nproc`` or
-            ``jobs`` is wrong (checked before any work).
+            ``jobs`` is wrong, or a stage's pretrained weights file is
+            missing (checked before any work).
         FileNotFoundError: No pipeline config, or the tools are not found.
     """
 
@@ -227,6 +230,10 @@ class Experiment:
         except Exception as error:
             raise ExperimentError(f'{where} does not load: {error}') from error
         check_teacher_keys(stage, cfg.get('model'), self.path)
+        try:
+            check_pretrained_files(cfg.get('model'))
+        except (FileNotFoundError, CheckpointFileError) as error:
+            raise ExperimentError(f'{where}: {error}') from None
         epochs = (cfg.get('train_cfg') or {}).get('max_epochs')
         if isinstance(epochs, bool) or not isinstance(epochs, int):
             raise ExperimentError(

@@ -19,6 +19,9 @@
   before it is wrapped (about 1.2x faster convolutions with oneDNN on the
   CPU, the layout tensor cores prefer on a GPU); checkpoints hold the same
   values either way. ``'contiguous_format'`` or None keeps PyTorch's default.
+* Pretrained initialisation: a missing local ``init_cfg`` ``Pretrained``
+  file stops ``train()`` before any dataset is built, with an error naming
+  the config key and how to get the file.
 * Atomic checkpoints: a checkpoint (each epoch's, the best one) is written to
   a temporary name in its folder, ``fsync``-ed and renamed, so a full disk
   or a kill never leaves a truncated file under a checkpoint's name (see
@@ -46,6 +49,7 @@ from xerm_mm.utils.checkpoint_checks import (check_finite,
                                              check_state_dict_fits,
                                              read_checkpoint, state_dict_of)
 from xerm_mm.utils.model import unwrap_model
+from xerm_mm.utils.pretrained_checks import check_pretrained_files
 from xerm_mm.utils.schedule import check_max_epochs, fit_schedule
 
 # How to load a checkpoint that does not fit the model (its matching part).
@@ -116,7 +120,13 @@ class XERMRunner(Runner):
         of failing inside MMEngine (:func:`xerm_mm.utils.schedule.
         fit_schedule`), whatever tool runs the training (ours, mmpretrain's,
         ``mim train``).
+
+        A local pretrained file the model is initialised from
+        (``init_cfg=dict(type='Pretrained', checkpoint=...)``) must exist:
+        checked first, before the datasets are built (:func:`xerm_mm.utils.
+        pretrained_checks.check_pretrained_files`).
         """
+        check_pretrained_files(self.cfg.get('model'))
         check_max_epochs(self.cfg)
         self.param_schedulers = fit_schedule(self.param_schedulers, self.cfg,
                                              self.logger)

@@ -11,33 +11,20 @@
 #   --cfg-options model.backbone.init_cfg.checkpoint=PATH
 # A torchvision file (resnet152-*.pth: the same parameter names without
 # the `backbone.` prefix) also needs model.backbone.init_cfg.prefix=None.
-backbones = dict(
-    resnet50=dict(
+backbones = {
+    name: dict(
         type='ResNet',
-        depth=50,
-        num_stages=4,
-        out_indices=(3, ),
-        style='pytorch'),
-    resnet50_in1k=dict(
-        type='ResNet',
-        depth=50,
+        depth=depth,
         num_stages=4,
         out_indices=(3, ),
         style='pytorch',
-        init_cfg=dict(
+        init_cfg=None if weights is None else dict(
             type='Pretrained',
-            checkpoint='checkpoints/'
-            'resnet50_8xb32_in1k_20210831-ea4938fc.pth',
-            prefix='backbone.')),
-    resnet152_in1k=dict(
-        type='ResNet',
-        depth=152,
-        num_stages=4,
-        out_indices=(3, ),
-        style='pytorch',
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='checkpoints/'
-            'resnet152_8xb32_in1k_20210901-4d7582fa.pth',
-            prefix='backbone.')),
-)
+            checkpoint=f'checkpoints/{weights}',
+            prefix='backbone.'))
+    for name, depth, weights in (
+        ('resnet50', 50, None),
+        ('resnet50_in1k', 50, 'resnet50_8xb32_in1k_20210831-ea4938fc.pth'),
+        ('resnet152_in1k', 152, 'resnet152_8xb32_in1k_20210901-4d7582fa.pth'),
+    )
+}

@@ -5,6 +5,16 @@ from xerm_mm.registry import HOOKS
 from xerm_mm.utils.model import unwrap_model
 
 
+def _lr_of(module, param_groups, default: float) -> float:
+    """The lr of the first parameter group holding a parameter of
+    ``module``; ``default`` if none does (a head without parameters)."""
+    own = {id(p) for p in module.parameters()}
+    for group in param_groups:
+        if any(id(p) in own for p in group['params']):
+            return group['lr']
+    return default
+
+
 @HOOKS.register_module()
 class TDEMomentumHook(Hook):
     """Each epoch, ``mu = 1 - 0.1 * min(50 * lr, 1)``.
@@ -12,7 +22,10 @@ class TDEMomentumHook(Hook):
     From Tang et al., NeurIPS 2020 (docs/methods.md).
 
     Calls ``head.set_momentum_from_lr(lr)`` of every module that has it, with
-    the current learning rate of the first parameter group. A head built with
+    the current learning rate of the head's own parameters (the classifier's
+    lr where a recipe gives the backbone another one, as Places365-LT's
+    param-wise lrs do; the first parameter group's where the optimizer's
+    groups are not reachable). A head built with
     ``lr_dependent_momentum=False`` (the CIFAR recipe, mu = 0.9) keeps its
     momentum. Modules without the method are left alone.
     """
@@ -23,10 +36,13 @@ class TDEMomentumHook(Hook):
         model = unwrap_model(runner)
         lr = runner.optim_wrapper.get_lr()
         lr = next(iter(lr.values()))[0] if isinstance(lr, dict) else lr[0]
+        optimizer = getattr(runner.optim_wrapper, 'optimizer', None)
+        param_groups = getattr(optimizer, 'param_groups', [])
         for name, module in model.named_modules():
             if hasattr(module, 'set_momentum_from_lr'):
                 before = getattr(module, 'momentum', None)
-                mu = module.set_momentum_from_lr(lr)
+                own_lr = _lr_of(module, param_groups, lr)
+                mu = module.set_momentum_from_lr(own_lr)
                 if mu != before:
                     runner.logger.info(f'{name or "model"}: moving-average '
-                                       f'momentum {mu:.4f} (lr {lr:.4g})')
+                                       f'momentum {mu:.4f} (lr {own_lr:.4g})')
