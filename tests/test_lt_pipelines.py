@@ -107,3 +107,26 @@ def test_imagenetlt_pipeline_end_to_end_on_a_miniature_tree(tmp_path):
         assert (f'teacher loaded from {osp.join(work, teacher, "epoch_1.pth")}'
                 in log)
         assert f'model.teacher.config={osp.join(work, student)}' in log
+
+
+@pytest.mark.parametrize('recipe', [
+    'xe/xe_resnext50_1xb256-90e_imagenetlt.py',
+    'xerm/xerm-tde_resnet152_1xb128-30e_places365lt.py',
+    'pc/pc_resnet50_1xb256-90e_inat2018.py'])
+def test_miniature_options_shrink_every_large_recipe(recipe):
+    """tests/lt_tree.py's overrides hit the crops they mean to."""
+    from mmengine.config import Config
+
+    from xerm_mm.apis.experiment import parse_options
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', recipe))
+    cfg.merge_from_dict(parse_options(miniature_options(3)))
+    train = cfg.train_dataloader.dataset.pipeline[1]
+    assert (train.type, train.scale) == ('RandomResizedCrop', 32)
+    for loader in ('val_dataloader', 'test_dataloader'):
+        resize, crop = cfg[loader].dataset.pipeline[1:3]
+        assert (resize.type, resize.scale) == ('ResizeEdge', 36)
+        assert (crop.type, crop.crop_size) == ('CenterCrop', 32)
+        assert cfg[loader].dataset.num_classes == 3
+    assert cfg.model.head.num_classes == 3
+    assert (cfg.test_evaluator.many_thr, cfg.test_evaluator.few_thr) == (
+        10, 4)
