@@ -10,6 +10,7 @@ ImageNet-pretrained file stops training before the data is read.
 """
 import glob
 import os.path as osp
+import re
 
 import pytest
 import torch
@@ -126,6 +127,10 @@ def _check_teacher(method, recipe, cfg):
 def test_recipe_resolves_to_its_paper_setting(method, recipe):
     cfg = Config.fromfile(_path(method, recipe))
     paper = RECIPES[recipe]
+    # The name: {backbone}_1xb{batch}-{epochs}e_{dataset}.
+    batch, epochs = re.fullmatch(r'[\w-]+_1xb(\d+)-(\d+)e_\w+',
+                                 recipe).groups()
+    assert (int(batch), int(epochs)) == (paper['batch'], paper['epochs'])
     # Data: the dataset, the batch (= the total batch auto_scale_lr states)
     # and the test sets.
     dataset = cfg.train_dataloader.dataset

@@ -15,8 +15,8 @@ _base_ = [
 # The teacher: this recipe's PC config, on the last checkpoint of its
 # XE run (in tools/train.py's default work dir).
 recipe = 'resnet50_1xb256-90e_inat2018'
+teacher_config = f'xerm_mm::pc/pc_{recipe}.py'
+teacher_checkpoint = (f'work_dirs/xe_{recipe}/epoch_'
+                      f'{_base_.train_cfg.max_epochs}.pth')
 model = dict(
-    teacher=dict(
-        config=f'xerm_mm::pc/pc_{recipe}.py',
-        checkpoint=(f'work_dirs/xe_{recipe}/epoch_'
-                    f'{_base_.train_cfg.max_epochs}.pth')))
+    teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint))

@@ -12,8 +12,8 @@ _base_ = [
 # The teacher: this recipe's TDE config, on the last checkpoint of its TDE
 # run (in tools/train.py's default work dir).
 recipe = 'resnext50_1xb256-90e_imagenetlt'
+teacher_config = f'xerm_mm::tde/tde_{recipe}.py'
+teacher_checkpoint = (f'work_dirs/tde_{recipe}/epoch_'
+                      f'{_base_.train_cfg.max_epochs}.pth')
 model = dict(
-    teacher=dict(
-        config=f'xerm_mm::tde/tde_{recipe}.py',
-        checkpoint=(f'work_dirs/tde_{recipe}/epoch_'
-                    f'{_base_.train_cfg.max_epochs}.pth')))
+    teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint))
