@@ -107,6 +107,11 @@ def test_imagenetlt_pipeline_end_to_end_on_a_miniature_tree(tmp_path):
         assert (f'teacher loaded from {osp.join(work, teacher, "epoch_1.pth")}'
                 in log)
         assert f'model.teacher.config={osp.join(work, student)}' in log
+    # The same command again: every step is done, nothing runs.
+    again = run_pipeline(IMAGENET_LT, '--work-dir', work, '--data-root', data,
+                         '--cfg-options', *miniature_options(4))
+    assert again.count(': done (') == 4 + 5, again[-3000:]
+    assert 'tools/train.py' not in again and 'tools/test.py' not in again
 
 
 @pytest.mark.parametrize('recipe', [
