@@ -27,9 +27,9 @@ def cfg():
 @pytest.fixture(scope='module')
 def list_tree(tmp_path_factory):
     """ImageNet_LT_{train,test}.txt over small JPEGs, paths as published."""
-    return write_lt_tree(tmp_path_factory.mktemp('imagenet'),
-                         'ImageNet_LT_{split}.txt', TRAIN_COUNTS,
-                         TEST_PER_CLASS)
+    return write_lt_tree(str(tmp_path_factory.mktemp('imagenet')),
+                         'imagenetlt', TRAIN_COUNTS,
+                         test_per_class=TEST_PER_CLASS)
 
 
 def _dataset(cfg, loader, list_tree, **overrides):

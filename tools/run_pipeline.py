@@ -3,9 +3,12 @@
 A pipeline config lists the stages of an experiment (see
 :class:`xerm_mm.apis.Experiment`): this trains every stage (teachers, then
 xERM students), evaluates the methods on the balanced and the imbalanced
-test sets, and writes ``report.json`` and ``report.md`` (the paper's Tables
-1 and 4, and a "Cost" table: wall time, device, images/s and peak memory of
-every step) in the work dir. Run it again after an interruption: finished
+test sets, and writes ``report.json`` and ``report.md`` (the paper's
+tables, named and with the paper's numbers as the config's ``report`` key
+says, default Tables 1 and 4; and a "Cost" table: wall time, device,
+images/s and peak memory of every step) in the work dir. ``--cfg-options``
+apply to every training and test config, and to the teacher configs that
+the xERM students name. Run it again after an interruption: finished
 stages and evaluations whose inputs did not change are kept, an interrupted
 stage resumes, anything else is redone (see the work dir's manifest.json
 files).
@@ -57,7 +60,8 @@ def parse_args(argv=None):
         '--cfg-options',
         nargs='+',
         default=[],
-        help='key=value overrides for every training and test config')
+        help='key=value overrides for every training and test config (the '
+        "students' teacher configs included)")
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch'],

@@ -7,8 +7,14 @@ pipeline. ``stages`` are trainings (each a training config, run by
 checkpoints of earlier stages as its teachers. ``evaluations`` test a
 stage's final checkpoint with ``tools/test.py`` and a test config (by
 default the stage's own). The report gathers the evaluations in the shape
-of the paper's Tables 1 and 4 and names the checkpoint (file and sha256)
+of the paper's tables (Tables 1 and 4 on CIFAR-100-LT; the config's
+``report`` key names others and gives the paper's numbers, see
+:mod:`xerm_mm.apis.report_spec`) and names the checkpoint (file and sha256)
 each row came from.
+
+The experiment-wide ``cfg_options`` apply to every training and test
+config, the teacher configs that the xERM students name included (see
+:mod:`xerm_mm.apis.teacher_configs`).
 
 What "done" means (see :mod:`xerm_mm.apis.manifest`): every stage and
 evaluation records its inputs (the resolved config's sha256, the overrides,
@@ -52,7 +58,8 @@ checkpoint becomes ``model.teacher.checkpoint``) or ``teachers`` (two:
 ``model.balanced_teacher.checkpoint``), ``cfg_options`` (a dict of
 overrides) and ``nproc`` (its processes; more than one run under torchrun).
 Keys of an evaluation: ``name``, ``stage``, ``config``, ``cfg_options``,
-``nproc``.
+``nproc``. Other keys of the pipeline config: ``balanced_set`` (the
+balanced test set's name, default ``'balanced'``), ``report``, ``work_dir``.
 
 Example pipeline config::
 
@@ -94,7 +101,9 @@ from .manifest import (checkpoint_problem, config_digest, read_manifest,
 from .process import ChildGroups, WorkDirLock, forward_signals, run_child
 from .progress import progress_line
 from .report import build_report, write_report
+from .report_spec import check_report_spec
 from .scheduler import Launch, Step, run_steps
+from .teacher_configs import teacher_config_options
 from .validate import (ExperimentError, check_steps, check_teacher_keys,
                        teacher_stages)
 
@@ -157,6 +166,7 @@ class Experiment:
         self.path = config
         self.cfg = Config.fromfile(config)
         check_steps(self.cfg, config)
+        self.report_spec = check_report_spec(self.cfg.get('report'), config)
         self.tools_dir = tools_dir or find_tools()
         try:
             check_launch(nproc, launcher)
@@ -194,6 +204,12 @@ class Experiment:
         """Experiment-wide, then the step's own ``cfg_options``."""
         own = [f'{k}={v}' for k, v in step.get('cfg_options', {}).items()]
         return self.cfg_options + own
+
+    def _teacher_configs(self, cfg: Config, folder: str) -> List[str]:
+        """Options that give a student's teachers the experiment-wide
+        overrides (see :mod:`xerm_mm.apis.teacher_configs`)."""
+        return teacher_config_options(
+            cfg.get('model'), parse_options(self.cfg_options), folder)
 
     def stage_config(self, name: str) -> Config:
         """The training config of stage ``name`` with the overrides."""
@@ -373,7 +389,8 @@ class Experiment:
             args.append('--resume')  # an interrupted run goes on
         # Otherwise the stage folder is new or was set aside: nothing in it
         # for tools/train.py to refuse.
-        options = self._options(stage)
+        options = self._options(stage) + self._teacher_configs(
+            self.stage_config(name), work)
         for key, teacher in teacher_stages(stage).items():
             options.append(
                 f'model.{key}.checkpoint={self.final_checkpoint(teacher)}')
@@ -429,15 +446,35 @@ class Experiment:
         with open(self._metrics_file(evaluation)) as f:
             return split_by_test_set(json.load(f))
 
+    def evaluation_config(self, evaluation: dict) -> Config:
+        """The test config of ``evaluation`` with the overrides."""
+        stage = self.stages[evaluation['stage']]
+        cfg = Config.fromfile(resolve_config_path(
+            evaluation.get('config', stage['config'])))
+        options = self._options(evaluation)
+        if options:
+            cfg.merge_from_dict(parse_options(options))
+        return cfg
+
+    def backward_sets(self) -> List[str]:
+        """The test sets of the evaluations with the backward profile
+        (``reverse=True`` in ``test_cfg.test_sets``)."""
+        found: List[str] = []
+        for evaluation in self.cfg.get('evaluations', []):
+            test_cfg = self.evaluation_config(evaluation).get('test_cfg')
+            for name, spec in ((test_cfg or {}).get('test_sets')
+                               or {}).items():
+                if (spec or {}).get('reverse') and name not in found:
+                    found.append(name)
+        return found
+
     def _prepare_evaluation(self, evaluation: dict) -> Optional[Launch]:
         """None when ``evaluation`` is done; else its test to run."""
         stage = self.stages[evaluation['stage']]
         config = resolve_config_path(
             evaluation.get('config', stage['config']))
         options = self._options(evaluation)
-        cfg = Config.fromfile(config)
-        if options:
-            cfg.merge_from_dict(parse_options(options))
+        cfg = self.evaluation_config(evaluation)
         checkpoint = self.final_checkpoint(evaluation['stage'])
         inputs = dict(
             stage=evaluation['stage'],
@@ -462,6 +499,7 @@ class Experiment:
                 'metrics file); evaluated again')
         work = osp.join(self.work_dir, 'eval', name)
         args = [config, checkpoint, '--work-dir', work, '--metrics-out', out]
+        options = options + self._teacher_configs(cfg, work)
         if options:
             args += ['--cfg-options', *options]
         if osp.isfile(out):
@@ -541,9 +579,12 @@ class Experiment:
             evaluations=OrderedDict(
                 (name, self.costs['evaluations'].get(name))
                 for name in results))
+        spec = self.report_spec
         report = build_report(results,
                               self.cfg.get('balanced_set', 'balanced'),
-                              checkpoints, costs)
-        write_report(report, self.work_dir, title=osp.basename(self.path))
+                              checkpoints, costs, spec['tables'],
+                              spec['paper'], self.backward_sets())
+        write_report(report, self.work_dir,
+                     title=spec['title'] or osp.basename(self.path))
         return report
 

@@ -1,24 +1,65 @@
-"""The report of an experiment: the paper's Tables 1 and 4 from the
+"""The report of an experiment: the paper-shaped tables from the
 evaluations' metrics, as ``report.json`` and ``report.md`` (written
-atomically), with the checkpoint each row came from and what every step
-cost (see :mod:`xerm_mm.apis.cost`)."""
+atomically), with the checkpoint each row came from, what every step cost
+(see :mod:`xerm_mm.apis.cost`) and, where the pipeline config gives them,
+the paper's numbers under ours.
+
+Two sections: the balanced test set (top-1 and per group recall /
+precision / F1; the JSON's ``table1``) and top-1 on every test set
+(``table4``). The keys keep the names of the paper's CIFAR-100-LT tables
+(1 and 4); ``tables`` names the paper's table of each section for the
+dataset at hand (ImageNet-LT: Tables 2 and 5; see
+:mod:`xerm_mm.apis.report_spec`)."""
 import json
 import os.path as osp
 from collections import OrderedDict
-from typing import Dict, Optional
+from typing import Dict, List, Optional, Sequence
 
 from xerm_mm.utils.atomic import atomic_write
 
 from xerm_mm.evaluation.report import GROUP_COLUMNS, markdown_table
 from xerm_mm.evaluation.summary import summarize_tables
 from .cost import cost_table
+from .report_spec import DEFAULT_TABLES
+
+
+def _tables(results: Dict[str, Dict[str, dict]], balanced_set: str,
+            columns: List[str]) -> tuple:
+    """``table1`` (the balanced set's ``columns``; a method without the
+    balanced set is left out) and ``table4`` (top-1 on every set)."""
+    table1 = OrderedDict()
+    table4 = OrderedDict()
+    for method, sets in results.items():
+        if balanced_set in sets:
+            row = sets[balanced_set]
+            table1[method] = OrderedDict(
+                (key, row.get(key)) for key in columns)
+        table4[method] = OrderedDict(
+            (name, row.get('top1')) for name, row in sets.items())
+    return table1, table4
+
+
+def _paper_tables(paper: dict, balanced_set: str) -> dict:
+    """The paper's numbers in the shape of ours, only what it reports."""
+    results = paper['results']
+    columns = [key for key in ['top1'] + GROUP_COLUMNS if any(
+        key in sets.get(balanced_set, {}) for sets in results.values())]
+    table1, table4 = _tables(results, balanced_set, columns)
+    table4 = OrderedDict(
+        (method, OrderedDict((s, v) for s, v in row.items() if v is not None))
+        for method, row in table4.items())
+    return OrderedDict(source=paper['source'], table1=table1,
+                       table4=OrderedDict((m, r) for m, r in table4.items()
+                                          if r))
 
 
 def build_report(results: Dict[str, Dict[str, dict]],
                  balanced_set: str = 'balanced',
                  checkpoints: Optional[Dict[str, dict]] = None,
-                 cost: Optional[Dict[str, Dict[str, Optional[dict]]]] = None
-                 ) -> dict:
+                 cost: Optional[Dict[str, Dict[str, Optional[dict]]]] = None,
+                 tables: Optional[Dict[str, Optional[str]]] = None,
+                 paper: Optional[dict] = None,
+                 backward_sets: Sequence[str] = ()) -> dict:
     """Paper-shaped tables from ``{method: {test set: metrics}}``.
 
     ``table1``: per method, top-1 and the many / medium / few recall,
@@ -26,45 +67,94 @@ def build_report(results: Dict[str, Dict[str, dict]],
     on every test set (balanced and imbalanced). ``checkpoints``: per
     method, the evaluated checkpoint (``dict(file=..., sha256=...)``).
     ``cost``: ``dict(stages={name: cost}, evaluations={name: cost})``, what
-    each step cost when it ran (None: not recorded).
+    each step cost when it ran (None: not recorded). ``tables``: the
+    paper's table of each section (``dict(balanced=, imbalanced=)``,
+    default Tables 1 and 4). ``paper``: ``dict(source=, results={method:
+    {test set: metrics}})``, the paper's numbers, kept as ``paper`` with
+    ``table1`` and ``table4`` of what it reports. ``backward_sets``: the
+    imbalanced test sets of the backward profile, which the summary leaves
+    out of XE's mean (head bias shows on the forward ones).
     """
-    table1 = OrderedDict()
-    table4 = OrderedDict()
-    for method, sets in results.items():
-        if balanced_set in sets:
-            row = sets[balanced_set]
-            table1[method] = OrderedDict(
-                [('top1', row.get('top1'))] +
-                [(key, row.get(key)) for key in GROUP_COLUMNS])
-        table4[method] = OrderedDict(
-            (name, row.get('top1')) for name, row in sets.items())
-    return OrderedDict(
+    table1, table4 = _tables(results, balanced_set, ['top1'] + GROUP_COLUMNS)
+    report = OrderedDict(
         table1=table1,
         table4=table4,
         results=results,
         checkpoints=OrderedDict(checkpoints or {}),
-        cost=cost or dict(stages={}, evaluations={}))
+        cost=cost or dict(stages={}, evaluations={}),
+        balanced_set=balanced_set,
+        tables=OrderedDict(DEFAULT_TABLES, **(tables or {})),
+        backward_sets=list(backward_sets))
+    if paper:
+        report['paper'] = _paper_tables(paper, balanced_set)
+    return report
+
+
+def _columns(table: Dict[str, dict], order: List[str] = ()) -> List[str]:
+    """The columns of ``table``'s rows: those in ``order`` first, in that
+    order, then the others as they come."""
+    found = []
+    for row in table.values():
+        found += [name for name in row if name not in found]
+    return [n for n in order if n in found] + [
+        n for n in found if n not in order]
+
+
+def _heading(text: str, table: Optional[str], what: str = '') -> str:
+    """``## text (Table N: what)``; without a paper table ``## text``."""
+    if table is None:
+        return f'## {text}'
+    return f'## {text} ({table}{": " + what if what else ""})'
+
+
+def _paper_block(report: dict, section: str, columns: List[str],
+                 tables: List[Optional[str]]) -> List[str]:
+    """The paper's table of a section (only what it reports), or nothing."""
+    paper = report.get('paper') or {}
+    rows = paper.get(section)
+    if not rows:
+        return []
+    names = ' and '.join(t for t in dict.fromkeys(tables) if t)
+    where = f'{paper["source"]}, {names}' if names else paper['source']
+    return [f"The paper's numbers ({where}), as published:", '',
+            markdown_table(rows, columns=columns, first='method', digits=1),
+            '']
 
 
 def write_report(report: dict, work_dir: str, title: str = 'xERM') -> str:
     """Write ``report.json`` and ``report.md`` in ``work_dir`` (each
-    atomically: complete or not there); return the Markdown."""
+    atomically: complete or not there); return the Markdown.
+
+    The sections name the paper's tables of ``report['tables']`` (default
+    Tables 1 and 4) and show ``report['paper']``'s numbers under ours.
+    """
     with atomic_write(osp.join(work_dir, 'report.json')) as f:
         json.dump(report, f, indent=1)
-    sets = []
-    for row in report['table4'].values():
-        sets += [name for name in row if name not in sets]
+    tables = report.get('tables') or DEFAULT_TABLES
+    balanced_set = report.get('balanced_set', 'balanced')
+    paper = report.get('paper') or {}
+    sets = _columns(report['table4'])
+    paper_sets = _columns(paper.get('table4', {}), sets)
+    paper_columns = list(next(iter(paper.get('table1', {}).values()), {}))
     lines = [
         f'# {title}', '',
-        '## Balanced test set: top-1 and per group recall / precision / F1 '
-        '(Table 1)', '',
-        markdown_table(report['table1'], first='method'), '',
-        '## Top-1 on every test set (Table 4: imbalanced test sets)', '',
-        markdown_table(report['table4'], columns=sets, first='method'), '',
+        _heading('Balanced test set: top-1 and per group recall / precision '
+                 '/ F1', tables['balanced']), '',
+        markdown_table(report['table1'], first='method'), ''
+    ] + _paper_block(report, 'table1', paper_columns, [tables['balanced']]) + [
+        _heading('Top-1 on every test set', tables['imbalanced'],
+                 'imbalanced test sets'), '',
+        markdown_table(report['table4'], columns=sets, first='method'), ''
+    ] + _paper_block(report, 'table4', paper_sets, [
+        tables['balanced']
+    ] * (balanced_set in paper_sets) + [tables['imbalanced']]) + [
         'Values in percent. Groups by training images per class: many > 100, '
         'medium 20-100, few < 20 (or the thresholds of the config). F1: the '
         'mean of the per-class F1 over the group; precision: a never-'
-        'predicted class counts as 0 (LongTailMetric defaults).', ''
+        'predicted class counts as 0 (LongTailMetric defaults).' + (
+            " The paper's precision leaves such classes out of the average "
+            "(the authors' code)." if any(
+                c.endswith('_precision') for c in paper_columns) else ''), ''
     ]
     if report.get('checkpoints'):
         lines += ['## Checkpoints evaluated', '',
@@ -83,7 +173,10 @@ def write_report(report: dict, work_dir: str, title: str = 'xERM') -> str:
             '(rank 0).', ''
         ]
     lines += ['## What the tables show', '',
-              ' '.join(summarize_tables(report['table1'], report['table4'])),
+              ' '.join(summarize_tables(
+                  report['table1'], report['table4'], balanced_set,
+                  imbalanced=[s for s in sets if s != balanced_set and s
+                              not in report.get('backward_sets', ())])),
               '']
     markdown = '\n'.join(lines)
     with atomic_write(osp.join(work_dir, 'report.md')) as f:

@@ -29,23 +29,26 @@ def split_by_test_set(metrics: Dict[str, object],
     return rows
 
 
-def _cell(value) -> str:
-    """Two decimals; '-' for a missing value or an empty group (NaN)."""
+def _cell(value, digits: int = 2) -> str:
+    """``digits`` decimals; '-' for a missing value or an empty group
+    (NaN)."""
     if isinstance(value, (int, float)) and value == value:
-        return f'{value:.2f}'
+        return f'{value:.{digits}f}'
     return '-'
 
 
 def markdown_table(rows: Dict[str, dict],
                    columns: Sequence[str] = COLUMNS,
-                   first: str = 'test set') -> str:
-    """A Markdown table: one row per entry of ``rows``, values in percent."""
+                   first: str = 'test set',
+                   digits: int = 2) -> str:
+    """A Markdown table: one row per entry of ``rows``, values in percent
+    with ``digits`` decimals."""
     lines: List[str] = [
         '| ' + ' | '.join([first] + list(columns)) + ' |',
         '|' + '---|' * (len(columns) + 1),
     ]
     for name, row in rows.items():
-        cells = [_cell(row.get(column)) for column in columns]
+        cells = [_cell(row.get(column), digits) for column in columns]
         lines.append('| ' + ' | '.join([name] + cells) + ' |')
     return '\n'.join(lines)
 

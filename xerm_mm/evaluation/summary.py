@@ -118,7 +118,9 @@ def summarize_tables(table1: Mapping[str, Mapping],
                      table4: Mapping[str, Mapping],
                      balanced_set: str = 'balanced',
                      xe: str = 'XE',
-                     students: Optional[Dict[str, str]] = None) -> List[str]:
+                     students: Optional[Dict[str, str]] = None,
+                     imbalanced: Optional[Sequence[str]] = None
+                     ) -> List[str]:
     """Two sentences on a report's tables (values in percent).
 
     Args:
@@ -132,6 +134,9 @@ def summarize_tables(table1: Mapping[str, Mapping],
         xe (str): The imbalanced (head-biased) teacher. Defaults to ``'XE'``.
         students (dict, optional): ``{student: balanced teacher}``. Defaults
             to :data:`STUDENTS`.
+        imbalanced (Sequence[str], optional): The imbalanced test sets whose
+            mean top-1 is compared (e.g. the forward ones only). Defaults to
+            every test set of ``table4`` but the balanced one.
 
     Returns:
         list[str]: The sentence on XE's head bias, and the sentence on the
@@ -142,7 +147,9 @@ def summarize_tables(table1: Mapping[str, Mapping],
     sets: List[str] = []
     for row in table4.values():
         sets += [name for name in row if name not in sets]
-    imbalanced = [name for name in sets if name != balanced_set]
+    if imbalanced is None:
+        imbalanced = [name for name in sets if name != balanced_set]
+    imbalanced = [name for name in imbalanced if name in sets]
     means = {
         m: _mean([_number(row.get(name)) for name in imbalanced])
         for m, row in table4.items()
