@@ -98,7 +98,7 @@ def choose_methods(cfg, methods: Sequence[str], path: str) -> List[str]:
 
 
 def _value_text(value: float) -> str:
-    return f'{value:g}'
+    return f'{value:.10g}'
 
 
 def _teachers_of(stages: Dict[str, dict], names: Sequence[str]) -> List[str]:
