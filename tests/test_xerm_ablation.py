@@ -149,3 +149,26 @@ def test_bad_input_is_refused_before_training(args, message, tmp_path,
     assert message in str(error.value.code) + capsys.readouterr().err
     assert not [d for d in os.listdir(tmp_path) if d.startswith(
         ('xe', 'xerm'))]
+
+
+def test_figure_has_a_panel_per_sweep_and_marks_the_default_gamma():
+    from xerm_mm.analysis.ablation_plot import draw_ablation
+
+    def points(values):
+        return [dict(value=v, top1=dict(balanced=40 + v, ib100=60 - v))
+                for v in values]
+
+    entry = dict(default_gamma=2.0, weight=points([0, 1]),
+                 gamma=points([1, 2, 3]), adaptive=None)
+    numbers = dict(balanced_set='balanced', imbalanced_set='ib100',
+                   methods={'xERM-PC': entry})
+    fig = draw_ablation(numbers)
+    assert [ax.get_title() for ax in fig.axes] == [
+        'Constant weights (distillation)', 'Adaptive weights']
+    lines = fig.axes[1].get_lines()
+    assert [list(line.get_ydata()) for line in lines[:2]] == [
+        [41, 42, 43], [59, 58, 57]]  # balanced, then the imbalanced set
+    assert list(lines[2].get_xdata()) == [2.0, 2.0]  # the default gamma
+    entry['weight'] = []  # --weights given empty: no w panel
+    assert [ax.get_title() for ax in draw_ablation(numbers).axes] == [
+        'Adaptive weights']
