@@ -1,0 +1,239 @@
+"""The xERM ablation (the paper's Figure 5):
+``python tools/analysis_tools/xerm_ablation.py --pipeline PIPELINE_CONFIG
+[--weights W ...] [--gammas G ...] [--methods xerm_pc ...]
+[--teachers-from PIPELINE_WORK_DIR] [--jobs N]``.
+
+Accuracy against a constant weight w (the distillation ablation,
+``XERMLoss(constant_weight=w)``) and against gamma, for the xERM students of
+a pipeline config. One student stage per method and value (``xerm_pc_w0.5``,
+``xerm_pc_g2``: the pipeline's student stage with
+``model.head.loss.constant_weight`` or ``model.head.loss.gamma`` in its
+``cfg_options``), tested as the pipeline tests the student (its balanced and
+imbalanced test sets). They are run by :class:`xerm_mm.apis.Experiment`
+from a pipeline config written in the work dir (``ablation_pipeline.py``):
+finished stages and evaluations are kept on a rerun, ``--jobs`` runs steps
+at once. The teachers are trained once in the work dir, or taken finished
+from the pipeline's own work dir with ``--teachers-from``.
+
+Prints a table per method (top-1 on every test set) and writes
+``{out_dir}/{name}.{png,pdf,json}``: a panel for w and one for gamma, the
+balanced and one imbalanced test set, the default gamma marked.
+"""
+import argparse
+import os
+import os.path as osp
+import shlex
+import sys
+from collections import OrderedDict
+
+from mmengine.config import Config
+
+from xerm_mm.analysis.ablation_plan import (check_values, choose_methods,
+                                            pipeline_text, plan_ablation,
+                                            student_stages)
+from xerm_mm.analysis.ablation_plot import draw_ablation
+from xerm_mm.analysis.cli import add_figure_options
+from xerm_mm.analysis.figures import save_figure
+from xerm_mm.analysis.reused_stages import link_finished_stages
+from xerm_mm.apis import Experiment, ExperimentError, Interrupted
+from xerm_mm.apis.experiment import parse_options
+from xerm_mm.apis.jobs import check_jobs
+from xerm_mm.evaluation.report import markdown_table
+from xerm_mm.utils.atomic import atomic_write
+from xerm_mm.utils.config import resolve_config_path
+
+PIPELINE_FILE = 'ablation_pipeline.py'
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Train xERM students with constant weights w and with '
+        'other gammas through a pipeline\'s stages, test them, plot top-1 '
+        'against w and gamma (Figure 5 of the xERM paper)')
+    parser.add_argument(
+        '--pipeline', required=True,
+        help='a pipeline config (configs/pipelines/): its teacher stages, '
+        'its xERM student stages and their evaluations')
+    parser.add_argument(
+        '--weights', nargs='*', type=float, default=[0, 0.25, 0.5, 0.75, 1],
+        help='constant weights w in [0, 1] (none: no w sweep; default: '
+        '0 0.25 0.5 0.75 1)')
+    parser.add_argument(
+        '--gammas', nargs='*', type=float, default=[0.5, 1, 2, 3, 5],
+        help='gammas > 0 (none: no gamma sweep; default: 0.5 1 2 3 5)')
+    parser.add_argument(
+        '--methods', nargs='+', default=[],
+        help='the students to sweep, by stage (xerm_pc) or evaluation '
+        '(xERM-PC) name (default: every stage of the pipeline with a '
+        'teacher)')
+    parser.add_argument(
+        '--work-dir',
+        help='root of the ablation\'s stages (default: '
+        'work_dirs/{pipeline name}_ablation)')
+    parser.add_argument(
+        '--teachers-from',
+        help='a work dir of the pipeline (tools/run_pipeline.py) whose '
+        'finished teacher stages are used (linked, not trained again)')
+    parser.add_argument(
+        '--imbalanced-set',
+        help='the imbalanced test set plotted (default: the first test set '
+        'of the students\' evaluation other than the balanced one)')
+    parser.add_argument(
+        '--jobs', type=int, default=None,
+        help='steps run at once (as tools/run_pipeline.py --jobs)')
+    parser.add_argument(
+        '--data-root', help='folder of the dataset, for every step')
+    parser.add_argument(
+        '--cfg-options', nargs='+', default=[],
+        help='key=value overrides for every training and test config')
+    add_figure_options(parser, 'xerm_ablation', 'the work dir')
+    args = parser.parse_args(argv)
+    try:
+        check_values(args.weights, args.gammas)
+        if args.jobs is not None:
+            check_jobs(args.jobs)
+    except ValueError as error:
+        parser.error(str(error))
+    args.weights, args.gammas = sorted(args.weights), sorted(args.gammas)
+    name = osp.splitext(osp.basename(args.pipeline))[0]
+    args.work_dir = args.work_dir or osp.join('work_dirs', f'{name}_ablation')
+    args.out_dir = args.out_dir or args.work_dir
+    return args
+
+
+def default_gamma(source: Experiment, method: str) -> float:
+    """The gamma of a student stage's ``XERMLoss`` (refusing another
+    loss)."""
+    loss = source.stage_config(method).model.head.get('loss') or {}
+    if not str(loss.get('type', '')).endswith('XERMLoss'):
+        raise ValueError(
+            f'{source.path}: stage {method!r} trains with loss '
+            f'{loss.get("type")!r}, not XERMLoss (model.head.loss): no '
+            'constant weight or gamma to sweep')
+    return float(loss.get('gamma', 2.0))
+
+
+def test_sets(source: Experiment, evaluation: dict) -> list:
+    """The test sets of an evaluation's config (with its options)."""
+    stage = source.stages[evaluation['stage']]
+    config = evaluation.get('config', stage['config'])
+    cfg = Config.fromfile(resolve_config_path(config))
+    options = source.cfg_options + [
+        f'{k}={v}' for k, v in evaluation.get('cfg_options', {}).items()]
+    if options:
+        cfg.merge_from_dict(parse_options(options))
+    sets = list((cfg.get('test_cfg') or {}).get('test_sets') or {})
+    if not sets:
+        raise ValueError(
+            f'{source.path}: evaluation {evaluation["name"]!r} ({config}) '
+            'has no test_cfg.test_sets (MultiTestLoop): the ablation plots '
+            'a balanced and an imbalanced test set')
+    return sets
+
+
+def plotted_sets(args, source: Experiment, evaluation: dict) -> tuple:
+    """(balanced set, imbalanced set, every test set), checked."""
+    sets = test_sets(source, evaluation)
+    balanced = source.cfg.get('balanced_set', 'balanced')
+    others = [name for name in sets if name != balanced]
+    if balanced not in sets or not others:
+        raise ValueError(
+            f'{source.path}: evaluation {evaluation["name"]!r} tests on '
+            f'{sets}: it needs the balanced set {balanced!r} and an '
+            'imbalanced one')
+    imbalanced = args.imbalanced_set or others[0]
+    if imbalanced not in others:
+        raise ValueError(f'--imbalanced-set {imbalanced!r}: not one of the '
+                         f'imbalanced test sets {others}')
+    return balanced, imbalanced, sets
+
+
+def collect(experiment: Experiment, report: dict, points, methods,
+            labels, gammas) -> 'OrderedDict[str, dict]':
+    """Per method: its stage, default gamma, the points of each kind (value,
+    stage, evaluation, checkpoint, metrics file, top-1 per test set) and the
+    adaptive run (the default gamma's top-1, None if not swept)."""
+    out = OrderedDict()
+    for method in methods:
+        entry = OrderedDict(stage=method, default_gamma=gammas[method],
+                            weight=[], gamma=[], adaptive=None)
+        for point in points:
+            if point.method != method:
+                continue
+            rows = report['results'][point.evaluation]
+            top1 = OrderedDict((s, row['top1']) for s, row in rows.items())
+            entry[point.kind].append(OrderedDict(
+                value=point.value, stage=point.stage,
+                evaluation=point.evaluation,
+                checkpoint=experiment.final_checkpoint(point.stage),
+                metrics_file=osp.join(experiment.work_dir, 'eval',
+                                      f'{point.evaluation}.json'),
+                top1=top1))
+            if point.kind == 'gamma' and point.value == gammas[method]:
+                entry['adaptive'] = top1
+        out[labels[method]] = entry
+    return out
+
+
+def print_tables(numbers: dict) -> None:
+    for label, entry in numbers['methods'].items():
+        rows = OrderedDict()
+        for point in entry['weight']:
+            rows[f'w = {point["value"]:g}'] = point['top1']
+        for point in entry['gamma']:
+            default = (' (default)' if point['value'] == entry['default_gamma']
+                       else '')
+            rows[f'gamma = {point["value"]:g}{default}'] = point['top1']
+        print(f'\n{label} (top-1 %)\n')
+        print(markdown_table(rows, numbers['test_sets'], first=label))
+
+
+def run_ablation(args, argv) -> dict:
+    options = dict(data_root=args.data_root, cfg_options=args.cfg_options)
+    source = Experiment(args.pipeline, work_dir=args.work_dir, **options)
+    methods = choose_methods(source.cfg, args.methods, args.pipeline)
+    gammas = {method: default_gamma(source, method) for method in methods}
+    stages, evaluations, points, teachers = plan_ablation(
+        source.cfg, methods, args.weights, args.gammas)
+    # The first student's evaluation, as the pipeline has it.
+    balanced, imbalanced, sets = plotted_sets(
+        args, source, dict(evaluations[0], stage=points[0].method))
+    command = ('python tools/analysis_tools/xerm_ablation.py ' +
+               shlex.join(argv if argv is not None else sys.argv[1:]))
+    os.makedirs(args.work_dir, exist_ok=True)
+    path = osp.join(args.work_dir, PIPELINE_FILE)
+    with atomic_write(path) as f:
+        f.write(pipeline_text(args.pipeline, stages, evaluations, balanced,
+                              command))
+    experiment = Experiment(path, work_dir=args.work_dir, jobs=args.jobs,
+                            **options)
+    if args.teachers_from:
+        link_finished_stages(experiment, teachers, args.teachers_from)
+    report = experiment.run()
+    numbers = OrderedDict(
+        pipeline=args.pipeline, work_dir=args.work_dir,
+        ablation_pipeline=path, teachers_from=args.teachers_from,
+        balanced_set=balanced, imbalanced_set=imbalanced, test_sets=sets,
+        methods=collect(experiment, report, points, methods,
+                        student_stages(source.cfg), gammas),
+        command=command)
+    print_tables(numbers)
+    paths = save_figure(draw_ablation(numbers), numbers, args.out_dir,
+                        args.name)
+    print('written: ' + ', '.join(paths.values()))
+    return numbers
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        return run_ablation(args, argv)
+    except (ExperimentError, ValueError, FileNotFoundError) as error:
+        sys.exit(f'xerm_ablation: {error}')
+    except Interrupted as error:
+        print(f'xerm_ablation: {error}', file=sys.stderr, flush=True)
+        sys.exit(128 + error.signum)
+
+
+if __name__ == '__main__':
+    main()
