@@ -148,6 +148,14 @@ def test_pipeline_runs_end_to_end_and_resumes(experiment):
     markdown = open(osp.join(work, 'report.md')).read()
     assert '| method | top1 | many_recall' in markdown
     assert '| xERM-TDE |' in stdout
+    # The pictures beside the tables, each with the command that redraws it
+    # (their numbers: tests/test_report_figures.py).
+    for name in ('prediction_histogram_balanced', 'prediction_histogram_ib10',
+                 'unbiasedness_curve'):
+        assert osp.isfile(osp.join(work, 'figures', f'{name}.png'))
+        assert f'](figures/{name}.png)' in markdown
+    assert f'--model XE {osp.join(work, "eval", "XE.json")} ' in markdown
+    assert 'Warning' not in markdown
     # The xERM stages were trained from the teachers' final checkpoints.
     log = open(osp.join(work, 'xerm_tde', 'pipeline.log')).read()
     assert osp.join(work, 'tde', 'epoch_1.pth') in log

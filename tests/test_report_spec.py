@@ -24,7 +24,7 @@ IMAGENET = dict(title='xERM on ImageNet-LT',
 
 def test_default_is_the_cifar_report(tmp_path):
     spec = check_report_spec(None, 'p.py')
-    assert spec == dict(title=None, paper=None, tables=dict(
+    assert spec == dict(title=None, paper=None, figures=True, tables=dict(
         balanced='Table 1', imbalanced='Table 4'))
     report = build_report(OURS, tables=spec['tables'])
     markdown = write_report(report, str(tmp_path), title='p.py')
@@ -90,6 +90,8 @@ def test_precision_convention_named_when_the_paper_gives_precision(
     (['Table 2'], 'report must be a dict'),
     (dict(tabels={}), "report: unknown keys ['tabels']; allowed"),
     (dict(title=2), 'report.title must be a string'),
+    (dict(figures='no'), "report.figures must be True (draw the pictures "
+     "beside the tables) or False (tables only), got 'no'"),
     (dict(tables=dict(balanced='T', test='T')), 'report.tables must be dict('),
     (dict(tables=dict(balanced=2)), 'report.tables.balanced must be a table'),
     (dict(paper=dict(results={})), 'report.paper must be dict(source='),

@@ -6,7 +6,9 @@ xERM students), evaluates the methods on the balanced and the imbalanced
 test sets, and writes ``report.json`` and ``report.md`` (the paper's
 tables, named and with the paper's numbers as the config's ``report`` key
 says, default Tables 1 and 4; and a "Cost" table: wall time, device,
-images/s and peak memory of every step) in the work dir. ``--cfg-options``
+images/s and peak memory of every step; beside the tables the prediction
+histograms and the unbiasedness curve, in ``figures/``, unless the config
+says ``report = dict(figures=False)``) in the work dir. ``--cfg-options``
 apply to every training and test config, and to the teacher configs that
 the xERM students name. Run it again after an interruption: finished
 stages and evaluations whose inputs did not change are kept, an interrupted

@@ -21,9 +21,9 @@ import matplotlib
 
 matplotlib.use('Agg')
 
-from xerm_mm.analysis import (  # noqa: E402
-    draw_prediction_histograms, group_counts, load_metrics, save_figure,
-    sorted_counts, test_set_rows)
+from xerm_mm.analysis import (load_metrics,  # noqa: E402
+                               prediction_histogram_figure, save_figure,
+                               test_set_rows)
 from xerm_mm.analysis.cli import (  # noqa: E402
     add_figure_options, add_model_option, check_model_names)
 
@@ -50,13 +50,9 @@ def parse_args(argv=None):
     return args
 
 
-def _set_rows(path: str, test_set: str) -> OrderedDict:
-    """Every test set's metrics in ``path``; ``test_set`` must be one."""
-    rows = test_set_rows(load_metrics(path), path)
-    if test_set not in rows:
-        raise KeyError(f'{path!r} has no test set {test_set!r}; it has '
-                       f'{list(rows)} (choose one with --test-set)')
-    return rows
+def _set_rows(path: str) -> OrderedDict:
+    """Every test set's metrics in ``path``, checked."""
+    return test_set_rows(load_metrics(path), path)
 
 
 def _imbalanced_set(args, first_rows) -> str:
@@ -69,39 +65,12 @@ def _imbalanced_set(args, first_rows) -> str:
 
 def main(argv=None):
     args = parse_args(argv)
-    rows = OrderedDict(
-        (name, _set_rows(path, args.test_set)) for name, path in args.model)
+    rows = OrderedDict((name, _set_rows(path)) for name, path in args.model)
     imbalanced = _imbalanced_set(args, next(iter(rows.values())))
-    if imbalanced is not None:
-        for (name, path), sets in zip(args.model, rows.values()):
-            if imbalanced not in sets:
-                raise KeyError(f'{path!r} ({name}) has no test set '
-                               f'{imbalanced!r}; it has {list(sets)} '
-                               '(choose one with --imbalanced-set)')
-    models = OrderedDict()
-    for (name, path), sets in zip(args.model, rows.values()):
-        models[name] = OrderedDict(
-            metrics_file=path,
-            top1=sets[args.test_set]['top1'],
-            counts=sorted_counts(sets[args.test_set]),
-            groups=OrderedDict(
-                (set_name, group_counts(row)) for set_name, row in
-                sets.items()))
-    panels = [('few', args.test_set)]
-    if imbalanced is not None:
-        panels.append(('many', imbalanced))
-    bars = [(f'{group}-shot classes\non {set_name}',
-             {name: model['groups'][set_name][group]
-              for name, model in models.items()})
-            for group, set_name in panels]
-    fig = draw_prediction_histograms(models, args.test_set, bars)
-    numbers = OrderedDict(
-        test_set=args.test_set,
-        imbalanced_set=imbalanced,
-        tp_fp_panels=[dict(group=g, test_set=s) for g, s in panels],
-        models=models)
+    fig, numbers = prediction_histogram_figure(rows, args.test_set,
+                                               imbalanced, dict(args.model))
     paths = save_figure(fig, numbers, args.out_dir, args.name)
-    for name, model in models.items():
+    for name, model in numbers['models'].items():
         few = model['groups'][args.test_set]['few']
         line = (f'{name}: few-shot on {args.test_set}: TP {few["tp"]}, '
                 f'FP {few["fp"]}')

@@ -17,13 +17,16 @@ set; the backward ones ``ib{r}_bwd``.
 import inspect
 import math
 import numbers
-from typing import List, NamedTuple, Sequence
+import re
+from typing import Iterable, List, NamedTuple, Sequence, Tuple
 
 from mmengine.config import Config
 
 #: Forward imbalance ratios swept by default (and, mirrored, backward).
 DEFAULT_RATIOS = (100, 50, 10, 5, 2)
 _LOOPS = ('MultiTestLoop', 'xerm_mm.MultiTestLoop')
+#: A set name of the convention: ``ib100``, ``ib2p5``, ``ib10_bwd``.
+_SET_NAME = re.compile(r'^ib(\d+(?:p\d+)?)(_bwd)?$')
 
 
 class SweepSet(NamedTuple):
@@ -47,6 +50,59 @@ def _name_text(ratio: float) -> str:
     return f'{ratio:g}'.replace('.', 'p')
 
 
+def _sweep_set(ratio: float, reverse: bool) -> SweepSet:
+    """The forward or backward set of ``ratio``, named and labelled."""
+    suffix = '_bwd' if reverse else ''
+    return SweepSet(f'ib{_name_text(ratio)}{suffix}', ratio, reverse,
+                    f'{ratio:g}\n{"bwd" if reverse else "fwd"}')
+
+
+def _balanced(name: str = 'balanced') -> SweepSet:
+    return SweepSet(name, 1, False, '1\nbalanced')
+
+
+def _x_order(s: SweepSet) -> tuple:
+    """Forward sets (largest IB first), balanced, backward (smallest
+    first)."""
+    if s.imbalance_ratio == 1:
+        return (1, 0)
+    return (2, s.imbalance_ratio) if s.reverse else (0, -s.imbalance_ratio)
+
+
+def sets_of_names(names: Iterable[str], balanced_set: str = 'balanced',
+                  backward: Sequence[str] = ()
+                  ) -> Tuple[List[SweepSet], List[str]]:
+    """The sweep's sets of a config's test-set names, in x order.
+
+    Names follow the configs' convention (``ib{r}``, ``ib{r}_bwd``, the
+    balanced set), e.g. a pipeline report's test sets.
+
+    Args:
+        names (Iterable[str]): Test set names.
+        balanced_set (str): The balanced set's name. Defaults to
+            ``'balanced'``.
+        backward (Sequence[str]): Names of backward sets (``reverse=True``)
+            besides those ending in ``_bwd``.
+
+    Returns:
+        tuple: The sets in x order, and the names that follow no convention
+        (left out).
+    """
+    found, left_out = [], []
+    for name in dict.fromkeys(names):
+        match = _SET_NAME.match(name)
+        if name == balanced_set:
+            found.append(_balanced(name))
+        elif match:
+            ratio = float(match.group(1).replace('p', '.'))
+            ratio = int(ratio) if ratio.is_integer() else ratio
+            reverse = bool(match.group(2)) or name in backward
+            found.append(_sweep_set(ratio, reverse)._replace(name=name))
+        else:
+            left_out.append(name)
+    return sorted(found, key=_x_order), left_out
+
+
 def sweep_sets(ratios: Sequence[float] = DEFAULT_RATIOS) -> List[SweepSet]:
     """Forward sets (largest IB first), balanced, backward (smallest first).
 
@@ -64,17 +120,9 @@ def sweep_sets(ratios: Sequence[float] = DEFAULT_RATIOS) -> List[SweepSet]:
                              'balanced set, IB 1, is always swept)')
     if len(set(ratios)) != len(ratios):
         raise ValueError(f'--ratios {list(ratios)}: a ratio is repeated')
-    forward = sorted(ratios, reverse=True)
-    sets = [
-        SweepSet(f'ib{_name_text(r)}', r, False, f'{r:g}\nfwd')
-        for r in forward
-    ]
-    sets.append(SweepSet('balanced', 1, False, '1\nbalanced'))
-    sets += [
-        SweepSet(f'ib{_name_text(r)}_bwd', r, True, f'{r:g}\nbwd')
-        for r in reversed(forward)
-    ]
-    return sets
+    sets = [_sweep_set(r, reverse) for r in ratios
+            for reverse in (False, True)] + [_balanced()]
+    return sorted(sets, key=_x_order)
 
 
 def sweep_set_options(sets: Sequence[SweepSet]) -> List[str]:

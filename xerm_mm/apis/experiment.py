@@ -580,11 +580,20 @@ class Experiment:
                 (name, self.costs['evaluations'].get(name))
                 for name in results))
         spec = self.report_spec
+        # Where the numbers came from: the figures' commands redraw them.
+        sources = dict(
+            metrics_files=OrderedDict((e['name'], self._metrics_file(e))
+                                      for e in evaluations),
+            configs=OrderedDict(
+                (e['name'], e.get('config', self.stages[e['stage']]['config']))
+                for e in evaluations),
+            data_root=self.data_root, cfg_options=self.cfg_options)
         report = build_report(results,
                               self.cfg.get('balanced_set', 'balanced'),
                               checkpoints, costs, spec['tables'],
-                              spec['paper'], self.backward_sets())
+                              spec['paper'], self.backward_sets(), sources)
         write_report(report, self.work_dir,
-                     title=spec['title'] or osp.basename(self.path))
+                     title=spec['title'] or osp.basename(self.path),
+                     figures=spec['figures'])
         return report
 

@@ -9,7 +9,12 @@ precision / F1; the JSON's ``table1``) and top-1 on every test set
 (``table4``). The keys keep the names of the paper's CIFAR-100-LT tables
 (1 and 4); ``tables`` names the paper's table of each section for the
 dataset at hand (ImageNet-LT: Tables 2 and 5; see
-:mod:`xerm_mm.apis.report_spec`)."""
+:mod:`xerm_mm.apis.report_spec`).
+
+Beside the tables, the pictures of :mod:`xerm_mm.apis.report_figures`
+(prediction histograms, the unbiasedness curve; ``figures/`` in the work
+dir), each with the tool command that redraws it; they are drawn after the
+tables are written, and a picture that fails is a warning in the report."""
 import json
 import os.path as osp
 from collections import OrderedDict
@@ -20,6 +25,7 @@ from xerm_mm.utils.atomic import atomic_write
 from xerm_mm.evaluation.report import GROUP_COLUMNS, markdown_table
 from xerm_mm.evaluation.summary import summarize_tables
 from .cost import cost_table
+from .report_figures import draw_report_figures, figure_markdown
 from .report_spec import DEFAULT_TABLES
 
 
@@ -59,7 +65,8 @@ def build_report(results: Dict[str, Dict[str, dict]],
                  cost: Optional[Dict[str, Dict[str, Optional[dict]]]] = None,
                  tables: Optional[Dict[str, Optional[str]]] = None,
                  paper: Optional[dict] = None,
-                 backward_sets: Sequence[str] = ()) -> dict:
+                 backward_sets: Sequence[str] = (),
+                 sources: Optional[dict] = None) -> dict:
     """Paper-shaped tables from ``{method: {test set: metrics}}``.
 
     ``table1``: per method, top-1 and the many / medium / few recall,
@@ -73,7 +80,11 @@ def build_report(results: Dict[str, Dict[str, dict]],
     {test set: metrics}})``, the paper's numbers, kept as ``paper`` with
     ``table1`` and ``table4`` of what it reports. ``backward_sets``: the
     imbalanced test sets of the backward profile, which the summary leaves
-    out of XE's mean (head bias shows on the forward ones).
+    out of XE's mean (head bias shows on the forward ones). ``sources``:
+    where the numbers came from, for the commands that redraw the figures:
+    ``dict(metrics_files={method: file}, configs={method: test config},
+    data_root=, cfg_options=[...])`` (missing: the figures come without
+    commands).
     """
     table1, table4 = _tables(results, balanced_set, ['top1'] + GROUP_COLUMNS)
     report = OrderedDict(
@@ -84,7 +95,8 @@ def build_report(results: Dict[str, Dict[str, dict]],
         cost=cost or dict(stages={}, evaluations={}),
         balanced_set=balanced_set,
         tables=OrderedDict(DEFAULT_TABLES, **(tables or {})),
-        backward_sets=list(backward_sets))
+        backward_sets=list(backward_sets),
+        sources=sources or {})
     if paper:
         report['paper'] = _paper_tables(paper, balanced_set)
     return report
@@ -121,15 +133,45 @@ def _paper_block(report: dict, section: str, columns: List[str],
             '']
 
 
-def write_report(report: dict, work_dir: str, title: str = 'xERM') -> str:
+def write_report(report: dict,
+                 work_dir: str,
+                 title: str = 'xERM',
+                 figures: bool = True) -> str:
     """Write ``report.json`` and ``report.md`` in ``work_dir`` (each
     atomically: complete or not there); return the Markdown.
 
     The sections name the paper's tables of ``report['tables']`` (default
-    Tables 1 and 4) and show ``report['paper']``'s numbers under ours.
+    Tables 1 and 4) and show ``report['paper']``'s numbers under ours. With
+    ``figures``, the tables are written first, then the pictures are drawn
+    in ``{work_dir}/figures`` and both files written again with them
+    (``report.json``'s ``figures``: per section, each picture's files and
+    command, or its error).
     """
+    _write(report, work_dir, _markdown(report, title, {}))
+    if not figures:
+        return _markdown(report, title, {})
+    try:
+        sections = draw_report_figures(report, work_dir)
+    except Exception as error:  # noqa: BLE001 (the tables are kept)
+        sections = dict(balanced=[dict(
+            name='figures', error=f'{type(error).__name__}: {error}')])
+    markdown = _markdown(report, title, sections, work_dir)
+    _write(dict(report, figures=sections), work_dir, markdown)
+    return markdown
+
+
+def _write(report: dict, work_dir: str, markdown: str) -> None:
+    """``report.json``, then ``report.md``, each atomically."""
     with atomic_write(osp.join(work_dir, 'report.json')) as f:
         json.dump(report, f, indent=1)
+    with atomic_write(osp.join(work_dir, 'report.md')) as f:
+        f.write(markdown)
+
+
+def _markdown(report: dict, title: str, sections: Dict[str, list],
+              work_dir: str = '') -> str:
+    """The Markdown of ``report``, each section's figures after its
+    tables."""
     tables = report.get('tables') or DEFAULT_TABLES
     balanced_set = report.get('balanced_set', 'balanced')
     paper = report.get('paper') or {}
@@ -141,7 +183,8 @@ def write_report(report: dict, work_dir: str, title: str = 'xERM') -> str:
         _heading('Balanced test set: top-1 and per group recall / precision '
                  '/ F1', tables['balanced']), '',
         markdown_table(report['table1'], first='method'), ''
-    ] + _paper_block(report, 'table1', paper_columns, [tables['balanced']]) + [
+    ] + _paper_block(report, 'table1', paper_columns, [tables['balanced']]) + (
+        figure_markdown(sections.get('balanced', ()), work_dir)) + [
         _heading('Top-1 on every test set', tables['imbalanced'],
                  'imbalanced test sets'), '',
         markdown_table(report['table4'], columns=sets, first='method'), ''
@@ -155,7 +198,7 @@ def write_report(report: dict, work_dir: str, title: str = 'xERM') -> str:
             " The paper's precision leaves such classes out of the average "
             "(the authors' code)." if any(
                 c.endswith('_precision') for c in paper_columns) else ''), ''
-    ]
+    ] + figure_markdown(sections.get('imbalanced', ()), work_dir)
     if report.get('checkpoints'):
         lines += ['## Checkpoints evaluated', '',
                   '| method | checkpoint | sha256 |', '|---|---|---|']
@@ -178,7 +221,4 @@ def write_report(report: dict, work_dir: str, title: str = 'xERM') -> str:
                   imbalanced=[s for s in sets if s != balanced_set and s
                               not in report.get('backward_sets', ())])),
               '']
-    markdown = '\n'.join(lines)
-    with atomic_write(osp.join(work_dir, 'report.md')) as f:
-        f.write(markdown)
-    return markdown
+    return '\n'.join(lines)

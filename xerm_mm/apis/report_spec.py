@@ -10,10 +10,14 @@
         # {metric: value in %}}}, the test sets named as in test_cfg):
         paper=dict(source='Zhu et al., AAAI 2022', results=dict(
             XE=dict(balanced=dict(top1=49.0), ib50=dict(top1=67.7)))),
+        # The pictures beside the tables (prediction histograms, the
+        # unbiasedness curve; see xerm_mm.apis.report_figures):
+        figures=True,                    # default; False: tables only
     )
 
 Without the key the report is that of CIFAR-100-LT: the sections name the
-paper's Tables 1 and 4, and no paper numbers are shown.
+paper's Tables 1 and 4, no paper numbers are shown, and the pictures are
+drawn.
 """
 from numbers import Number
 from typing import Mapping, Optional
@@ -24,7 +28,7 @@ __all__ = ['DEFAULT_TABLES', 'check_report_spec']
 
 #: The paper's tables of the two sections on CIFAR-100-LT.
 DEFAULT_TABLES = dict(balanced='Table 1', imbalanced='Table 4')
-_KEYS = ('title', 'tables', 'paper')
+_KEYS = ('title', 'tables', 'paper', 'figures')
 
 
 def _fail(path: str, what: str) -> None:
@@ -72,7 +76,7 @@ def _check_paper(paper, path: str) -> Optional[dict]:
 def check_report_spec(spec, path: str) -> dict:
     """The ``report`` key of pipeline config ``path``, checked, defaults
     filled in: ``dict(title=str | None, tables=dict(balanced=,
-    imbalanced=), paper=dict(source=, results=) | None)``.
+    imbalanced=), paper=dict(source=, results=) | None, figures=bool)``.
 
     Raises:
         ExperimentError: Naming the config, the key and the expected form.
@@ -87,7 +91,12 @@ def check_report_spec(spec, path: str) -> dict:
     title = spec.get('title')
     if title is not None and not isinstance(title, str):
         _fail(path, f'.title must be a string, got {title!r}')
+    figures = spec.get('figures', True)
+    if not isinstance(figures, bool):
+        _fail(path, '.figures must be True (draw the pictures beside the '
+              f'tables) or False (tables only), got {figures!r}')
     return dict(
         title=title,
         tables=_check_tables(spec.get('tables', {}), path),
-        paper=_check_paper(spec.get('paper'), path))
+        paper=_check_paper(spec.get('paper'), path),
+        figures=figures)
