@@ -296,3 +296,32 @@ def test_train_and_test_tools_on_a_tiny_cifar10(fake_cifar10_root,
     assert 'init_student_from_teacher: copied' in log
     run_tool('tools/test.py', student, osp.join(student_dir, 'epoch_1.pth'),
              '--work-dir', osp.join(folder, 'student_test'))
+
+
+@pytest.mark.parametrize('algo,weight_decay,steps', [
+    ('ride-pc', 5e-4, (160, 180)),
+    ('xerm-ride-pc', 2e-4, (120, 160)),
+])
+def test_the_200_epoch_schedules_are_the_authors(algo, weight_decay, steps,
+                                                  xerm_scope):
+    from mmengine.registry import PARAM_SCHEDULERS
+    cfg = _config(f'{algo}_ride2-resnet32_1xb128-200e_cifar100lt-ib100.py')
+    optimizer = cfg.optim_wrapper.optimizer
+    assert (optimizer.lr, optimizer.momentum, optimizer.nesterov,
+            optimizer.weight_decay) == (0.1, 0.9, True, weight_decay)
+    assert cfg.train_cfg.max_epochs == 200
+    assert cfg.train_dataloader.batch_size == 128
+    sgd = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    schedulers = [
+        PARAM_SCHEDULERS.build(dict(s, optimizer=sgd))
+        for s in cfg.param_scheduler
+    ]
+    for epoch in range(200):
+        # The authors' per-epoch LambdaLR (their train.py, CustomLR).
+        factor = 0.01**sum(epoch >= s for s in steps)
+        if epoch < 5:
+            factor *= (1 + epoch) / 5
+        assert math.isclose(sgd.param_groups[0]['lr'], 0.1 * factor,
+                            rel_tol=1e-6), epoch
+        for scheduler in schedulers:
+            scheduler.step()

@@ -7,7 +7,7 @@ _base_ = ['./cifar_bs128_200e.py']
 
 optim_wrapper = dict(optimizer=dict(nesterov=True, weight_decay=5e-4))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.2, by_epoch=True, begin=0, end=4),
+    dict(type='LinearLR', start_factor=0.2, by_epoch=True, begin=0, end=5),
     dict(
         type='MultiStepLR', by_epoch=True, milestones=[160, 180],
         gamma=0.01),

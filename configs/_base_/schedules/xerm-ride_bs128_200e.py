@@ -5,7 +5,7 @@ _base_ = ['./ride_bs128_200e.py']
 
 optim_wrapper = dict(optimizer=dict(weight_decay=2e-4))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.2, by_epoch=True, begin=0, end=4),
+    dict(type='LinearLR', start_factor=0.2, by_epoch=True, begin=0, end=5),
     dict(
         type='MultiStepLR', by_epoch=True, milestones=[120, 160],
         gamma=0.01),
