@@ -70,6 +70,8 @@ def test_backbone_freezes_and_rejects_bad_input():
         RIDEResNet32(num_experts=0)
     with pytest.raises(ValueError, match='in_channels'):
         RIDEHead(num_classes=5, in_channels=100, num_experts=3)
+    with pytest.raises(ValueError, match='cal_acc'):
+        RIDEHead(num_classes=5, in_channels=96, cal_acc=True)
 
 
 def _head(experts=3, tau=2.0, **kwargs):
@@ -140,6 +142,8 @@ def test_ride_loss_against_an_independent_computation():
         sum(F.cross_entropy(experts[:, k], label) for k in range(3)))
     with pytest.raises(RuntimeError, match='class counts'):
         RIDELoss()(experts, label)
+    with pytest.raises(ValueError, match='one integer label'):
+        loss(experts, F.one_hot(label, 5).float())
     # The rarest class has the largest margin, max_margin.
     assert math.isclose(float(loss.margins.max()), 0.5, rel_tol=1e-6)
     assert int(loss.margins.argmax()) == COUNTS.index(min(COUNTS))

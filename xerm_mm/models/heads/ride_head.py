@@ -51,8 +51,8 @@ class RIDEHead(PCHead):
         tau (float): Multiplier of ``log(prior_train)`` in the balanced view.
             Defaults to 1.0.
         class_counts, test_prior, predict_view: As :class:`PCHead`.
-        **kwargs: ``loss``, ``topk``, ``cal_acc``, ``init_cfg`` of
-            mmpretrain's ``ClsHead``.
+        **kwargs: ``loss``, ``topk``, ``init_cfg`` of mmpretrain's
+            ``ClsHead`` (not ``cal_acc``).
     """
 
     def __init__(self,
@@ -71,6 +71,10 @@ class RIDEHead(PCHead):
                 f'RIDEHead: in_channels ({in_channels}) must be num_experts '
                 f'({num_experts}) times the feature size of one expert '
                 '(RIDEResNet32: num_experts * 48)')
+        if kwargs.get('cal_acc'):
+            raise ValueError('RIDEHead: cal_acc=True is not supported (the '
+                             'loss gets the experts\' logits); read the '
+                             'accuracy from validation instead')
         super().__init__(
             num_classes,
             in_channels,

@@ -97,6 +97,12 @@ class ClassMarginLoss(nn.Module):
     def expert_ce(self, experts: torch.Tensor,
                   gt_label: torch.Tensor) -> torch.Tensor:
         """(N,) sum over the experts of the margin cross-entropy."""
+        if gt_label.shape not in ((experts.size(0), ), (experts.size(0), 1)):
+            raise ValueError(
+                f'{type(self).__name__} needs one integer label per sample, '
+                f'got gt_label of shape {tuple(gt_label.shape)} (batch '
+                'augmentations with soft labels, mixup / cutmix, are not '
+                'supported)')
         label = gt_label.long().reshape(-1)
         logits = self.margin_logits(experts.float(), label)
         log_p = F.log_softmax(logits, dim=-1)
