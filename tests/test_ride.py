@@ -12,7 +12,7 @@ from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmpretrain.structures import DataSample
 
-from conftest import ROOT, run_tool, small_cifar10_config
+from conftest import ROOT, small_cifar10_config
 from xerm_mm.models.backbones import RIDEResNet32
 from xerm_mm.models.heads import RIDEHead
 from xerm_mm.models.losses import RIDELoss, RIDEXERMLoss
@@ -277,29 +277,41 @@ def test_the_student_needs_a_ride_teacher(xerm_scope):
 
 
 @pytest.mark.slow
-def test_train_and_test_tools_on_a_tiny_cifar10(fake_cifar10_root,
-                                                 tmp_path):
-    recipe = RECIPE.format(2)
+def test_the_pipeline_trains_and_tests_ride_and_xerm_ride(
+        fake_cifar10_root, tmp_path):
+    """The RIDE pipeline's stages and evaluations on a tiny CIFAR-10: the
+    teacher and the student through tools/train.py, RIDE, RIDE-PC and
+    xERM-RIDE-PC through tools/test.py, then the report."""
+    from test_pipeline import run_pipeline
+    base = Config.fromfile(
+        osp.join(ROOT, 'configs', 'pipelines',
+                 f'xerm-ride_{RECIPE.format(2)}.py'))
     folder = str(tmp_path)
-    teacher = small_cifar10_config(f'ride/ride-pc_{recipe}.py',
-                                   fake_cifar10_root, folder)
-    teacher_dir = osp.join(folder, 'teacher')
-    run_tool('tools/train.py', teacher, '--work-dir', teacher_dir)
-    ckpt = osp.join(teacher_dir, 'epoch_1.pth')
-    out = run_tool('tools/test.py', teacher, ckpt, '--work-dir',
-                   osp.join(folder, 'teacher_test'))
-    assert 'balanced' in out
-    student = small_cifar10_config(
-        f'ride/xerm-ride-pc_{recipe}.py', fake_cifar10_root,
-        osp.join(folder, 's'),
-        f'model.update(teacher=dict(config={teacher!r}, '
-        f'checkpoint={ckpt!r}))\n')
-    student_dir = osp.join(folder, 'student')
-    log = run_tool('tools/train.py', student, '--work-dir', student_dir)
-    assert 'w_ba_epoch_mean' in log
+    paths = {}
+    for stage in base.stages:
+        name = stage['config'].split('::', 1)[1]
+        extra = ''
+        if 'teacher' in stage:
+            extra = (f'model.update(teacher=dict('
+                     f'config={paths[stage.teacher]!r}))\n')
+        paths[stage['name']] = small_cifar10_config(
+            name, fake_cifar10_root, osp.join(folder, stage['name']), extra)
+    stages = [dict(s, config=paths[s['name']]) for s in base.stages]
+    config = osp.join(folder, 'pipeline.py')
+    with open(config, 'w') as f:
+        f.write(f'stages = {stages!r}\nevaluations = '
+                f'{[dict(e) for e in base.evaluations]!r}\n')
+    work = osp.join(folder, 'work')
+    out = run_pipeline(config, '--work-dir', work)
+    assert 'exit:' not in out, out[-5000:]
+    with open(osp.join(work, 'xerm_ride', 'pipeline.log')) as f:
+        log = f.read()
     assert 'init_student_from_teacher: copied' in log
-    run_tool('tools/test.py', student, osp.join(student_dir, 'epoch_1.pth'),
-             '--work-dir', osp.join(folder, 'student_test'))
+    assert 'w_ba_epoch_mean' in log
+    with open(osp.join(work, 'report.md')) as f:
+        report = f.read()
+    for method in ('RIDE', 'RIDE-PC', 'xERM-RIDE-PC'):
+        assert f'| {method} |' in report, report
 
 
 @pytest.mark.parametrize('algo,weight_decay,steps', [
