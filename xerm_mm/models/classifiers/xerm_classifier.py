@@ -270,6 +270,17 @@ class XERMClassifier(ImageClassifier):
                       logger='current')
         self.teachers_loaded = True
 
+    def _ready_teachers(self) -> None:
+        """Check that the teachers are loaded; put them in eval mode."""
+        if not self.teachers_loaded:
+            raise RuntimeError(
+                'XERMClassifier: the teachers are not loaded. Add '
+                "dict(type='XERMTeacherHook') to custom_hooks (it loads them "
+                'before training), or call model.load_teachers().')
+        for model in self._teachers.values():
+            if model.training:
+                model.eval()
+
     @torch.no_grad()
     def teacher_scores(self, inputs: torch.Tensor) -> Dict[str, torch.Tensor]:
         """Both teacher scores on preprocessed ``inputs``, in eval mode.
@@ -282,14 +293,7 @@ class XERMClassifier(ImageClassifier):
         Raises:
             RuntimeError: :meth:`load_teachers` was not called.
         """
-        if not self.teachers_loaded:
-            raise RuntimeError(
-                'XERMClassifier: the teachers are not loaded. Add '
-                "dict(type='XERMTeacherHook') to custom_hooks (it loads them "
-                'before training), or call model.load_teachers().')
-        for model in self._teachers.values():
-            if model.training:
-                model.eval()
+        self._ready_teachers()
         if SINGLE in self._teachers:
             model = self._teachers[SINGLE]
             views = _float32_head(model.head.views, model.extract_feat(inputs))
@@ -337,6 +341,13 @@ class XERMClassifier(ImageClassifier):
         return self
 
     # --- training ------------------------------------------------------
+    def loss_teacher_scores(self,
+                            inputs: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """The teacher scores the head's loss gets (``imbalanced_score``,
+        ``balanced_score``): :meth:`teacher_scores`; a subclass may give
+        others (``RIDEXERMClassifier``: per expert)."""
+        return self.teacher_scores(inputs)
+
     def loss(self, inputs: torch.Tensor,
              data_samples: List[DataSample]) -> dict:
         """xERM loss of the student on a batch.
@@ -345,7 +356,7 @@ class XERMClassifier(ImageClassifier):
             dict: ``loss`` from the head, plus ``w_imba`` and ``w_ba`` (batch
             means of the weights; logged, not summed, by MMEngine).
         """
-        scores = self.teacher_scores(inputs)
+        scores = self.loss_teacher_scores(inputs)
         feats = self.extract_feat(inputs)
         losses = self.head.loss(
             feats,
