@@ -1,5 +1,9 @@
+from .logit_adjusted_head import LogitAdjustedHead
 from .pc_head import PCHead
 from .tde_head import TDEHead
 from .two_view_head import VIEWS, TwoViewClsHead, check_view
 
-__all__ = ['PCHead', 'TDEHead', 'TwoViewClsHead', 'VIEWS', 'check_view']
+__all__ = [
+    'LogitAdjustedHead', 'PCHead', 'TDEHead', 'TwoViewClsHead', 'VIEWS',
+    'check_view'
+]
