@@ -1,6 +1,7 @@
 """Logit adjustment, Balanced Softmax and LADE: the losses, the two-view head,
 the class-count hook, the configs and their use as xERM teachers."""
 import glob
+import json
 import math
 import os.path as osp
 from types import SimpleNamespace
@@ -363,6 +364,14 @@ def test_teacher_then_student_through_train_tool(algo, fake_cifar10_root,
                                    fake_cifar10_root, str(tmp_path / 't'))
     _, out = run_main('train', teacher, '--work-dir', tmp_path / 'teacher')
     assert 'training class counts set (10 classes' in out
+    # tools/test.py: both views from the checkpoint (its prior included).
+    metrics = tmp_path / 'views.json'
+    run_main('test', teacher, tmp_path / 'teacher' / 'epoch_1.pth',
+             '--work-dir', tmp_path / 'test', '--views', 'imbalanced',
+             'balanced', '--metrics-out', metrics)
+    keys = json.load(open(metrics))
+    for view in ('imbalanced_view', 'balanced_view'):
+        assert f'balanced/{view}/lt/top1' in keys
     student = small_cifar10_config(f'xerm/xerm-{algo}_{recipe}',
                                    fake_cifar10_root, str(tmp_path / 's'))
     _, out = run_main(
