@@ -380,3 +380,21 @@ def test_teacher_then_student_through_train_tool(algo, fake_cifar10_root,
         f'model.teacher.checkpoint={tmp_path}/teacher/epoch_1.pth')
     assert osp.isfile(tmp_path / 'student' / 'epoch_1.pth')
     assert 'w_ba' in out
+
+
+@pytest.mark.parametrize('epochs', [12, 200])
+def test_pipeline_trains_each_teacher_then_its_student(epochs):
+    from xerm_mm.apis import Experiment
+    recipe = f'bbn-resnet32_1xb128-{epochs}e_cifar100lt-ib100'
+    experiment = Experiment(
+        osp.join(ROOT, 'configs', 'pipelines', f'xerm-balanced_{recipe}.py'))
+    assert list(experiment.stages) == [
+        'xe', 'la', 'bs', 'lade', 'xerm_la', 'xerm_bs', 'xerm_lade']
+    for algo in ALGOS:
+        student = experiment.stages[f'xerm_{algo}']
+        assert student['teacher'] == algo
+        assert student['config'].endswith(f'xerm-{algo}_{recipe}.py')
+        assert experiment.final_checkpoint(algo).endswith(
+            f'epoch_{epochs}.pth')
+    assert [e['name'] for e in experiment.cfg.evaluations] == [
+        'XE', 'LA', 'BS', 'LADE', 'xERM-LA', 'xERM-BS', 'xERM-LADE']
