@@ -25,8 +25,7 @@ COUNTS = [40, 20, 10, 5, 2]
 # Each registered loss with the tau of its adjustment.
 LOSSES = {
     'LogitAdjustedLoss': (dict(type='LogitAdjustedLoss', tau=1.0), 1.0),
-    'LogitAdjustedLoss-tau0.5': (dict(type='LogitAdjustedLoss', tau=0.5),
-                                 0.5),
+    'LogitAdjustedLoss-tau0.5': (dict(type='LogitAdjustedLoss', tau=0.5), 0.5),
     'BalancedSoftmaxLoss': (dict(type='BalancedSoftmaxLoss'), 1.0),
     'LADELoss': (dict(type='LADELoss'), 1.0),
 }
@@ -109,8 +108,11 @@ def test_loss_gradient_and_low_precision_are_float32():
 
 
 def head_cfg(name, **kwargs):
-    return dict(type='LogitAdjustedHead', num_classes=C, in_channels=4,
-                loss=LOSSES[name][0], **kwargs)
+    return dict(type='LogitAdjustedHead',
+                num_classes=C,
+                in_channels=4,
+                loss=LOSSES[name][0],
+                **kwargs)
 
 
 @pytest.mark.parametrize('name', LOSSES)
@@ -126,8 +128,8 @@ def test_head_views_and_loss(name):
     torch.testing.assert_close(views['imbalanced'], z + tau * log_prior)
     torch.testing.assert_close(head(feats), views['imbalanced'])
     pred = head.predict(feats)
-    torch.testing.assert_close(
-        torch.stack([p.pred_score for p in pred]), z.softmax(1))
+    torch.testing.assert_close(torch.stack([p.pred_score for p in pred]),
+                               z.softmax(1))
     # The loss sees z once adjusted (not twice): it is the loss of z.
     labels = torch.tensor([0, 1, 2, 3, 4, 0])
     samples = [DataSample().set_gt_label(int(i)) for i in labels]
@@ -137,15 +139,14 @@ def test_head_views_and_loss(name):
 
 def test_head_with_a_test_prior():
     test_prior = [1, 2, 3, 4, 5]
-    head = MODELS.build(head_cfg('LogitAdjustedLoss-tau0.5',
-                                 test_prior=test_prior))
+    head = MODELS.build(
+        head_cfg('LogitAdjustedLoss-tau0.5', test_prior=test_prior))
     feats = (torch.randn(3, 4), )
     z = head.fc(feats[-1])
     pi_t = torch.tensor(test_prior, dtype=torch.float32) / 15
     # Predicting with the balanced view needs no counts.
     scores = torch.stack([p.pred_score for p in head.predict(feats)])
-    torch.testing.assert_close(scores,
-                               (z + 0.5 * (pi_t * C).log()).softmax(1))
+    torch.testing.assert_close(scores, (z + 0.5 * (pi_t * C).log()).softmax(1))
 
 
 def test_head_prior_travels_in_the_state_dict():
@@ -166,8 +167,12 @@ def test_head_prior_travels_in_the_state_dict():
 
 @pytest.mark.parametrize('tau', [0.0, 1.0, 1.5])
 def test_pc_head_tau_is_post_hoc_logit_adjustment(tau):
-    head = MODELS.build(dict(type='PCHead', num_classes=C, in_channels=4,
-                             class_counts=COUNTS, tau=tau))
+    head = MODELS.build(
+        dict(type='PCHead',
+             num_classes=C,
+             in_channels=4,
+             class_counts=COUNTS,
+             tau=tau))
     feats = (torch.randn(3, 4), )
     z = head.fc(feats[-1])
     expected = z - tau * (torch.tensor(np.log(_prior() * C)).float())
@@ -178,8 +183,10 @@ def test_pc_head_tau_is_post_hoc_logit_adjustment(tau):
 def _runner(model, metainfo):
     dataset = SimpleNamespace(metainfo=metainfo)
     loader = SimpleNamespace(dataset=dataset)
-    return SimpleNamespace(model=model, train_dataloader=loader,
-                           val_dataloader=loader, test_dataloader=loader,
+    return SimpleNamespace(model=model,
+                           train_dataloader=loader,
+                           val_dataloader=loader,
+                           test_dataloader=loader,
                            logger=MMLogger.get_current_instance())
 
 
@@ -217,12 +224,14 @@ def test_missing_counts_at_train_time_are_refused(name):
 @pytest.mark.parametrize('cfg, error, match', [
     (dict(type='LogitAdjustedLoss', tau=-0.5), ValueError, 'tau.*>= 0'),
     (dict(type='LogitAdjustedLoss', tau=float('nan')), ValueError, 'tau'),
-    (dict(type='PCHead', num_classes=C, in_channels=4, tau=-1), ValueError,
-     'PCHead: tau'),
+    (dict(type='PCHead', num_classes=C, in_channels=4,
+          tau=-1), ValueError, 'PCHead: tau'),
     (dict(type='LADELoss', remine_lambda=-1), ValueError, 'remine_lambda'),
-    (dict(type='LogitAdjustedLoss', class_counts=[3, 0]), ValueError,
-     'class_counts must be > 0'),
-    (dict(type='LogitAdjustedHead', num_classes=C, in_channels=4,
+    (dict(type='LogitAdjustedLoss',
+          class_counts=[3, 0]), ValueError, 'class_counts must be > 0'),
+    (dict(type='LogitAdjustedHead',
+          num_classes=C,
+          in_channels=4,
           loss=dict(type='CrossEntropyLoss')), TypeError, 'use PCHead'),
 ])
 def test_bad_hyperparameters_are_refused(cfg, error, match):
@@ -245,7 +254,8 @@ TEACHER_CONFIGS = sorted(
 STUDENT_CONFIGS = sorted(
     p for algo in ALGOS
     for p in glob.glob(osp.join(ROOT, 'configs', 'xerm', f'xerm-{algo}_*.py')))
-LOSS_OF = dict(la='LogitAdjustedLoss', bs='BalancedSoftmaxLoss',
+LOSS_OF = dict(la='LogitAdjustedLoss',
+               bs='BalancedSoftmaxLoss',
                lade='LADELoss')
 
 
@@ -263,7 +273,8 @@ def test_teacher_config_trains_one_step(path):
     cfg = Config.fromfile(path)
     algo = osp.basename(path).split('_')[0]
     assert 'SetTrainClassCountsHook' in [
-        h.type.split('.')[-1] for h in cfg.custom_hooks]
+        h.type.split('.')[-1] for h in cfg.custom_hooks
+    ]
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     assert type(model.head.loss_module).__name__ == LOSS_OF[algo]
@@ -273,10 +284,12 @@ def test_teacher_config_trains_one_step(path):
         _runner(model, dict(train_class_counts=counts)))
     from mmengine.optim import build_optim_wrapper
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
-    data = dict(
-        inputs=[torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8)
-                for _ in range(8)],
-        data_samples=[DataSample().set_gt_label(i * 11) for i in range(8)])
+    data = dict(inputs=[
+        torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8) for _ in range(8)
+    ],
+                data_samples=[
+                    DataSample().set_gt_label(i * 11) for i in range(8)
+                ])
     before = model.head.fc.weight.detach().clone()
     losses = model.train_step(data, optim)
     assert torch.isfinite(losses['loss'])
@@ -305,20 +318,22 @@ def test_student_config_names_its_teacher(path):
 
 # --- as xERM teachers --------------------------------------------------
 def tiny_net(name):
-    return dict(
-        type='ImageClassifier',
-        backbone=dict(type='ResNet32', stage_blocks=(1, 1, 1)),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(head_cfg(name), in_channels=64),
-        data_preprocessor=dict(num_classes=C, mean=[120.] * 3,
-                               std=[60.] * 3))
+    return dict(type='ImageClassifier',
+                backbone=dict(type='ResNet32', stage_blocks=(1, 1, 1)),
+                neck=dict(type='GlobalAveragePooling'),
+                head=dict(head_cfg(name), in_channels=64),
+                data_preprocessor=dict(num_classes=C,
+                                       mean=[120.] * 3,
+                                       std=[60.] * 3))
 
 
 def _batch(n=6):
     g = torch.Generator().manual_seed(1)
     return dict(
-        inputs=[torch.randint(0, 256, (3, 16, 16), generator=g,
-                              dtype=torch.uint8) for _ in range(n)],
+        inputs=[
+            torch.randint(0, 256, (3, 16, 16), generator=g, dtype=torch.uint8)
+            for _ in range(n)
+        ],
         data_samples=[DataSample().set_gt_label(i % C) for i in range(n)])
 
 
@@ -331,11 +346,14 @@ def test_xerm_student_of_each_teacher_one_step(name, tmp_path):
     teacher.head.set_class_counts(COUNTS)
     path = str(tmp_path / 'teacher.pth')
     torch.save(dict(state_dict=teacher.state_dict()), path)
-    student = MODELS.build(dict(
-        tiny_net(name), type='XERMClassifier',
-        head=dict(type='LinearClsHead', num_classes=C, in_channels=64,
-                  loss=dict(type='XERMLoss', gamma=2.0)),
-        teacher=dict(config=tiny_net(name), checkpoint=path)))
+    student = MODELS.build(
+        dict(tiny_net(name),
+             type='XERMClassifier',
+             head=dict(type='LinearClsHead',
+                       num_classes=C,
+                       in_channels=64,
+                       loss=dict(type='XERMLoss', gamma=2.0)),
+             teacher=dict(config=tiny_net(name), checkpoint=path)))
     student.load_teachers()
     data = student.data_preprocessor(_batch(), True)
     feats = student.extract_feat(data['inputs'])
@@ -349,8 +367,8 @@ def test_xerm_student_of_each_teacher_one_step(name, tmp_path):
     expected = xerm_loss(student.head(feats), labels, imba, z).loss.mean()
     losses = student.loss(data['inputs'], data['data_samples'])
     torch.testing.assert_close(losses['loss'], expected)
-    optim = build_optim_wrapper(
-        student, dict(optimizer=dict(type='SGD', lr=0.1)))
+    optim = build_optim_wrapper(student,
+                                dict(optimizer=dict(type='SGD', lr=0.1)))
     assert torch.isfinite(student.train_step(_batch(), optim)['loss'])
 
 
@@ -375,8 +393,8 @@ def test_teacher_then_student_through_train_tool(algo, fake_cifar10_root,
     student = small_cifar10_config(f'xerm/xerm-{algo}_{recipe}',
                                    fake_cifar10_root, str(tmp_path / 's'))
     _, out = run_main(
-        'train', student, '--work-dir', tmp_path / 'student',
-        '--cfg-options', f'model.teacher.config={teacher}',
+        'train', student, '--work-dir', tmp_path / 'student', '--cfg-options',
+        f'model.teacher.config={teacher}',
         f'model.teacher.checkpoint={tmp_path}/teacher/epoch_1.pth')
     assert osp.isfile(tmp_path / 'student' / 'epoch_1.pth')
     assert 'w_ba' in out
@@ -389,12 +407,13 @@ def test_pipeline_trains_each_teacher_then_its_student(epochs):
     experiment = Experiment(
         osp.join(ROOT, 'configs', 'pipelines', f'xerm-balanced_{recipe}.py'))
     assert list(experiment.stages) == [
-        'xe', 'la', 'bs', 'lade', 'xerm_la', 'xerm_bs', 'xerm_lade']
+        'xe', 'la', 'bs', 'lade', 'xerm_la', 'xerm_bs', 'xerm_lade'
+    ]
     for algo in ALGOS:
         student = experiment.stages[f'xerm_{algo}']
         assert student['teacher'] == algo
         assert student['config'].endswith(f'xerm-{algo}_{recipe}.py')
         assert experiment.final_checkpoint(algo).endswith(
             f'epoch_{epochs}.pth')
-    assert [e['name'] for e in experiment.cfg.evaluations] == [
-        'XE', 'LA', 'BS', 'LADE', 'xERM-LA', 'xERM-BS', 'xERM-LADE']
+    assert [e['name'] for e in experiment.cfg.evaluations
+            ] == ['XE', 'LA', 'BS', 'LADE', 'xERM-LA', 'xERM-BS', 'xERM-LADE']

@@ -37,8 +37,7 @@ def plugin(tmp_path, monkeypatch):
     files = doc_files()
     assert set(files) == {
         'my_lt/registry.py', 'my_lt/models.py', 'my_lt/__init__.py',
-        f'my_configs/nobias_{RECIPE}.py',
-        f'my_configs/xerm-nobias_{RECIPE}.py'
+        f'my_configs/nobias_{RECIPE}.py', f'my_configs/xerm-nobias_{RECIPE}.py'
     }
     for path, body in files.items():
         (tmp_path / path).parent.mkdir(exist_ok=True)
@@ -54,8 +53,10 @@ def plugin(tmp_path, monkeypatch):
 def _batch(n=8):
     g = torch.Generator().manual_seed(0)
     return dict(
-        inputs=[torch.randint(0, 256, (3, 32, 32), generator=g,
-                              dtype=torch.uint8) for _ in range(n)],
+        inputs=[
+            torch.randint(0, 256, (3, 32, 32), generator=g, dtype=torch.uint8)
+            for _ in range(n)
+        ],
         data_samples=[DataSample().set_gt_label(i * 12) for i in range(n)])
 
 

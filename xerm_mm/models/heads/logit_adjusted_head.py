@@ -73,8 +73,11 @@ class LogitAdjustedHead(TwoViewClsHead, LinearClsHead):
                 f'{type(loss).__name__} lacks {missing}. For a network '
                 'trained with plain CE use PCHead.')
         loss.set_num_classes(num_classes)
-        super().__init__(num_classes, in_channels, loss=loss,
-                         predict_view=predict_view, **kwargs)
+        super().__init__(num_classes,
+                         in_channels,
+                         loss=loss,
+                         predict_view=predict_view,
+                         **kwargs)
         if test_prior is None:
             shift = torch.zeros(num_classes)
         else:

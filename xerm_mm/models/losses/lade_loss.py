@@ -10,7 +10,8 @@ from .logit_adjusted_loss import (LogitAdjustedLoss, check_hard_labels,
                                   logit_adjusted_cross_entropy)
 
 
-def lade_regulariser(pred: torch.Tensor, label: torch.Tensor,
+def lade_regulariser(pred: torch.Tensor,
+                     label: torch.Tensor,
                      log_prior: torch.Tensor,
                      remine_lambda: float = 0.1) -> torch.Tensor:
     r"""The LADE term: a regularised Donsker-Varadhan bound, per class.
@@ -77,8 +78,8 @@ class LADELoss(LogitAdjustedLoss):
                  remine_lambda: float = 0.1,
                  num_classes: Optional[int] = None,
                  loss_weight: float = 1.0) -> None:
-        for name, value in (('lade_weight', lade_weight),
-                            ('remine_lambda', remine_lambda)):
+        for name, value in (('lade_weight', lade_weight), ('remine_lambda',
+                                                           remine_lambda)):
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f'LADELoss: {name} must be a finite number '
                                  f'>= 0, got {value!r}')

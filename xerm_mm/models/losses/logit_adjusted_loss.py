@@ -11,14 +11,14 @@ from xerm_mm.registry import MODELS
 from ..utils.class_prior import check_tau, log_class_prior
 
 
-def logit_adjusted_cross_entropy(pred: torch.Tensor,
-                                 label: torch.Tensor,
-                                 log_prior: torch.Tensor,
-                                 tau: float = 1.0,
-                                 weight: Optional[torch.Tensor] = None,
-                                 reduction: str = 'mean',
-                                 avg_factor: Optional[float] = None
-                                 ) -> torch.Tensor:
+def logit_adjusted_cross_entropy(
+        pred: torch.Tensor,
+        label: torch.Tensor,
+        log_prior: torch.Tensor,
+        tau: float = 1.0,
+        weight: Optional[torch.Tensor] = None,
+        reduction: str = 'mean',
+        avg_factor: Optional[float] = None) -> torch.Tensor:
     r"""Cross-entropy of the prior-adjusted logits.
 
     .. math::
@@ -64,7 +64,7 @@ def check_hard_labels(cls_score: torch.Tensor, label: torch.Tensor,
 
 @MODELS.register_module()
 class LogitAdjustedLoss(nn.Module):
-    """Logit-adjusted loss: mean ``CE(z + tau * log(counts / counts.sum()), y)``.
+    """Logit-adjusted loss, mean ``CE(z + tau * log(counts / sum), y)``.
 
     Menon et al., "Long-tail learning via logit adjustment", ICLR 2021. A
     network trained with it learns logits ``z`` in which the training prior
@@ -130,8 +130,8 @@ class LogitAdjustedLoss(nn.Module):
     def set_class_counts(self, counts: Sequence[int]) -> None:
         """Set the training prior from per-class training image counts."""
         self.log_prior_train = log_class_prior(
-            counts, self.num_classes or len(counts), 'class_counts').to(
-                self.log_prior_train.device)
+            counts, self.num_classes or len(counts),
+            'class_counts').to(self.log_prior_train.device)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # A checkpoint's prior sets the number of classes of the empty one.

@@ -37,8 +37,7 @@ def check_tau(tau: float, owner: str) -> float:
         tau (float): Scale of the log prior.
         owner (str): The class taking it, for the message.
     """
-    if not (isinstance(tau, (int, float)) and math.isfinite(tau)
-            and tau >= 0):
+    if not (isinstance(tau, (int, float)) and math.isfinite(tau) and tau >= 0):
         raise ValueError(f'{owner}: tau scales the log class prior and must '
                          f'be a finite number >= 0 (1 = the full prior, 0 = '
                          f'none), got {tau!r}')
