@@ -165,6 +165,17 @@ def test_head_prior_travels_in_the_state_dict():
                                head.loss_module.log_prior_train)
 
 
+def test_counts_are_set_in_place_and_a_wrong_size_is_refused():
+    head = MODELS.build(head_cfg('LogitAdjustedLoss'))
+    buffer = head.loss_module.log_prior_train
+    head.set_class_counts(COUNTS)
+    # The same tensor: a DDP wrapper built before the hook keeps seeing it.
+    assert head.loss_module.log_prior_train is buffer
+    other = MODELS.build(dict(head_cfg('LogitAdjustedLoss'), num_classes=3))
+    with pytest.raises(RuntimeError, match='size mismatch'):
+        other.load_state_dict(head.state_dict())
+
+
 @pytest.mark.parametrize('tau', [0.0, 1.0, 1.5])
 def test_pc_head_tau_is_post_hoc_logit_adjustment(tau):
     head = MODELS.build(

@@ -129,14 +129,18 @@ class LogitAdjustedLoss(nn.Module):
 
     def set_class_counts(self, counts: Sequence[int]) -> None:
         """Set the training prior from per-class training image counts."""
-        self.log_prior_train = log_class_prior(
-            counts, self.num_classes or len(counts),
-            'class_counts').to(self.log_prior_train.device)
+        prior = log_class_prior(counts, self.num_classes or len(counts),
+                                'class_counts')
+        if self.log_prior_train.numel() == 0:
+            self.log_prior_train = prior.to(self.log_prior_train.device)
+        else:
+            # In place, as a wrapper (DDP) holds the buffer tensor itself.
+            self.log_prior_train.copy_(prior)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        # A checkpoint's prior sets the number of classes of the empty one.
+        # A checkpoint's prior sets the size of a still empty buffer.
         key = prefix + 'log_prior_train'
-        if key in state_dict:
+        if key in state_dict and self.log_prior_train.numel() == 0:
             self.log_prior_train = torch.empty_like(
                 state_dict[key], device=self.log_prior_train.device)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
