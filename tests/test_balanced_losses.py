@@ -428,3 +428,33 @@ def test_pipeline_trains_each_teacher_then_its_student(epochs):
             f'epoch_{epochs}.pth')
     assert [e['name'] for e in experiment.cfg.evaluations
             ] == ['XE', 'LA', 'BS', 'LADE', 'xERM-LA', 'xERM-BS', 'xERM-LADE']
+
+
+def test_report_summary_judges_each_student_against_its_teacher():
+    from xerm_mm.evaluation.summary import summarize_tables
+    table1 = {
+        m: {
+            'top1': t,
+            'few_recall': f
+        }
+        for m, t, f in (('XE', 20., 0.), ('LADE', 25., 5.), ('xERM-LADE', 26.,
+                                                             4.))
+    }
+    table4 = {
+        'XE': {
+            'balanced': 20.,
+            'ib100': 40.
+        },
+        'LADE': {
+            'balanced': 25.,
+            'ib100': 30.
+        },
+        'xERM-LADE': {
+            'balanced': 26.,
+            'ib100': 35.
+        }
+    }
+    first, second = summarize_tables(table1, table4)
+    assert "5.0 points below LADE's" in first
+    assert second.startswith('xERM-LADE is between or above XE and the '
+                             'balanced teacher on all 2')
