@@ -326,7 +326,7 @@ def test_xerm_config_builds_without_teacher_files(path):
     assert cfg.model.teacher == dict(
         config=cfg.teacher_config, checkpoint=cfg.teacher_checkpoint)
     assert cfg.teacher_checkpoint.endswith(f'/epoch_{epochs}.pth')
-    trained = 'xe' if method == 'pc' else 'tde'
+    trained = 'xe' if method == 'pc' else method
     assert cfg.teacher_checkpoint.startswith(f'work_dirs/{trained}_')
     assert cfg.optim_wrapper.optimizer.weight_decay == 1e-4
     hooks = [h['type'].split('.')[-1] for h in cfg.custom_hooks]
@@ -341,6 +341,10 @@ def test_xerm_config_builds_without_teacher_files(path):
         assert type(model.head).__name__ == 'LinearClsHead'
         assert type(teacher_head).__name__ == 'PCHead'
         assert model.init_student_from_teacher
+    elif method in ('la', 'bs', 'lade'):
+        # tests/test_balanced_losses.py checks these students further.
+        assert type(teacher_head).__name__ == 'LogitAdjustedHead'
+        assert not model.init_student_from_teacher
     else:
         assert type(model.head).__name__ == 'TDEHead'
         assert model.head.predict_view == 'imbalanced'

@@ -14,7 +14,10 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 __all__ = ['summarize_tables', 'STUDENTS']
 
 #: The xERM students and their balanced teacher (the imbalanced one is XE).
-STUDENTS = {'xERM-PC': 'PC', 'xERM-TDE': 'TDE'}
+STUDENTS = {
+    'xERM-PC': 'PC', 'xERM-TDE': 'TDE', 'xERM-LA': 'LA', 'xERM-BS': 'BS',
+    'xERM-LADE': 'LADE'
+}
 
 
 def _number(value) -> Optional[float]:

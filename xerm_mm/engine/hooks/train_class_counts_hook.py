@@ -1,4 +1,5 @@
-"""Feed the training split's class counts to a head that needs them (PC)."""
+"""Feed the training split's class counts to a head or loss that needs them
+(PC, logit adjustment, Balanced Softmax, LADE)."""
 from typing import Optional
 
 from mmengine.hooks import Hook
@@ -7,8 +8,13 @@ from xerm_mm.registry import HOOKS
 from xerm_mm.utils.model import unwrap_model
 
 
-def _head_of(runner):
-    return getattr(unwrap_model(runner), 'head', None)
+def _count_taker(runner):
+    """The head if it takes class counts, else its loss if that does."""
+    head = getattr(unwrap_model(runner), 'head', None)
+    for module in (head, getattr(head, 'loss_module', None)):
+        if hasattr(module, 'set_class_counts'):
+            return module
+    return None
 
 
 def _counts_of(dataloader) -> Optional[tuple]:
@@ -21,14 +27,17 @@ def _counts_of(dataloader) -> Optional[tuple]:
 class SetTrainClassCountsHook(Hook):
     """Give ``head.set_class_counts`` the training split's class counts.
 
+    The taker is the model's head if it has ``set_class_counts`` (PCHead,
+    LogitAdjustedHead), else the head's loss module if that has it (e.g. a
+    ``LogitAdjustedLoss`` under a plain ``LinearClsHead``).
+
     In the manner of mmpretrain's ``SetAdaptiveMarginsHook``: before training
     the counts come from the training dataset's
     ``metainfo['train_class_counts']``. Before validation or testing, a head
     that has no counts yet (e.g. an XE checkpoint evaluated with a
     :class:`PCHead`) takes them from the evaluated dataset's metainfo, which
     carries the counts of the training split it belongs to. Counts loaded
-    from a checkpoint are kept. Heads without ``set_class_counts`` are left
-    alone.
+    from a checkpoint are kept. Models with no taker are left alone.
 
     Args:
         overwrite (bool): Before training, replace counts the head already
@@ -41,8 +50,8 @@ class SetTrainClassCountsHook(Hook):
         self.overwrite = overwrite
 
     def _set(self, runner, dataloader, only_if_missing: bool) -> None:
-        head = _head_of(runner)
-        if head is None or not hasattr(head, 'set_class_counts'):
+        head = _count_taker(runner)
+        if head is None:
             return
         if only_if_missing and head.has_class_counts:
             return
@@ -53,8 +62,9 @@ class SetTrainClassCountsHook(Hook):
             raise KeyError(
                 f'{type(head).__name__} needs the training class counts, but '
                 f'the dataset {type(dataloader.dataset).__name__} has no '
-                "metainfo['train_class_counts']. Give the head class_counts=[...]"
-                ' in the config, or use a dataset that records them.')
+                "metainfo['train_class_counts']. Give it class_counts=[...] "
+                'in the config (model.head, or model.head.loss for a '
+                'logit-adjusted loss), or use a dataset that records them.')
         head.set_class_counts(counts)
         runner.logger.info(f'{type(head).__name__}: training class counts '
                            f'set ({len(counts)} classes, {sum(counts)} '

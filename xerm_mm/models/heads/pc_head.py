@@ -5,31 +5,22 @@ import torch
 from mmpretrain.models.heads import LinearClsHead
 
 from xerm_mm.registry import MODELS
+from ..utils.class_prior import check_tau, log_class_prior
 from .two_view_head import TwoViewClsHead
-
-
-def _log_prior(values, num_classes: int, name: str) -> torch.Tensor:
-    """``log(values / values.sum())`` after checking length and positivity."""
-    values = torch.as_tensor(values, dtype=torch.float64).flatten()
-    if values.numel() != num_classes:
-        raise ValueError(f'{name} has {values.numel()} entries, expected '
-                         f'num_classes={num_classes}')
-    if not bool((values > 0).all()):
-        raise ValueError(f'every entry of {name} must be > 0, got '
-                         f'{values.tolist()}')
-    return (values / values.sum()).log().float()
 
 
 @MODELS.register_module()
 class PCHead(TwoViewClsHead, LinearClsHead):
-    """Linear head whose balanced view is post-compensated (PC / LADE).
+    """Linear head whose balanced view is post-compensated (PC, post-hoc LA).
 
     Views, from one feature pass (``z = fc(x)``):
 
     - imbalanced: ``z``, the plain logits (also what ``forward`` returns and
       what the loss is computed on);
-    - balanced: ``z - log(prior_train) + log(prior_test)``, with
-      ``prior_train = counts / counts.sum()``.
+    - balanced: ``z - tau * (log(prior_train) - log(prior_test))``, with
+      ``prior_train = counts / counts.sum()``. ``tau = 1`` is PC (Hong et
+      al., CVPR 2021); another ``tau`` is post-hoc logit adjustment (Menon
+      et al., ICLR 2021), which scales the correction.
 
     The training prior is the persistent buffer ``log_prior_train`` (NaN
     until counts are given), so a checkpoint carries it and testing needs no
@@ -46,6 +37,8 @@ class PCHead(TwoViewClsHead, LinearClsHead):
             loading a checkpoint. Defaults to None.
         test_prior (Sequence[float], optional): Class prior of the target test
             set (normalised here); None means uniform. Defaults to None.
+        tau (float): Scale of the prior correction, finite and >= 0 (1 = PC,
+            0 = no correction). Defaults to 1.0.
         predict_view (str): View used by :meth:`predict`, ``'imbalanced'`` or
             ``'balanced'``. Defaults to ``'balanced'``.
         **kwargs: Arguments of ``LinearClsHead`` (``loss``, ``topk``,
@@ -62,18 +55,21 @@ class PCHead(TwoViewClsHead, LinearClsHead):
                  class_counts: Optional[Sequence[int]] = None,
                  test_prior: Optional[Sequence[float]] = None,
                  predict_view: str = 'balanced',
+                 tau: float = 1.0,
                  **kwargs):
+        tau = check_tau(tau, 'PCHead')
         super().__init__(num_classes,
                          in_channels,
                          predict_view=predict_view,
                          **kwargs)
+        self.tau = tau
         self.register_buffer('log_prior_train',
                              torch.full((num_classes, ), float('nan')))
         if test_prior is None:
             test_prior = torch.ones(num_classes)
         self.register_buffer(
             'log_prior_test',
-            _log_prior(test_prior, num_classes, 'test_prior'),
+            log_class_prior(test_prior, num_classes, 'test_prior'),
             persistent=False)
         if class_counts is not None:
             self.set_class_counts(class_counts)
@@ -90,7 +86,7 @@ class PCHead(TwoViewClsHead, LinearClsHead):
             counts (Sequence[int]): ``num_classes`` positive counts.
         """
         self.log_prior_train.copy_(
-            _log_prior(counts, self.num_classes, 'class_counts'))
+            log_class_prior(counts, self.num_classes, 'class_counts'))
 
     def _adjustment(self) -> torch.Tensor:
         if not self.has_class_counts:
@@ -100,7 +96,7 @@ class PCHead(TwoViewClsHead, LinearClsHead):
                 'SetTrainClassCountsHook (it reads the dataset metainfo '
                 "'train_class_counts'), call head.set_class_counts(counts), "
                 'or load a checkpoint saved by a head that had them.')
-        return self.log_prior_test - self.log_prior_train
+        return self.tau * (self.log_prior_test - self.log_prior_train)
 
     def pre_views(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
         """The plain logits ``z = fc(x)`` (``LinearClsHead.forward``)."""
@@ -111,5 +107,5 @@ class PCHead(TwoViewClsHead, LinearClsHead):
         return logits
 
     def balanced_logits(self, logits: torch.Tensor) -> torch.Tensor:
-        """``z - log(prior_train) + log(prior_test)``."""
+        """``z - tau * (log(prior_train) - log(prior_test))``."""
         return logits + self._adjustment().to(logits.dtype)

@@ -78,6 +78,7 @@ class RIDEHead(PCHead):
         super().__init__(
             num_classes,
             in_channels,
+            tau=tau,
             class_counts=class_counts,
             test_prior=test_prior,
             predict_view=predict_view,
@@ -86,7 +87,6 @@ class RIDEHead(PCHead):
         del self.fc  # the experts' classifiers below replace it
         self.num_experts = num_experts
         self.scale = float(scale)
-        self.tau = float(tau)
         # Any scale works: the forward normalises every class vector.
         self.weight = nn.Parameter(
             torch.empty(num_experts, num_classes,
