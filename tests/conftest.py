@@ -100,3 +100,14 @@ def xe_run(fake_cifar10_root, tmp_path_factory):
         fake_cifar10_root, folder)
     log = run_tool('tools/train.py', config, '--work-dir', folder)
     return config, folder, log
+
+
+def tool_runs(output):
+    """The tool runs a pipeline's output reports (``[experiment] PYTHON
+    .../tools/train.py ...`` lines); its report's redraw commands are not
+    runs."""
+    return [
+        line for line in output.splitlines()
+        if line.startswith('[experiment] ') and (
+            'tools/train.py' in line or 'tools/test.py' in line)
+    ]

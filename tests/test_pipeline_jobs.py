@@ -278,7 +278,7 @@ evaluations = [dict(name='A', stage='a')]
 def test_a_failure_stops_the_others_and_keeps_what_finished(
         tmp_path, stand_ins, capsys):
     stand_ins.plan(dict(a=dict(sleep=0), A=dict(sleep=0),
-                        b=dict(sleep=1.0, exit=3), c=dict(sleep=60),
+                        b=dict(sleep=3.0, exit=3), c=dict(sleep=60),
                         d=dict(sleep=60, end_on_term=True)))
     exp = experiment(tmp_path, stand_ins, jobs=4, text=FAILING)
     start = time.monotonic()

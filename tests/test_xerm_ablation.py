@@ -53,7 +53,8 @@ def test_students_train_with_the_swept_loss(first_run):
     for kind, point in points:
         # The config tools/train.py resolved and dumped in the stage folder.
         stage = osp.join(work, point['stage'])
-        dumped = [f for f in os.listdir(stage) if f.endswith('.py')]
+        dumped = [f for f in os.listdir(stage)
+                  if f.endswith('.py') and f != 'teacher_config.py']
         cfg = Config.fromfile(osp.join(stage, dumped[0]))
         loss = cfg.model.head.loss
         assert loss.type == 'xerm_mm.XERMLoss'
