@@ -277,7 +277,23 @@ def test_every_config_builds_its_model():
         if name.startswith('taunorm'):
             assert 'test' not in json.dumps(cfg.tau_norm_val_dataset)
         if name.startswith('xerm-'):
-            assert hasattr(model.balanced_source.head, 'views'), name
+            algo = name.split('_')[0].split('-')[1]
+            head = model.teachers['teacher'].head
+            assert type(head).__name__ == dict(
+                crt='CRTHead', lws='LWSHead', taunorm='TauNormHead')[algo]
+            assert head.num_classes == model.head.num_classes
+            assert not model.init_student_from_teacher
+            assert model.head.loss_module.gamma == 2.0
+            assert cfg.optim_wrapper.optimizer.weight_decay == 1e-4
+            assert 'xerm_mm.XERMTeacherHook' in [
+                h['type'] for h in cfg.custom_hooks]
+            epochs = '12' if '-12e_' in name else '200'
+            stage = dict(crt=f'crt_{{}}/epoch_{2 if epochs == "12" else 10}',
+                         lws=f'lws_{{}}/epoch_{2 if epochs == "12" else 10}',
+                         taunorm=f'xe_{{}}/epoch_{epochs}')[algo]
+            recipe = f'bbn-resnet32_1xb128-{epochs}e_cifar100lt-ib100'
+            assert cfg.model.teacher.checkpoint == (
+                'work_dirs/' + stage.format(recipe) + '.pth')
 
 
 # --- as xERM teachers -------------------------------------------------------
