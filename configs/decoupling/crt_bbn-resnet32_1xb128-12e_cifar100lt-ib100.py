@@ -5,8 +5,8 @@
 #   tools/train.py configs/xe/xe_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py
 #   tools/train.py THIS_CONFIG [--cfg-options model.init_cfg.checkpoint=PATH]
 _base_ = [
-    '../_base_/models/bbn-resnet32_decoupled.py',
-    '../_base_/datasets/cifar100lt_bs128.py',
+    '../_base_/models/bbn-resnet32_crt.py',
+    '../_base_/datasets/cifar100lt_bs128_class-balanced.py',
     '../_base_/schedules/linear_bs128_10e.py',
     '../_base_/default_runtime.py',
 ]
@@ -15,11 +15,6 @@ _base_ = [
 # tools/train.py's default work dir).
 recipe = 'bbn-resnet32_1xb128-12e_cifar100lt-ib100'
 xe_checkpoint = f'work_dirs/xe_{recipe}/epoch_12.pth'
-model = dict(
-    head=dict(type='xerm_mm.CRTHead'),
-    init_cfg=dict(checkpoint=xe_checkpoint))
-# Each class equally likely, then a uniform image of it (Kang et al.).
-train_dataloader = dict(
-    sampler=dict(type='xerm_mm.ClassBalancedSampler', _delete_=True))
+model = dict(init_cfg=dict(checkpoint=xe_checkpoint))
 # The 12-epoch recipe's XE model gets a 2-epoch classifier stage (cosine).
 train_cfg = dict(max_epochs=2, val_interval=2)

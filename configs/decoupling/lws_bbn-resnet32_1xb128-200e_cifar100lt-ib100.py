@@ -5,8 +5,8 @@
 #   tools/train.py configs/xe/xe_bbn-resnet32_1xb128-200e_cifar100lt-ib100.py
 #   tools/train.py THIS_CONFIG [--cfg-options model.init_cfg.checkpoint=PATH]
 _base_ = [
-    '../_base_/models/bbn-resnet32_decoupled.py',
-    '../_base_/datasets/cifar100lt_bs128.py',
+    '../_base_/models/bbn-resnet32_lws.py',
+    '../_base_/datasets/cifar100lt_bs128_class-balanced.py',
     '../_base_/schedules/linear_bs128_10e.py',
     '../_base_/default_runtime.py',
 ]
@@ -15,9 +15,4 @@ _base_ = [
 # tools/train.py's default work dir).
 recipe = 'bbn-resnet32_1xb128-200e_cifar100lt-ib100'
 xe_checkpoint = f'work_dirs/xe_{recipe}/epoch_200.pth'
-model = dict(
-    head=dict(type='xerm_mm.LWSHead'),
-    init_cfg=dict(checkpoint=xe_checkpoint))
-# Each class equally likely, then a uniform image of it (Kang et al.).
-train_dataloader = dict(
-    sampler=dict(type='xerm_mm.ClassBalancedSampler', _delete_=True))
+model = dict(init_cfg=dict(checkpoint=xe_checkpoint))

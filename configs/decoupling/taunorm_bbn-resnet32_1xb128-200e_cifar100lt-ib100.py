@@ -6,16 +6,7 @@
 #   tools/test.py THIS_CONFIG XE_CKPT --cfg-options model.head.tau=TAU
 _base_ = [
     '../_base_/models/bbn-resnet32_taunorm.py',
-    '../_base_/datasets/cifar100lt_bs128.py',
+    '../_base_/datasets/cifar100lt_bs128_heldout.py',
     '../_base_/schedules/cifar_bs128_200e.py',
     '../_base_/default_runtime.py',
 ]
-
-# Where choose_tau_norm.py chooses tau: the CIFAR-100 training images the
-# long-tailed split leaves out (never the test set), <= 100 per class.
-tau_norm_val_dataset = dict(
-    type='xerm_mm.CIFAR100LTHeldOut',
-    data_root=_base_.data_root,
-    imbalance_ratio=100,
-    max_per_class=100,
-    pipeline=_base_.test_pipeline)

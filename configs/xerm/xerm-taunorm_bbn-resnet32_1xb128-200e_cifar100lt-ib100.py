@@ -3,29 +3,18 @@
 #   tools/train.py configs/xe/xe_bbn-resnet32_1xb128-200e_cifar100lt-ib100.py
 #   tools/train.py THIS_CONFIG [--cfg-options model.teacher.checkpoint=PATH]
 _base_ = [
-    '../_base_/models/xerm-balanced_bbn-resnet32.py',
+    '../_base_/models/xerm-taunorm_bbn-resnet32.py',
     '../_base_/datasets/cifar100lt_bs128.py',
     '../_base_/schedules/cifar_bs128_200e.py',
     '../_base_/default_runtime.py',
 ]
 
 # The teacher: the tau-norm network (configs/decoupling/taunorm_{recipe}.py)
-# on this recipe's XE checkpoint (post hoc: its weights are the XE model's),
-# written out here so that the tau chosen by
-# tools/analysis_tools/choose_tau_norm.py can be set with
+# on this recipe's XE checkpoint; set the chosen tau with
 #   --cfg-options model.teacher.config.head.tau=TAU
 recipe = 'bbn-resnet32_1xb128-200e_cifar100lt-ib100'
 teacher_checkpoint = f'work_dirs/xe_{recipe}/epoch_200.pth'
 model = dict(
-    teacher=dict(
-        config=dict(
-            type='ImageClassifier',
-            backbone=_base_.model.backbone,
-            neck=_base_.model.neck,
-            head=dict(type='xerm_mm.TauNormHead',
-                      num_classes=100,
-                      in_channels=128,
-                      tau=1.0),
-            data_preprocessor=_base_.data_preprocessor),
-        checkpoint=teacher_checkpoint))
+    teacher=dict(config=dict(data_preprocessor=_base_.data_preprocessor),
+                 checkpoint=teacher_checkpoint))
 optim_wrapper = dict(optimizer=dict(weight_decay=_base_.xerm_weight_decay))
