@@ -1,6 +1,7 @@
 # xERM over a LWS (Decoupling) teacher on CIFAR100-LT IB 100.
 # 12 epochs: a short schedule for CPU runs (not paper numbers).
-#   tools/train.py configs/decoupling/lws_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py
+#   tools/train.py \
+#       configs/decoupling/lws_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py
 #   tools/train.py THIS_CONFIG [--cfg-options model.teacher.checkpoint=PATH]
 _base_ = [
     '../_base_/models/xerm-balanced_bbn-resnet32.py',
@@ -9,8 +10,8 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-# The teacher: this recipe's LWS config, on the last checkpoint of its run (the 2-epoch
-# scale stage; tools/train.py's default work dir).
+# The teacher: this recipe's LWS config, on the last checkpoint of its run
+# (the 2-epoch scale stage; tools/train.py's default work dir).
 recipe = 'bbn-resnet32_1xb128-12e_cifar100lt-ib100'
 teacher_config = f'xerm_mm::decoupling/lws_{recipe}.py'
 teacher_checkpoint = f'work_dirs/lws_{recipe}/epoch_2.pth'
