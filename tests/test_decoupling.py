@@ -346,6 +346,28 @@ def test_xerm_student_of_each_decoupled_teacher_one_step(name, tmp_path):
     assert torch.isfinite(student.train_step(batch, optim)['loss'])
 
 
+def test_tau_norm_student_takes_the_chosen_tau_from_cfg_options():
+    cfg = Config.fromfile(STUDENT_CONFIGS[-1].replace('xerm-lws_',
+                                                      'xerm-taunorm_'))
+    cfg.merge_from_dict({'model.teacher.config.head.tau': 0.7})
+    model = MODELS.build(cfg.model)
+    assert model.teachers['teacher'].head.tau == 0.7
+
+
+def test_choose_tau_norm_refuses_configs_it_cannot_use(tmp_path):
+    taunorm = osp.join(ROOT, 'configs', 'decoupling',
+                       'taunorm_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py')
+    no_held_out = tmp_path / 'no_held_out.py'
+    no_held_out.write_text(f'_base_ = {taunorm!r}\n'
+                           'tau_norm_val_dataset = None\n')
+    with pytest.raises(KeyError, match='tau_norm_val_dataset.*never the '
+                       'test set'):
+        run_main('analysis_tools/choose_tau_norm', no_held_out, 'no.pth')
+    crt = taunorm.replace('taunorm_', 'crt_')
+    with pytest.raises(TypeError, match='CRTHead.*TauNormHead'):
+        run_main('analysis_tools/choose_tau_norm', crt, 'no.pth')
+
+
 # --- the held-out split and the tools, end to end ------------------------
 HELD_OUT = """
 tau_norm_val_dataset = dict(
@@ -390,16 +412,20 @@ def test_xe_then_decoupled_teachers_then_students_through_the_tools(
     assert json.load(open(tmp_path / 'tau.json'))['tau'] == tau
     run_main('test', taunorm, xe_ckpt, '--work-dir', tmp_path / 'tn_test',
              '--cfg-options', f'model.head.tau={tau}')
-    # cRT: 1 epoch of the classifier on the frozen XE network.
-    crt = small_cifar10_config(f'decoupling/crt_{recipe}', fake_cifar10_root,
-                               str(tmp_path / 'crt'))
-    run_main('train', crt, '--work-dir', tmp_path / 'crt_run',
-             '--cfg-options', f'model.init_cfg.checkpoint={xe_ckpt}')
-    crt_ckpt = tmp_path / 'crt_run' / 'epoch_1.pth'
-    state = torch.load(crt_ckpt, map_location='cpu')['state_dict']
+    # cRT and LWS: 1 epoch of the classifier stage on the frozen XE network.
     xe_state = torch.load(xe_ckpt, map_location='cpu')['state_dict']
-    for key in ('backbone.conv1.weight', 'head.fc.weight'):
-        torch.testing.assert_close(state[key], xe_state[key])
+    for algo in ('crt', 'lws'):
+        config = small_cifar10_config(f'decoupling/{algo}_{recipe}',
+                                      fake_cifar10_root,
+                                      str(tmp_path / algo))
+        run_main('train', config, '--work-dir', tmp_path / f'{algo}_run',
+                 '--cfg-options', f'model.init_cfg.checkpoint={xe_ckpt}')
+        state = torch.load(tmp_path / f'{algo}_run' / 'epoch_1.pth',
+                           map_location='cpu')['state_dict']
+        for key in ('backbone.conv1.weight', 'head.fc.weight'):
+            torch.testing.assert_close(state[key], xe_state[key])
+    crt = str(tmp_path / 'crt' / 'configs' / f'small_crt_{recipe}')
+    crt_ckpt = tmp_path / 'crt_run' / 'epoch_1.pth'
     # The xERM students over the cRT and tau-norm teachers.
     for algo, ckpt, teacher_cfg in (('crt', crt_ckpt, crt),
                                     ('taunorm', xe_ckpt, None)):

@@ -65,13 +65,14 @@ def main(argv=None):
     args = parse_args(argv)
     register_all_modules()
     cfg = load_config(args.config)
+    head_type = cfg.model.head.type.split('.')[-1]
+    if head_type != 'TauNormHead':
+        raise TypeError(f'{args.config}: the head is {head_type}; '
+                        'choose_tau_norm needs a TauNormHead config '
+                        '(configs/decoupling/taunorm_*)')
     dataset = build_val_dataset(cfg, args.config, args.data_root)
     model = load_model(cfg, args.checkpoint, dataset)
     head = model.head
-    if type(head).__name__ != 'TauNormHead':
-        raise TypeError(f'{args.config}: the head is '
-                        f'{type(head).__name__}; choose_tau_norm needs a '
-                        'TauNormHead config (configs/decoupling/taunorm_*)')
     feats, labels = extract_features(model, dataset)
     accs = tau_norm_accuracies(feats, labels, head.fc.weight, args.taus)
     tau, acc = choose_tau(args.taus, accs)
