@@ -1,0 +1,95 @@
+"""Choose Decoupling's tau-norm exponent on a held-out balanced split:
+``python tools/analysis_tools/choose_tau_norm.py TAUNORM_CONFIG CHECKPOINT``.
+
+The model of the config (a ``TauNormHead`` network, e.g.
+``configs/decoupling/taunorm_*.py``) is loaded from the checkpoint (an XE
+one), the features of the config's ``tau_norm_val_dataset`` are computed
+once, and each ``tau`` of the grid scored by the class-mean top-1 accuracy
+of the tau-normalised classifier (no bias, as ``TauNormHead``'s balanced
+view). Prints the table and the chosen tau (the best; the smallest on ties)
+with the ``--cfg-options`` that apply it, and writes them to ``--out``.
+
+Never the test set: for CIFAR-LT the configs use ``CIFAR100LTHeldOut``, the
+training images the long-tailed split leaves out; a benchmark with a
+validation split (ImageNet-LT, Places365-LT) would use that.
+"""
+import argparse
+import copy
+import json
+
+from mmengine.registry import DefaultScope
+
+from xerm_mm.analysis.features import extract_features
+from xerm_mm.analysis.tau_norm import (DEFAULT_TAUS, choose_tau,
+                                       tau_norm_accuracies)
+from xerm_mm.analysis.trained_model import load_config, load_model
+from xerm_mm.evaluation.report import markdown_table
+from xerm_mm.registry import DATASETS
+from xerm_mm.utils import register_all_modules
+from xerm_mm.utils.atomic import atomic_write
+
+KEY = 'tau_norm_val_dataset'
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Choose the tau of tau-normalisation on held-out '
+        'balanced data')
+    parser.add_argument('config', help='a config with a TauNormHead and '
+                        f'`{KEY}` (configs/decoupling/taunorm_*.py)')
+    parser.add_argument('checkpoint', help='the XE checkpoint')
+    parser.add_argument('--taus', type=float, nargs='+',
+                        default=list(DEFAULT_TAUS),
+                        help='the grid (default 0, 0.1, ..., 2)')
+    parser.add_argument('--data-root', help='data_root of the held-out set')
+    parser.add_argument('--out', help='write the table and choice (JSON)')
+    return parser.parse_args(argv)
+
+
+def build_val_dataset(cfg, config: str, data_root=None):
+    """The config's held-out dataset (``tau_norm_val_dataset``)."""
+    dataset = cfg.get(KEY)
+    if not dataset:
+        raise KeyError(
+            f'{config} has no `{KEY}`: the held-out balanced data to choose '
+            'tau on (never the test set). Use a configs/decoupling/taunorm_* '
+            f'config or add {KEY}=dict(type=...) to yours.')
+    dataset = copy.deepcopy(dataset)
+    if data_root is not None:
+        dataset['data_root'] = data_root
+    with DefaultScope.overwrite_default_scope('xerm_mm'):
+        return DATASETS.build(dataset)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    register_all_modules()
+    cfg = load_config(args.config)
+    head_type = cfg.model.head.type.split('.')[-1]
+    if head_type != 'TauNormHead':
+        raise TypeError(f'{args.config}: the head is {head_type}; '
+                        'choose_tau_norm needs a TauNormHead config '
+                        '(configs/decoupling/taunorm_*)')
+    dataset = build_val_dataset(cfg, args.config, args.data_root)
+    model = load_model(cfg, args.checkpoint, dataset)
+    head = model.head
+    feats, labels = extract_features(model, dataset)
+    accs = tau_norm_accuracies(feats, labels, head.fc.weight, args.taus)
+    tau, acc = choose_tau(args.taus, accs)
+    print(f'held-out set: {type(dataset).__name__}, {len(dataset)} images, '
+          f'{len(set(labels.tolist()))} classes (class-mean top-1)')
+    print(markdown_table({f'{t:g}': dict(top1=a)
+                          for t, a in zip(args.taus, accs)},
+                         columns=['top1'], first='tau'))
+    print(f'chosen tau: {tau:g} (held-out class-mean top-1 {acc:.2f})')
+    print(f'apply it: --cfg-options model.head.tau={tau:g}')
+    if args.out:
+        with atomic_write(args.out, 'w') as f:
+            json.dump(dict(taus=list(args.taus), top1=accs, tau=tau,
+                           top1_at_tau=acc, images=len(dataset)), f,
+                      indent=2)
+    return tau
+
+
+if __name__ == '__main__':
+    main()
