@@ -24,13 +24,12 @@ CIFAR = 'xerm_bbn-resnet32_1xb128-{}e_cifar100lt-ib100{}.py'
     (200, '', 10, [240, 320]),
     (200, '-fast', 10, [240, 320]),
 ])
-def test_cifar_pipelines_train_xe_for_twice_the_epochs(
-        tmp_path, epochs, fast, warm_up, milestones):
-    experiment = Experiment(
-        osp.join(PIPELINES, CIFAR.format(epochs, fast)),
-        work_dir=str(tmp_path))
-    assert list(experiment.stages) == [
-        'xe', 'tde', 'xe_2x', 'xerm_pc', 'xerm_tde']
+def test_cifar_pipelines_train_xe_for_twice_the_epochs(tmp_path, epochs, fast,
+                                                       warm_up, milestones):
+    experiment = Experiment(osp.join(PIPELINES, CIFAR.format(epochs, fast)),
+                            work_dir=str(tmp_path))
+    assert list(
+        experiment.stages) == ['xe', 'tde', 'xe_2x', 'xerm_pc', 'xerm_tde']
     teacher, student = (experiment._epochs['xe'],
                         experiment._epochs['xerm_pc'])
     assert teacher == student == epochs
@@ -52,15 +51,19 @@ def test_demo_and_large_benchmarks_leave_them_out(tmp_path):
         experiment = Experiment(osp.join(PIPELINES, name),
                                 work_dir=str(tmp_path))
         assert 'xe_2x' not in experiment.stages
-        assert not {'XE-2x', 'PC-2x'} & {
-            e['name'] for e in experiment.cfg.evaluations}
+        assert not {'XE-2x', 'PC-2x'
+                    } & {e['name']
+                         for e in experiment.cfg.evaluations}
 
 
 def test_experiment_wide_epochs_are_doubled_too(tmp_path):
-    experiment = Experiment(
-        osp.join(PIPELINES, CIFAR.format(12, '')), work_dir=str(tmp_path),
-        cfg_options=['train_cfg.max_epochs=3'])
-    assert experiment._epochs == dict(xe=3, tde=3, xe_2x=6, xerm_pc=3,
+    experiment = Experiment(osp.join(PIPELINES, CIFAR.format(12, '')),
+                            work_dir=str(tmp_path),
+                            cfg_options=['train_cfg.max_epochs=3'])
+    assert experiment._epochs == dict(xe=3,
+                                      tde=3,
+                                      xe_2x=6,
+                                      xerm_pc=3,
                                       xerm_tde=3)
     options = experiment._stage_options('xe_2x')
     assert options[0] == 'train_cfg.max_epochs=3'
@@ -69,20 +72,24 @@ def test_experiment_wide_epochs_are_doubled_too(tmp_path):
 
 
 def test_stretch_schedule_options_merge_as_the_tools_merge_them():
-    cfg = Config(dict(
-        train_cfg=dict(by_epoch=True, max_epochs=10),
-        param_scheduler=[
-            dict(type='LinearLR', by_epoch=True, begin=0, end=1),
-            dict(type='CosineAnnealingLR', by_epoch=True, begin=1, end=10,
-                 T_max=9),
-            dict(type='StepLR', by_epoch=True, step_size=4, gamma=0.5),
-        ]))
+    cfg = Config(
+        dict(train_cfg=dict(by_epoch=True, max_epochs=10),
+             param_scheduler=[
+                 dict(type='LinearLR', by_epoch=True, begin=0, end=1),
+                 dict(type='CosineAnnealingLR',
+                      by_epoch=True,
+                      begin=1,
+                      end=10,
+                      T_max=9),
+                 dict(type='StepLR', by_epoch=True, step_size=4, gamma=0.5),
+             ]))
     options = stretch_schedule(cfg, 3)
-    cfg.merge_from_dict(parse_options(
-        [f'{k}={v}'.replace(' ', '') for k, v in options.items()]))
+    cfg.merge_from_dict(
+        parse_options(
+            [f'{k}={v}'.replace(' ', '') for k, v in options.items()]))
     assert cfg.train_cfg.max_epochs == 30
-    assert [(p.get('begin'), p.get('end')) for p in cfg.param_scheduler] == [
-        (0, 3), (3, 30), (None, None)]
+    assert [(p.get('begin'), p.get('end'))
+            for p in cfg.param_scheduler] == [(0, 3), (3, 30), (None, None)]
     assert cfg.param_scheduler[1].T_max == 27
     assert cfg.param_scheduler[2].step_size == 12
     assert stretch_schedule(cfg, 1)['train_cfg.max_epochs'] == 30
@@ -92,8 +99,8 @@ def test_stretch_schedule_options_merge_as_the_tools_merge_them():
     (dict(train_cfg=dict(max_epochs=4)), 0, 'epochs factor must be an int'),
     (dict(train_cfg=dict(max_epochs=4)), 1.5, 'epochs factor must be an int'),
     (dict(train_cfg=dict(by_epoch=False, max_iters=9)), 2, 'epoch-based'),
-    (dict(train_cfg=dict(max_epochs=4), param_scheduler=dict(
-        type='LinearLR', by_epoch=False, end=100)), 2,
+    (dict(train_cfg=dict(max_epochs=4),
+          param_scheduler=dict(type='LinearLR', by_epoch=False, end=100)), 2,
      'param_scheduler[0] (LinearLR) is iteration-based'),
 ])
 def test_stretch_schedule_refuses(cfg, factor, message):
@@ -106,7 +113,8 @@ def test_bad_epochs_factor_is_refused(tmp_path):
     config.write_text(
         "stages = [dict(name='xe', config='xerm_mm::xe/xe_bbn-resnet32_"
         "1xb16-16e_digitslt-ib100.py', epochs_factor=0)]\n")
-    with pytest.raises(ExperimentError, match="stage 'xe': epochs_factor "
+    with pytest.raises(ExperimentError,
+                       match="stage 'xe': epochs_factor "
                        'must be an int >= 1'):
         Experiment(str(config), work_dir=str(tmp_path / 'w'))
 
@@ -122,8 +130,10 @@ TABLE1 = {
     'XE-2x': dict(top1=42.0, few_recall=12.0),
     'PC-2x': dict(top1=46.0, few_recall=31.0),
 }
-TABLE4 = {m: dict(balanced=r['top1'], ib10=70.0 - r['few_recall'] / 10)
-          for m, r in TABLE1.items()}
+TABLE4 = {
+    m: dict(balanced=r['top1'], ib10=70.0 - r['few_recall'] / 10)
+    for m, r in TABLE1.items()
+}
 
 
 def test_summary_says_whether_the_gain_survives():
@@ -144,10 +154,12 @@ def test_summary_says_whether_the_gain_survives():
 
 
 def test_report_shows_the_rows_in_every_table():
-    results = {m: dict(balanced=dict(top1=r['top1'],
-                                     few_recall=r['few_recall']),
-                       ib10=dict(top1=TABLE4[m]['ib10']))
-               for m, r in TABLE1.items()}
+    results = {
+        m:
+        dict(balanced=dict(top1=r['top1'], few_recall=r['few_recall']),
+             ib10=dict(top1=TABLE4[m]['ib10']))
+        for m, r in TABLE1.items()
+    }
     report = build_report(results)
     for table in ('table1', 'table4'):
         assert {'XE-2x', 'PC-2x'} <= set(report[table])
