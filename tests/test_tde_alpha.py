@@ -9,12 +9,14 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from conftest import ROOT
+from lt_tree import miniature_options, write_lt_tree
 from inprocess_tool import run_main
 from xerm_mm.analysis.features import extract_features, preprocess
 from xerm_mm.analysis.tde_alpha import (choose_on_split, training_dataset_cfg,
                                         validation_dataset_cfg)
 from xerm_mm.analysis.trained_model import (build_test_dataset, load_config,
                                             load_model)
+from xerm_mm.apis.experiment import parse_options
 from xerm_mm.evaluation.report import split_by_test_set
 from xerm_mm.registry import DATASETS
 from xerm_mm.utils import register_all_modules
@@ -107,21 +109,7 @@ def test_grid_choice_equals_brute_force(model):
     feats, labels = extract_features(model, dataset)
     grid = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0]
     best, top1 = choose_on_split(model.head, feats, labels, grid)
-    brute = {}
-    _, truth = _head_inputs(model, dataset)
-    for alpha in grid:
-        model.head.alpha = alpha
-        with torch.no_grad():
-            preds = []
-            for start in range(0, len(dataset), 64):
-                inputs, samples = preprocess(
-                    model, dataset, range(start, min(start + 64,
-                                                     len(dataset))))
-                preds += [
-                    int(s.pred_label[0])
-                    for s in model(inputs, samples, mode='predict')
-                ]
-        brute[alpha] = 100.0 * np.mean(np.asarray(preds) == truth)
+    brute = _brute_force_top1(model, dataset, grid)
     model.head.alpha = 1.5
     assert list(top1) == grid
     assert [top1[a] for a in grid] == pytest.approx([brute[a] for a in grid])
@@ -156,3 +144,60 @@ def test_bad_input_is_refused(checkpoint, tmp_path):
         choose_on_split(None, np.zeros((1, 4)), np.zeros(1), [])
     with pytest.raises(FileNotFoundError, match='none.pth'):
         run_main(TOOL, TDE, str(tmp_path / 'none.pth'))
+
+
+def _brute_force_top1(model, dataset, grid):
+    """Top-1 (%) of ``model(..., mode='predict')`` for each alpha."""
+    _, truth = _head_inputs(model, dataset)
+    top1 = {}
+    for alpha in grid:
+        model.head.alpha = alpha
+        preds = []
+        with torch.no_grad():
+            for start in range(0, len(dataset), 64):
+                inputs, samples = preprocess(
+                    model, dataset, range(start, min(start + 64,
+                                                     len(dataset))))
+                preds += [
+                    int(s.pred_label[0])
+                    for s in model(inputs, samples, mode='predict')
+                ]
+        top1[alpha] = 100.0 * np.mean(np.asarray(preds) == truth)
+    return top1
+
+
+@pytest.mark.slow
+def test_validation_split_chooses_on_a_miniature_imagenetlt(tmp_path):
+    """ImageNet-LT has a val list: the tool chooses on it (the grid's best
+    by brute force), then tests both alphas on the test list."""
+    config = osp.join(ROOT,
+                      'configs/tde/tde_resnext50_1xb256-90e_imagenetlt.py')
+    data = write_lt_tree(str(tmp_path / 'imagenet'),
+                         'imagenetlt',
+                         train_counts=(12, 6, 3, 2),
+                         val_per_class=3,
+                         test_per_class=4)
+    # (No validation during training in the recipe: no val_ options.)
+    options = [o for o in miniature_options(4) if not o.startswith('val_')]
+    run_main('train', config, '--work-dir', tmp_path / 'tde', '--no-validate',
+             '--data-root', data, '--cfg-options', *options)
+    checkpoint = str(tmp_path / 'tde' / 'epoch_1.pth')
+    grid = [0.0, 1.0, 2.0]
+    report, _ = run_main(TOOL, config, checkpoint, '--work-dir',
+                         tmp_path / 'alpha', '--data-root', data, '--grid',
+                         *map(str, grid), '--test-sets', 'balanced',
+                         '--cfg-options', *options)
+    choice = report['choice']
+    assert choice['method'] == 'val' and choice['images'] == 12
+    cfg = load_config(config, data)
+    cfg.merge_from_dict(parse_options(options))
+    register_all_modules(init_default_scope=False)
+    with DefaultScope.overwrite_default_scope('xerm_mm'):
+        val = DATASETS.build(validation_dataset_cfg(cfg))
+    brute = _brute_force_top1(load_model(cfg, checkpoint), val, grid)
+    assert [choice['val_top1'][str(a)]
+            for a in grid] == pytest.approx([brute[a] for a in grid])
+    assert choice['alpha'] == max(grid,
+                                  key=lambda a: (brute[a], -grid.index(a)))
+    assert report['results']['chosen']['alpha'] == choice['alpha']
+    assert list(report['results']['fixed']['top1']) == ['balanced']
