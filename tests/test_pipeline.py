@@ -20,6 +20,7 @@ import time
 
 import pytest
 import torch
+from mmengine.config import Config
 
 from conftest import ROOT, small_cifar10_config, tool_runs
 from lt_tree import write_pretrained_stand_ins
@@ -291,6 +292,8 @@ XE = "dict(name='xe', config={xe!r}), dict(name='tde', config={tde!r}), "
      "stage 's': unknown keys ['teachr']"),
     (XE + "dict(name='s', config='xerm_mm::xe/none.py')",
      "stage 's': config 'xerm_mm::xe/none.py' not found"),
+    (XE + "dict(name='s', config={xe!r}, epochs_factor=2.5)",
+     "stage 's': epochs_factor must be an int >= 1"),
 ])
 def test_bad_pipeline_fails_before_any_work(configs, tmp_path, stages,
                                             message):
@@ -455,6 +458,26 @@ def test_a_second_pipeline_on_a_work_dir_is_refused(configs, tmp_path):
     assert (f'exit: run_pipeline: {work} is in use by another pipeline '
             f'(pid {os.getpid()}, lock {work}/pipeline.lock)') in out
     assert sorted(os.listdir(work)) == ['pipeline.lock']  # nothing trained
+
+
+@pytest.mark.slow
+def test_budget_matched_stage_trains_the_stretched_schedule(
+        configs, tmp_path):
+    """epochs_factor=2 through the real tools: twice the epochs, the
+    warm-up and milestones doubled in the config train.py ran."""
+    work = str(tmp_path / 'work')
+    config = one_stage_pipeline(tmp_path, configs[1], ', epochs_factor=2')
+    out = run_pipeline(config, '--work-dir', work)
+    assert 'exit:' not in out, out[-3000:]
+    ran = Config.fromfile(
+        osp.join(work, 'xe', osp.basename(configs[1]['xe'])))
+    assert ran.train_cfg.max_epochs == 2
+    assert (ran.param_scheduler[0].end,
+            ran.param_scheduler[1].milestones) == (2, [16, 20])
+    manifest = json.load(open(osp.join(work, 'xe', 'manifest.json')))
+    assert manifest['checkpoint']['epoch'] == 2
+    assert 'param_scheduler.1.milestones=[16,20]' in manifest['inputs'][
+        'cfg_options']
 
 
 @pytest.mark.slow

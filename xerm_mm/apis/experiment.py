@@ -56,10 +56,17 @@ checkpoint becomes ``model.teacher.checkpoint``) or ``teachers`` (two:
 ``dict(imbalanced='xe', balanced='tde')`` sets
 ``model.imbalanced_teacher.checkpoint`` and
 ``model.balanced_teacher.checkpoint``), ``cfg_options`` (a dict of
-overrides) and ``nproc`` (its processes; more than one run under torchrun).
+overrides), ``nproc`` (its processes; more than one run under torchrun) and
+``epochs_factor`` (an int: train that many times its config's epochs, the
+schedule stretched with them, see
+:func:`xerm_mm.utils.schedule.stretch_schedule`; after the other
+overrides, so ``--cfg-options train_cfg.max_epochs=2`` makes it 4).
 Keys of an evaluation: ``name``, ``stage``, ``config``, ``cfg_options``,
 ``nproc``. Other keys of the pipeline config: ``balanced_set`` (the
-balanced test set's name, default ``'balanced'``), ``report``, ``work_dir``.
+balanced test set's name, default ``'balanced'``), ``report``, ``work_dir``
+and ``budget_matched`` (default True; False leaves out the stages with an
+``epochs_factor`` above 1 and their evaluations: the budget-matched
+baselines, e.g. XE for the epochs of teacher + student).
 
 Example pipeline config::
 
@@ -93,6 +100,7 @@ from xerm_mm.utils.atomic import sha256_of
 from xerm_mm.utils.checkpoint_checks import CheckpointFileError
 from xerm_mm.utils.config import resolve_config_path
 from xerm_mm.utils.pretrained_checks import check_pretrained_files
+from xerm_mm.utils.schedule import stretch_schedule
 from .cost import LogWatcher, PeakRSS, step_cost, training_throughput
 from .jobs import Placement, check_jobs, default_jobs
 from .launch import check_launch, find_tools, tool_command
@@ -166,6 +174,8 @@ class Experiment:
         self.path = config
         self.cfg = Config.fromfile(config)
         check_steps(self.cfg, config)
+        if not self.cfg.get('budget_matched', True):
+            self._leave_out_budget_matched()
         self.report_spec = check_report_spec(self.cfg.get('report'), config)
         self.tools_dir = tools_dir or find_tools()
         try:
@@ -197,6 +207,18 @@ class Experiment:
 
     # -- helpers -----------------------------------------------------------
 
+    def _leave_out_budget_matched(self) -> None:
+        """Drop the stages with ``epochs_factor`` > 1, their evaluations."""
+        dropped = {
+            stage['name'] for stage in self.cfg.stages
+            if stage.get('epochs_factor', 1) > 1
+        }
+        self.cfg.stages = [
+            s for s in self.cfg.stages if s['name'] not in dropped]
+        self.cfg.evaluations = [
+            e for e in self.cfg.get('evaluations', [])
+            if e['stage'] not in dropped]
+
     def _stage_dir(self, name: str) -> str:
         return osp.join(self.work_dir, name)
 
@@ -211,11 +233,27 @@ class Experiment:
         return teacher_config_options(
             cfg.get('model'), parse_options(self.cfg_options), folder)
 
+    def _stage_options(self, name: str) -> List[str]:
+        """A stage's overrides (:meth:`_options`), then those that stretch
+        its epochs and schedule by its ``epochs_factor``."""
+        stage = self.stages[name]
+        options = self._options(stage)
+        factor = stage.get('epochs_factor', 1)
+        if factor == 1:
+            return options
+        cfg = Config.fromfile(resolve_config_path(stage['config']))
+        if options:
+            cfg.merge_from_dict(parse_options(options))
+        return options + [
+            f'{key}={value}'.replace(' ', '')
+            for key, value in stretch_schedule(cfg, factor).items()
+        ]
+
     def stage_config(self, name: str) -> Config:
         """The training config of stage ``name`` with the overrides."""
         stage = self.stages[name]
         cfg = Config.fromfile(resolve_config_path(stage['config']))
-        options = self._options(stage)
+        options = self._stage_options(name)
         if options:
             cfg.merge_from_dict(parse_options(options))
         return cfg
@@ -323,7 +361,7 @@ class Experiment:
         return dict(
             config=stage['config'],
             config_sha256=config_digest(self.stage_config(name)),
-            cfg_options=self._options(stage),
+            cfg_options=self._stage_options(name),
             data_root=self.data_root,
             teachers=teachers)
 
@@ -389,7 +427,7 @@ class Experiment:
             args.append('--resume')  # an interrupted run goes on
         # Otherwise the stage folder is new or was set aside: nothing in it
         # for tools/train.py to refuse.
-        options = self._options(stage) + self._teacher_configs(
+        options = self._stage_options(name) + self._teacher_configs(
             self.stage_config(name), work)
         for key, teacher in teacher_stages(stage).items():
             options.append(

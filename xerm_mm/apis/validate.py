@@ -7,7 +7,7 @@ from typing import Dict, List
 from xerm_mm.utils.config import resolve_config_path
 
 STAGE_KEYS = ('name', 'config', 'teacher', 'teachers', 'cfg_options',
-              'nproc')
+              'nproc', 'epochs_factor')
 EVALUATION_KEYS = ('name', 'stage', 'config', 'cfg_options', 'nproc')
 # teachers=dict(ROLE=stage): the model key that gets the stage's checkpoint.
 TEACHER_ROLES = {
@@ -81,7 +81,8 @@ def check_steps(cfg, path: str) -> None:
     Raises:
         ExperimentError: Missing or repeated names, unknown keys, a config
             file that does not exist, a teacher or an evaluated stage that
-            is not an (earlier) stage, both teacher forms, a bad ``nproc``.
+            is not an (earlier) stage, both teacher forms, a bad ``nproc``
+            or ``epochs_factor``.
     """
     stages = cfg.get('stages')
     if not stages:
@@ -96,6 +97,12 @@ def check_steps(cfg, path: str) -> None:
             raise ExperimentError(f'{where}: no `config`')
         _check_common(stage, where, STAGE_KEYS)
         _check_teachers(stage, where, names[:i])
+        factor = stage.get('epochs_factor', 1)
+        if isinstance(factor, bool) or not isinstance(factor,
+                                                      int) or factor < 1:
+            raise ExperimentError(
+                f'{where}: epochs_factor must be an int >= 1 (the multiple '
+                f'of its config\'s epochs and schedule), got {factor!r}')
     evaluations = cfg.get('evaluations', [])
     evaluated = [evaluation.get('name') for evaluation in evaluations]
     if None in evaluated or len(set(evaluated)) != len(evaluated):

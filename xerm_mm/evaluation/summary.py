@@ -5,19 +5,26 @@ top-1 and group recall per method) and ``table4`` (top-1 per method and
 test set) and words what the numbers show: whether XE is head-biased (its
 few-shot recall against the others'), its mean top-1 on the imbalanced test
 sets against each balanced teacher's, and where the xERM students stand
-against their two teachers. Every claim is computed from the tables; a
-method that is missing is left out of the wording. "At or above both"
-counts ties as above.
+against their two teachers. Where the tables have budget-matched
+baselines (``{teacher}-2x``: the teacher's network trained for the epochs
+of teacher + student, e.g. PC-2x), a third sentence says whether each
+student's gain over its teacher on the balanced test set survives that
+equal budget. Every claim is computed from the tables; a method that is
+missing is left out of the wording. "At or above both" counts ties as
+above; a gain survives when the student is at or above the budget-matched
+baseline.
 """
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-__all__ = ['summarize_tables', 'STUDENTS']
+__all__ = ['summarize_tables', 'STUDENTS', 'BUDGET_SUFFIX']
 
 #: The xERM students and their balanced teacher (the imbalanced one is XE).
 STUDENTS = {
     'xERM-PC': 'PC', 'xERM-TDE': 'TDE', 'xERM-LA': 'LA', 'xERM-BS': 'BS',
     'xERM-LADE': 'LADE'
 }
+#: The name of a budget-matched baseline: ``{method}{BUDGET_SUFFIX}``.
+BUDGET_SUFFIX = '-2x'
 
 
 def _number(value) -> Optional[float]:
@@ -117,6 +124,32 @@ def _students_clause(table4: Mapping[str, Mapping], xe: str,
             f'{count} test-set results (at or above both on {above})')
 
 
+def _budget_sentence(table1: Mapping[str, Mapping],
+                     students: Mapping[str, str]) -> Optional[str]:
+    """Whether each student's balanced top-1 gain over its teacher
+    survives against the teacher trained for the equal budget (None: no
+    student with both rows)."""
+    top1 = {m: _number(row.get('top1')) for m, row in table1.items()}
+    clauses = []
+    for student, teacher in students.items():
+        matched = teacher + BUDGET_SUFFIX
+        mine, base, equal = (top1.get(student), top1.get(teacher),
+                             top1.get(matched))
+        if mine is None or base is None or equal is None:
+            continue
+        verdict = ('survives' if mine >= equal else 'does not survive')
+        clauses.append(
+            f"{student}'s gain over {teacher} on the balanced test set "
+            f'({mine - base:+.1f} points, {mine:.1f} %) {verdict} the equal '
+            f'budget: {mine - equal:+.1f} points against {matched} '
+            f'({equal:.1f} %)')
+    if not clauses:
+        return None
+    return ('At the equal training budget (-2x: the teacher network '
+            'trained for the epochs of teacher + student), ' +
+            '; '.join(clauses) + '.')
+
+
 def summarize_tables(table1: Mapping[str, Mapping],
                      table4: Mapping[str, Mapping],
                      balanced_set: str = 'balanced',
@@ -142,8 +175,10 @@ def summarize_tables(table1: Mapping[str, Mapping],
             every test set of ``table4`` but the balanced one.
 
     Returns:
-        list[str]: The sentence on XE's head bias, and the sentence on the
-        xERM students against their teachers and the best methods.
+        list[str]: The sentence on XE's head bias, the sentence on the
+        xERM students against their teachers and the best methods, and,
+        where ``table1`` has budget-matched rows (``PC-2x``, ...), the
+        sentence on whether the students' gains survive the equal budget.
     """
     students = STUDENTS if students is None else students
     teachers = [t for t in dict.fromkeys(students.values()) if t in table4]
@@ -176,4 +211,5 @@ def summarize_tables(table1: Mapping[str, Mapping],
     second = _students_clause(table4, xe, students)
     if best:
         second += '; ' + ' and '.join(best)
-    return [first, second + '.']
+    budget = _budget_sentence(table1, students)
+    return [first, second + '.'] + ([budget] if budget else [])

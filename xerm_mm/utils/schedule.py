@@ -69,3 +69,59 @@ def fit_schedule(schedulers: Union[dict, list, None],
     if single:
         return kept[0] if kept else None
     return kept
+
+
+# Epoch-valued keys of MMEngine's epoch-based schedulers, scaled by
+# stretch_schedule (milestones: a list of epochs).
+_EPOCH_KEYS = ('begin', 'end', 'T_max', 'step_size', 'milestones')
+
+
+def stretch_schedule(cfg: Config, factor: int) -> dict:
+    """Overrides that train ``factor`` times the epochs with the same
+    schedule shape: ``train_cfg.max_epochs`` and every epoch-based
+    scheduler phase's ``begin``, ``end``, ``T_max``, ``step_size`` and
+    ``milestones`` multiplied by ``factor`` (a warm-up of 1 epoch becomes
+    ``factor`` epochs, milestones [8, 10] of 12 epochs [16, 20] of 24), so
+    the learning rate decays at the same fractions of the run instead of the
+    run going on at the final learning rate.
+
+    Args:
+        cfg (Config): A training config (its ``train_cfg`` and
+            ``param_scheduler``, overrides already merged).
+        factor (int): The multiple of the epochs, >= 1.
+
+    Returns:
+        dict: ``--cfg-options`` style ``{key: value}`` (list items by
+        index, e.g. ``param_scheduler.1.milestones``).
+
+    Raises:
+        ValueError: ``factor`` is not an int >= 1, ``train_cfg.max_epochs``
+            is not an int >= 1, or the schedule is iteration-based (its
+            phases are not in epochs).
+    """
+    if isinstance(factor, bool) or not isinstance(factor, int) or factor < 1:
+        raise ValueError(f'the epochs factor must be an int >= 1, got '
+                         f'{factor!r}')
+    check_max_epochs(cfg)
+    train_cfg = cfg.get('train_cfg') or {}
+    if not train_cfg.get('by_epoch', True) or 'max_epochs' not in train_cfg:
+        raise ValueError('stretching a schedule needs an epoch-based '
+                         'train_cfg with max_epochs, got '
+                         f'train_cfg={dict(train_cfg)!r}')
+    options = {'train_cfg.max_epochs': train_cfg['max_epochs'] * factor}
+    schedulers = cfg.get('param_scheduler')
+    single = isinstance(schedulers, dict)
+    for i, phase in enumerate([schedulers] if single else schedulers or []):
+        if not phase.get('by_epoch', True):
+            raise ValueError(
+                f"param_scheduler[{i}] ({phase.get('type')}) is "
+                'iteration-based (by_epoch=False): give it in epochs to '
+                'stretch it with the epochs')
+        prefix = 'param_scheduler.' if single else f'param_scheduler.{i}.'
+        for key in _EPOCH_KEYS:
+            value = phase.get(key)
+            if isinstance(value, (list, tuple)):
+                options[prefix + key] = [v * factor for v in value]
+            elif isinstance(value, int) and not isinstance(value, bool):
+                options[prefix + key] = value * factor
+    return options
