@@ -138,8 +138,12 @@ def test_gpu_steps_cpu_mode(fake_cifar100, tmp_path, capsys, one_thread):
         'xe_standard', 'xe_fast', 'xerm_standard', 'xerm_fast'}
     assert all(v > 0 for v in result['images_per_s'].values())
     proj = result['projection']
-    assert list(proj['stages']) == ['xe', 'tde', 'xerm_pc', 'xerm_tde']
-    assert len(proj['evaluations']) == 5
+    assert list(proj['stages']) == [
+        'xe', 'tde', 'xe_2x', 'xerm_pc', 'xerm_tde']
+    # The budget-matched XE trains twice the epochs of the XE teacher.
+    assert proj['stages']['xe_2x']['epochs'] == \
+        2 * proj['stages']['xe']['epochs']
+    assert len(proj['evaluations']) == 7
     n_train = len(_images(fake_cifar100, split='train', imbalance_ratio=100))
     assert proj['stages']['xe']['iterations'] == 200 * -(-n_train // 128)
     assert proj['stages']['xerm_pc']['step'] == 'xerm_standard'

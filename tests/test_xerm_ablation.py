@@ -69,7 +69,8 @@ def test_students_train_with_the_swept_loss(first_run):
     assert numbers['methods']['xERM-PC']['default_gamma'] == 2.0
     # The teacher stage of the pipeline, trained once.
     assert sorted(d for d in os.listdir(work) if not d.startswith(
-        ('eval', 'report', 'pipeline', 'ablation', 'xerm_ablation'))) == [
+        ('eval', 'report', 'pipeline', 'ablation', 'xerm_ablation',
+             'figures'))) == [
             'xe', 'xerm_pc_g2', 'xerm_pc_w0', 'xerm_pc_w1']
 
 

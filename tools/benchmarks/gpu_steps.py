@@ -184,7 +184,13 @@ def project(pipeline: str, args, step_s: Dict[str, float], test_ips: float,
     """Projected seconds of each stage and evaluation of ``pipeline``."""
     pcfg = Config.fromfile(resolve_config_path(pipeline))
     stages = {}
-    for stage in pcfg.stages:
+    # The budget-matched stages (epochs_factor > 1) run unless the pipeline
+    # leaves them out, as Experiment does.
+    run = [
+        s for s in pcfg.stages if pcfg.get('budget_matched', True)
+        or s.get('epochs_factor', 1) == 1
+    ]
+    for stage in run:
         cfg = Config.fromfile(resolve_config_path(stage['config']))
         kind = 'xerm' if 'teacher' in cfg.model else 'xe'
         path = 'fast' if cfg.train_dataloader.dataset.get('batch_fetch') \
@@ -196,7 +202,7 @@ def project(pipeline: str, args, step_s: Dict[str, float], test_ips: float,
                              'which was not measured')
         batch = cfg.train_dataloader.batch_size
         per_step = step_s[key] * batch / step_s['batch']
-        epochs = cfg.train_cfg.max_epochs
+        epochs = cfg.train_cfg.max_epochs * stage.get('epochs_factor', 1)
         iters = math.ceil(n_train / batch)
         vals = epochs // cfg.train_cfg.get('val_interval', epochs + 1)
         seconds = (args.startup_s + epochs * iters * per_step +
@@ -206,6 +212,8 @@ def project(pipeline: str, args, step_s: Dict[str, float], test_ips: float,
                                      validations=vals)
     evals = {}
     for ev in pcfg.evaluations:
+        if ev['stage'] not in stages:
+            continue
         config = ev.get('config') or next(
             s['config'] for s in pcfg.stages if s['name'] == ev['stage'])
         cfg = Config.fromfile(resolve_config_path(config))
@@ -216,8 +224,8 @@ def project(pipeline: str, args, step_s: Dict[str, float], test_ips: float,
         e['seconds'] for e in evals.values())
     # With --jobs >= 2 and no contention: the teachers together, then the
     # students together, then the evaluations together.
-    teachers = [s for s in pcfg.stages if 'teacher' not in s]
-    students = [s for s in pcfg.stages if 'teacher' in s]
+    teachers = [s for s in run if 'teacher' not in s]
+    students = [s for s in run if 'teacher' in s]
     critical = (max((stages[s['name']]['seconds'] for s in teachers),
                     default=0) +
                 max((stages[s['name']]['seconds'] for s in students),
