@@ -1,7 +1,7 @@
 """The large-benchmark recipes: ImageNet-LT, Places365-LT, iNaturalist 2018.
 
 Parametrized over every recipe file (the five methods on each dataset and
-backbone): each resolves to its paper setting (reference.md section 6), its
+backbone): each resolves to its paper setting (docs/configs.md), its
 model builds and runs on a tiny input, the Places365-LT param-wise learning
 rates reach the optimizer, and one real training epoch of each method family
 (XE, TDE, xERM-PC from a teacher checkpoint trained here) runs through the
@@ -35,7 +35,7 @@ PLACES = dict(
     dataset='Places365LT', num_classes=365, epochs=30, lr=0.01,
     tde_lr=0.01, weight_decay=5e-4, head_lr_mult=10., jitter=True,
     scheduler='StepLR', alpha=2.0, gamma=5.0, test_sets=IMBALANCED_SETS)
-# The paper setting of each recipe (reference.md sections 2, 4 and 6).
+# The paper setting of each recipe (docs/configs.md, docs/methods.md).
 RECIPES = {
     'resnext50_1xb256-90e_imagenetlt': dict(
         dataset='ImageNetLT', num_classes=1000, backbone=('ResNeXt', 50),

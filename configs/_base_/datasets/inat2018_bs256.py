@@ -3,7 +3,7 @@
 # annotations), the image paths in them relative to `data_root`. The
 # ImageNet-LT data settings (imagenetlt_bs256.py: batch 256, random resized
 # crop 224, flip; test: short side 256, centre crop 224) WITHOUT colour
-# jitter (reference.md section 6), validated and tested on the balanced val
+# jitter (docs/configs.md), validated and tested on the balanced val
 # list only (no test list, no imbalanced test sets).
 _base_ = ['./imagenetlt_bs256.py']
 

@@ -1,5 +1,5 @@
 # tools/test.py on ImageNet-LT and Places365-LT: the balanced test list and
-# the imbalanced test sets of the xERM paper (reference.md section 5;
+# the imbalanced test sets of the xERM paper (docs/datasets.md;
 # docs/datasets.md), one table row each: IB 50 / 25 / 10 / 5 with the
 # training order of the classes (forward, `ibN`) and with it reversed
 # (backward, `ibN_bwd`).

@@ -14,5 +14,5 @@ model = dict(
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
     ))
 # The xERM students' gamma on iNaturalist 2018: 1.5 (the paper;
-# reference.md section 2).
+# docs/methods.md, xERM).
 xerm_gamma = 1.5

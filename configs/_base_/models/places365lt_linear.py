@@ -12,5 +12,5 @@ model = dict(
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
     ))
 # The xERM students' gamma on Places365-LT: 5 (the paper); the authors'
-# released configuration used 2 (reference.md section 2).
+# released configuration used 2 (docs/methods.md, xERM).
 xerm_gamma = 5.0

@@ -19,5 +19,5 @@ model = dict(
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
     ))
 # The xERM students' gamma on ImageNet-LT: 1.5 (the paper); the authors'
-# released PC configuration used 2 (reference.md section 2).
+# released PC configuration used 2 (docs/methods.md, xERM).
 xerm_gamma = 1.5

@@ -4,7 +4,7 @@
 # pretrained) backbone and 0.1 for the classifier (the parameters named
 # `head.*`: lr_mult 10), x 0.1 every 10 epochs, 30 epochs. The authors' TDE
 # teacher configuration trained its backbone with lr 0.001; the paper's
-# recipe (reference.md section 6) gives 0.01 to every method.
+# recipe (docs/configs.md) gives 0.01 to every method.
 optim_wrapper = dict(
     optimizer=dict(
         type='SGD', lr=0.01, momentum=0.9, weight_decay=5e-4, fused=True),
