@@ -34,6 +34,7 @@ from xerm_mm.evaluation.report import (markdown_table, split_by_test_set,
 from xerm_mm.utils import register_all_modules
 from xerm_mm.utils.config import build_runner, set_data_root, set_work_dir
 from xerm_mm.utils.dataloader_defaults import set_dataloader_defaults
+from xerm_mm.utils.process_group import close_process_group
 
 # What mmengine.dump writes, by the file's extension.
 METRICS_FORMATS = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
@@ -283,3 +284,4 @@ def main(argv=None):
 
 if __name__ == '__main__':
     main()
+    close_process_group()

@@ -29,6 +29,7 @@ from xerm_mm.utils import register_all_modules
 from xerm_mm.utils.cfg_options import check_option_types
 from xerm_mm.utils.config import build_runner, set_data_root, set_work_dir
 from xerm_mm.utils.dataloader_defaults import set_dataloader_defaults
+from xerm_mm.utils.process_group import close_process_group
 from xerm_mm.utils.schedule import check_max_epochs
 
 
@@ -195,3 +196,4 @@ def main(argv=None):
 
 if __name__ == '__main__':
     main()
+    close_process_group()
