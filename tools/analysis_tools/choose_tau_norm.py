@@ -7,7 +7,9 @@ one), the features of the config's ``tau_norm_val_dataset`` are computed
 once, and each ``tau`` of the grid scored by the class-mean top-1 accuracy
 of the tau-normalised classifier (no bias, as ``TauNormHead``'s balanced
 view). Prints the table and the chosen tau (the best; the smallest on ties)
-with the ``--cfg-options`` that apply it, and writes them to ``--out``.
+with the ``--cfg-options`` that apply it, and writes them to ``--out``
+(JSON; ``cfg_options`` holds the choice, ``{"model.head.tau": TAU}``, as a
+pipeline's post-hoc stage reads it: see :mod:`xerm_mm.apis.post_hoc`).
 
 Never the test set: for CIFAR-LT the configs use ``CIFAR100LTHeldOut``, the
 training images the long-tailed split leaves out; a benchmark with a
@@ -23,6 +25,7 @@ from xerm_mm.analysis.features import extract_features
 from xerm_mm.analysis.tau_norm import (DEFAULT_TAUS, choose_tau,
                                        tau_norm_accuracies)
 from xerm_mm.analysis.trained_model import load_config, load_model
+from xerm_mm.apis.experiment import parse_options
 from xerm_mm.evaluation.report import markdown_table
 from xerm_mm.registry import DATASETS
 from xerm_mm.utils import register_all_modules
@@ -43,6 +46,12 @@ def parse_args(argv=None):
                         help='the grid (default 0, 0.1, ..., 2)')
     parser.add_argument('--data-root', help='data_root of the held-out set')
     parser.add_argument('--out', help='write the table and choice (JSON)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        default=[],
+        help='key=value overrides of the config (as tools/test.py takes '
+        'them)')
     return parser.parse_args(argv)
 
 
@@ -65,6 +74,8 @@ def main(argv=None):
     args = parse_args(argv)
     register_all_modules()
     cfg = load_config(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(parse_options(args.cfg_options))
     head_type = cfg.model.head.type.split('.')[-1]
     if head_type != 'TauNormHead':
         raise TypeError(f'{args.config}: the head is {head_type}; '
@@ -86,7 +97,8 @@ def main(argv=None):
     if args.out:
         with atomic_write(args.out, 'w') as f:
             json.dump(dict(taus=list(args.taus), top1=accs, tau=tau,
-                           top1_at_tau=acc, images=len(dataset)), f,
+                           top1_at_tau=acc, images=len(dataset),
+                           cfg_options={'model.head.tau': tau}), f,
                       indent=2)
     return tau
 

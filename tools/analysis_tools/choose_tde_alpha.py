@@ -12,7 +12,10 @@ one (``--cfg-options model.head.alpha=A``) on the config's test sets.
 
 Prints a Markdown table (top-1 per alpha and test set) and writes it all as
 JSON (``--out``, default ``{work_dir}/tde_alpha.json``), each test's
-command included.
+command included, with ``cfg_options`` = ``{"model.head.alpha": ALPHA}`` (the
+choice, as a pipeline's post-hoc stage reads it: see
+:mod:`xerm_mm.apis.post_hoc`). Without ``--work-dir``, the tests run in the
+folder of ``--out`` (else in ``work_dirs/choose_tde_alpha``).
 """
 import argparse
 import json
@@ -61,8 +64,8 @@ def parse_args(argv=None):
         f'{" ".join(map(str, DEFAULT_GRID))})')
     parser.add_argument('--data-root', help='folder of the dataset')
     parser.add_argument('--work-dir',
-                        default='work_dirs/choose_tde_alpha',
-                        help='folder of the test runs')
+                        help='folder of the test runs (default: the folder '
+                        'of --out, else work_dirs/choose_tde_alpha)')
     parser.add_argument(
         '--out', help='the JSON file (default: {work_dir}/tde_alpha.json)')
     parser.add_argument(
@@ -80,6 +83,9 @@ def parse_args(argv=None):
         args.grid = check_grid(args.grid)
     except ValueError as error:
         parser.error(str(error))
+    if args.work_dir is None:
+        args.work_dir = (osp.dirname(osp.abspath(args.out)) if args.out
+                         else 'work_dirs/choose_tde_alpha')
     args.out = args.out or osp.join(args.work_dir, 'tde_alpha.json')
     return args
 
@@ -172,7 +178,8 @@ def main(argv=None):
     report = OrderedDict(config=args.config,
                          checkpoint=args.checkpoint,
                          choice=found,
-                         results=results)
+                         results=results,
+                         cfg_options={'model.head.alpha': found['alpha']})
     with atomic_write(args.out) as f:
         json.dump(report, f, indent=1)
     print(f'written: {args.out}')

@@ -180,6 +180,8 @@ def cost_table(cost: Dict[str, Dict[str, Optional[dict]]]) -> List[str]:
             row = row or {}
             total += row.get('wall_s') or 0.0
             cells = [_cell(row.get(column)) for column in COLUMNS]
-            lines.append(f'| {name} ({label}) | ' + ' | '.join(cells) + ' |')
+            # A post-hoc stage ran its chooser, not a training.
+            kind = 'choose' if row.get('chooser') else label
+            lines.append(f'| {name} ({kind}) | ' + ' | '.join(cells) + ' |')
     lines.append(f'| total | | | {total:.1f} | | | |')
     return lines

@@ -88,7 +88,6 @@ import json
 import os
 import os.path as osp
 import sys
-import threading
 import time
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence
@@ -107,23 +106,15 @@ from .launch import check_launch, find_tools, tool_command
 from .manifest import (checkpoint_problem, config_digest, read_manifest,
                        write_manifest)
 from .process import ChildGroups, WorkDirLock, forward_signals, run_child
-from .progress import progress_line
+from .progress import progress_line, say
 from .report import build_report, write_report
 from .report_spec import check_report_spec
 from .scheduler import Launch, Step, run_steps
+from .post_hoc import PostHocStages, option_strings
 from .teacher_configs import teacher_config_options
-from .validate import (ExperimentError, check_steps, check_teacher_keys,
+from .validate import (ExperimentError, check_init_key, check_steps,
+                       check_teacher_keys, needed_stages, resolve_chooser,
                        teacher_stages)
-
-_PRINT = threading.Lock()
-
-
-def say(text: str) -> None:
-    """Print a line whole, from any thread."""
-    with _PRINT:
-        sys.stdout.write(text + '\n')
-        sys.stdout.flush()
-
 
 def parse_options(options: Sequence[str]) -> dict:
     """``key=value`` strings parsed as the tools' ``--cfg-options`` are."""
@@ -132,7 +123,7 @@ def parse_options(options: Sequence[str]) -> dict:
     return namespace.cfg_options
 
 
-class Experiment:
+class Experiment(PostHocStages):
     """Run the experiment of a pipeline config.
 
     Args:
@@ -199,7 +190,12 @@ class Experiment:
         self.python = python
         self.stages = OrderedDict(
             (stage['name'], stage) for stage in self.cfg.stages)
-        self._epochs = {name: self._check_stage(name) for name in self.stages}
+        # A post-hoc stage's chooser file; the options it chose (when done).
+        self._choosers: Dict[str, str] = {}
+        self._choices: Dict[str, dict] = {}
+        self._epochs: Dict[str, int] = {}  # (a post-hoc stage: its source's)
+        for name in self.stages:
+            self._epochs[name] = self._check_stage(name)
         self._digests: Dict[str, str] = {}  # stage: final checkpoint sha256
         # What each step cost (recorded when it ran): stages, evaluations.
         self.costs: Dict[str, Dict[str, Optional[dict]]] = dict(
@@ -227,11 +223,22 @@ class Experiment:
         own = [f'{k}={v}' for k, v in step.get('cfg_options', {}).items()]
         return self.cfg_options + own
 
-    def _teacher_configs(self, cfg: Config, folder: str) -> List[str]:
-        """Options that give a student's teachers the experiment-wide
-        overrides (see :mod:`xerm_mm.apis.teacher_configs`)."""
-        return teacher_config_options(
-            cfg.get('model'), parse_options(self.cfg_options), folder)
+    def _teacher_configs(self, cfg: Config, folder: str,
+                         stage: str) -> List[str]:
+        """Options that give the teachers of student ``stage`` the
+        experiment-wide overrides and, for a post-hoc teacher stage, the
+        options it chose (see :mod:`xerm_mm.apis.teacher_configs`)."""
+        chosen = {
+            key: self._choices[teacher]
+            for key, teacher in teacher_stages(self.stages[stage]).items()
+            if teacher in self._choices
+        }
+        try:
+            return teacher_config_options(
+                cfg.get('model'), parse_options(self.cfg_options), folder,
+                chosen)
+        except ValueError as error:
+            raise ExperimentError(f'stage {stage}: {error}') from None
 
     def _stage_options(self, name: str) -> List[str]:
         """A stage's overrides (:meth:`_options`), then those that stretch
@@ -268,10 +275,23 @@ class Experiment:
         except Exception as error:
             raise ExperimentError(f'{where} does not load: {error}') from error
         check_teacher_keys(stage, cfg.get('model'), self.path)
+        check_init_key(stage, cfg.get('model'), self.path)
+        model = cfg.get('model')
+        if stage.get('init_from') is not None:  # its checkpoint comes later
+            model = dict(model, init_cfg=dict(model.init_cfg,
+                                              checkpoint=None))
         try:
-            check_pretrained_files(cfg.get('model'))
+            check_pretrained_files(model)
         except (FileNotFoundError, CheckpointFileError) as error:
             raise ExperimentError(f'{where}: {error}') from None
+        if stage.get('post_hoc') is not None:
+            try:
+                self._choosers[name] = resolve_chooser(stage['chooser'],
+                                                       self.tools_dir)
+            except FileNotFoundError as error:
+                raise ExperimentError(
+                    f'{self.path}: stage {name!r}: {error}') from None
+            return self._epochs[stage['post_hoc']]
         epochs = (cfg.get('train_cfg') or {}).get('max_epochs')
         if isinstance(epochs, bool) or not isinstance(epochs, int):
             raise ExperimentError(
@@ -281,7 +301,11 @@ class Experiment:
         return epochs
 
     def final_checkpoint(self, name: str) -> str:
-        """The last epoch's checkpoint of a stage (may not exist yet)."""
+        """The last epoch's checkpoint of a stage (may not exist yet); a
+        post-hoc stage's is its source stage's."""
+        source = self.stages[name].get('post_hoc')
+        if source is not None:
+            return self.final_checkpoint(source)
         return osp.join(self._stage_dir(name),
                         f'epoch_{self._epochs[name]}.pth')
 
@@ -292,12 +316,17 @@ class Experiment:
         args = list(args)
         if self.data_root:
             args += ['--data-root', self.data_root]
+        # (A chooser is an absolute path: os.path.join keeps it; it runs
+        # in one process.)
         cmd = tool_command(
-            osp.join(self.tools_dir, tool), args, nproc, self.launcher,
+            osp.join(self.tools_dir, tool), args, nproc,
+            self.launcher if tool in ('train.py', 'test.py') else 'none',
             self.python)
         name = osp.basename(osp.dirname(log))
         training = tool == 'train.py'
-        label = f'{name} ({"train" if training else "test"})'
+        choosing = tool not in ('train.py', 'test.py')  # a post-hoc stage
+        label = f'{name} (' + ('train' if training else
+                               'choose' if choosing else 'test') + ')'
         epochs = self._epochs.get(name) if training else None
         say(f'[experiment] {" ".join(cmd)}')
         os.makedirs(osp.dirname(log), exist_ok=True)
@@ -335,7 +364,7 @@ class Experiment:
         if returncode != 0:
             with open(log) as f:
                 tail = f.read()[-4000:]
-            kind = 'stage' if training else 'evaluation'
+            kind = 'stage' if training or choosing else 'evaluation'
             raise ExperimentError(
                 f'{kind} {name}: {tool} failed (exit {returncode}); '
                 f'log: {log}\n{tail}')
@@ -354,16 +383,23 @@ class Experiment:
 
     def _stage_inputs(self, name: str) -> dict:
         stage = self.stages[name]
-        teachers = {
-            key: dict(stage=teacher, sha256=self._digests[teacher])
-            for key, teacher in teacher_stages(stage).items()
-        }
-        return dict(
+        teachers = {}
+        for key, teacher in teacher_stages(stage).items():
+            teachers[key] = dict(stage=teacher, sha256=self._digests[teacher])
+            if teacher in self._choices:  # a post-hoc teacher's choice
+                teachers[key]['chosen'] = option_strings(
+                    self._choices[teacher])
+        inputs = dict(
             config=stage['config'],
             config_sha256=config_digest(self.stage_config(name)),
             cfg_options=self._stage_options(name),
             data_root=self.data_root,
             teachers=teachers)
+        source = stage.get('init_from')
+        if source is not None:  # (absent otherwise: older records match)
+            inputs['init_from'] = dict(stage=source,
+                                       sha256=self._digests[source])
+        return inputs
 
     def _stage_state(self, name: str, inputs: dict) -> str:
         """``'done'``, ``'resume'`` or ``'fresh'`` (folder set aside)."""
@@ -409,8 +445,11 @@ class Experiment:
 
     def _prepare_stage(self, name: str) -> Optional[Launch]:
         """None when stage ``name`` is done; else its training to run
-        (its manifest says ``training`` from now on)."""
+        (its manifest says ``training`` from now on). A post-hoc stage runs
+        its chooser instead (see :mod:`xerm_mm.apis.post_hoc`)."""
         stage = self.stages[name]
+        if stage.get('post_hoc') is not None:
+            return self._prepare_post_hoc(name)
         final = self.final_checkpoint(name)
         work = self._stage_dir(name)
         manifest = osp.join(work, 'manifest.json')
@@ -428,10 +467,13 @@ class Experiment:
         # Otherwise the stage folder is new or was set aside: nothing in it
         # for tools/train.py to refuse.
         options = self._stage_options(name) + self._teacher_configs(
-            self.stage_config(name), work)
+            self.stage_config(name), work, name)
         for key, teacher in teacher_stages(stage).items():
             options.append(
                 f'model.{key}.checkpoint={self.final_checkpoint(teacher)}')
+        if stage.get('init_from') is not None:
+            options.append('model.init_cfg.checkpoint='
+                           f'{self.final_checkpoint(stage["init_from"])}')
         if options:
             args += ['--cfg-options', *options]
         os.makedirs(work, exist_ok=True)
@@ -484,12 +526,18 @@ class Experiment:
         with open(self._metrics_file(evaluation)) as f:
             return split_by_test_set(json.load(f))
 
+    def _evaluation_options(self, evaluation: dict) -> List[str]:
+        """:meth:`_options`, then the options that a post-hoc stage
+        chose (its evaluations test its source checkpoint with them)."""
+        return self._options(evaluation) + option_strings(
+            self._choices.get(evaluation['stage'], {}))
+
     def evaluation_config(self, evaluation: dict) -> Config:
         """The test config of ``evaluation`` with the overrides."""
         stage = self.stages[evaluation['stage']]
         cfg = Config.fromfile(resolve_config_path(
             evaluation.get('config', stage['config'])))
-        options = self._options(evaluation)
+        options = self._evaluation_options(evaluation)
         if options:
             cfg.merge_from_dict(parse_options(options))
         return cfg
@@ -511,7 +559,7 @@ class Experiment:
         stage = self.stages[evaluation['stage']]
         config = resolve_config_path(
             evaluation.get('config', stage['config']))
-        options = self._options(evaluation)
+        options = self._evaluation_options(evaluation)
         cfg = self.evaluation_config(evaluation)
         checkpoint = self.final_checkpoint(evaluation['stage'])
         inputs = dict(
@@ -537,7 +585,8 @@ class Experiment:
                 'metrics file); evaluated again')
         work = osp.join(self.work_dir, 'eval', name)
         args = [config, checkpoint, '--work-dir', work, '--metrics-out', out]
-        options = options + self._teacher_configs(cfg, work)
+        options = options + self._teacher_configs(cfg, work,
+                                                  evaluation['stage'])
         if options:
             args += ['--cfg-options', *options]
         if osp.isfile(out):
@@ -581,13 +630,15 @@ class Experiment:
 
     def steps(self) -> List[Step]:
         """The stages, then the evaluations, in the pipeline config's order,
-        each needing its teacher stages or its stage."""
+        each needing its teacher, ``init_from`` or ``post_hoc`` stages or
+        its stage."""
         steps = []
         for name, stage in self.stages.items():
             steps.append(Step(
                 f'stage {name}',
-                tuple(f'stage {t}' for t in teacher_stages(stage).values()),
-                stage.get('nproc', self.nproc),
+                tuple(f'stage {t}' for t in needed_stages(stage)),
+                1 if stage.get('post_hoc') is not None else stage.get(
+                    'nproc', self.nproc),
                 lambda name=name: self._prepare_stage(name)))
         for evaluation in self.cfg.get('evaluations', []):
             steps.append(Step(

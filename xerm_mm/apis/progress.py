@@ -13,7 +13,19 @@ and the end of each tool as ``xe (train) | ended after 812.4 s`` (or
 ``failed (exit 1) after ...``).
 """
 import re
+import sys
+import threading
 from typing import Optional
+
+_PRINT = threading.Lock()
+
+
+def say(text: str) -> None:
+    """Print a line whole, from any thread."""
+    with _PRINT:
+        sys.stdout.write(text + '\n')
+        sys.stdout.flush()
+
 
 # Lines of the tools' logs echoed while a step runs: training / val / test.
 PROGRESS_MARK = ' - mmengine - INFO - Epoch('

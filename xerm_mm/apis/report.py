@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Sequence
 from xerm_mm.utils.atomic import atomic_write
 
 from xerm_mm.evaluation.report import GROUP_COLUMNS, markdown_table
-from xerm_mm.evaluation.summary import summarize_tables
+from xerm_mm.evaluation.summary import STUDENTS, summarize_tables
 from .cost import cost_table
 from .report_figures import draw_report_figures, figure_markdown
 from .report_spec import DEFAULT_TABLES
@@ -100,6 +100,24 @@ def build_report(results: Dict[str, Dict[str, dict]],
     if paper:
         report['paper'] = _paper_tables(paper, balanced_set)
     return report
+
+
+#: An evaluation ``{STUDENT_PREFIX}{teacher}`` is the xERM student of the
+#: evaluation ``{teacher}`` (xERM-cRT of cRT, xERM-TDE-auto-alpha of
+#: TDE-auto-alpha).
+STUDENT_PREFIX = 'xERM-'
+
+
+def students_of(table: Dict[str, dict]) -> Dict[str, str]:
+    """``{student: balanced teacher}`` of a report's methods: the known
+    pairs (:data:`~xerm_mm.evaluation.summary.STUDENTS`) and every
+    ``xERM-{name}`` whose ``{name}`` is a method of ``table`` too."""
+    found = OrderedDict(STUDENTS)
+    for method in table:
+        teacher = method[len(STUDENT_PREFIX):]
+        if method.startswith(STUDENT_PREFIX) and teacher in table:
+            found.setdefault(method, teacher)
+    return found
 
 
 def _columns(table: Dict[str, dict], order: List[str] = ()) -> List[str]:
@@ -218,6 +236,7 @@ def _markdown(report: dict, title: str, sections: Dict[str, list],
     lines += ['## What the tables show', '',
               ' '.join(summarize_tables(
                   report['table1'], report['table4'], balanced_set,
+                  students=students_of(report['table4']),
                   imbalanced=[s for s in sets if s != balanced_set and s
                               not in report.get('backward_sets', ())])),
               '']

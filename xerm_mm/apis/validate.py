@@ -2,12 +2,13 @@
 
 Every error names the pipeline config file and the stage or evaluation.
 """
+import os.path as osp
 from typing import Dict, List
 
 from xerm_mm.utils.config import resolve_config_path
 
 STAGE_KEYS = ('name', 'config', 'teacher', 'teachers', 'cfg_options',
-              'nproc', 'epochs_factor')
+              'nproc', 'epochs_factor', 'init_from', 'post_hoc', 'chooser')
 EVALUATION_KEYS = ('name', 'stage', 'config', 'cfg_options', 'nproc')
 # teachers=dict(ROLE=stage): the model key that gets the stage's checkpoint.
 TEACHER_ROLES = {
@@ -33,6 +34,32 @@ def teacher_stages(stage: dict) -> Dict[str, str]:
         return {SINGLE: stage[SINGLE]}
     teachers = stage.get('teachers') or {}
     return {TEACHER_ROLES[role]: name for role, name in teachers.items()}
+
+
+def needed_stages(stage: dict) -> List[str]:
+    """The earlier stages a stage needs done first: its teachers, its
+    ``init_from`` and its ``post_hoc`` source."""
+    needed = list(teacher_stages(stage).values())
+    for key in ('init_from', 'post_hoc'):
+        if stage.get(key) is not None and stage[key] not in needed:
+            needed.append(stage[key])
+    return needed
+
+
+def resolve_chooser(chooser: str, tools_dir: str) -> str:
+    """The file of a post-hoc stage's ``chooser``: as given (absolute or
+    from the current folder), else under the folder above ``tools_dir``
+    (``tools/analysis_tools/x.py`` of the checkout or the package).
+
+    Raises:
+        FileNotFoundError: Neither holds it; names both.
+    """
+    candidates = [chooser, osp.join(osp.dirname(tools_dir), chooser)]
+    for candidate in candidates:
+        if osp.isfile(candidate):
+            return osp.abspath(candidate)
+    raise FileNotFoundError(f'chooser {chooser!r} not found (looked for '
+                            f'{candidates})')
 
 
 def _check_common(step: dict, where: str, keys: tuple) -> None:
@@ -75,6 +102,40 @@ def _check_teachers(stage: dict, where: str, earlier: List[str]) -> None:
                 f'{earlier}')
 
 
+def _check_sources(stage: dict, where: str, earlier: List[str],
+                   earlier_stages: list) -> None:
+    """``init_from`` and ``post_hoc``: an earlier stage each; ``post_hoc``
+    with a ``chooser`` and nothing that trains."""
+    for key in ('init_from', 'post_hoc'):
+        name = stage.get(key)
+        if name is not None and name not in earlier:
+            raise ExperimentError(
+                f'{where}: {key} {name!r} is not an earlier stage of '
+                f'{earlier}')
+    if stage.get('post_hoc') is None:
+        if stage.get('chooser') is not None:
+            raise ExperimentError(
+                f"{where}: chooser is for a post-hoc stage; add post_hoc="
+                "'STAGE' (the stage whose final checkpoint it chooses for)")
+        return
+    given = [key for key in ('teacher', 'teachers', 'init_from',
+                             'epochs_factor') if stage.get(key) is not None]
+    if given:
+        raise ExperimentError(
+            f'{where}: a post_hoc stage trains nothing (it chooses options '
+            f'for the checkpoint of stage {stage["post_hoc"]!r}); remove '
+            f'{given}')
+    source = earlier_stages[earlier.index(stage['post_hoc'])]
+    if source.get('post_hoc') is not None:
+        raise ExperimentError(
+            f'{where}: post_hoc {stage["post_hoc"]!r} is itself a post-hoc '
+            'stage; name the stage that trained the checkpoint')
+    if not isinstance(stage.get('chooser'), str):
+        raise ExperimentError(
+            f"{where}: a post_hoc stage needs chooser='tools/analysis_tools/"
+            "choose_....py' (the tool that writes the chosen cfg_options)")
+
+
 def check_steps(cfg, path: str) -> None:
     """Check the stages and evaluations of pipeline config ``cfg``.
 
@@ -82,7 +143,9 @@ def check_steps(cfg, path: str) -> None:
         ExperimentError: Missing or repeated names, unknown keys, a config
             file that does not exist, a teacher or an evaluated stage that
             is not an (earlier) stage, both teacher forms, a bad ``nproc``
-            or ``epochs_factor``.
+            or ``epochs_factor``, an ``init_from`` or ``post_hoc`` that is
+            not an earlier stage, ``post_hoc`` without a ``chooser`` or
+            with keys that train.
     """
     stages = cfg.get('stages')
     if not stages:
@@ -97,6 +160,7 @@ def check_steps(cfg, path: str) -> None:
             raise ExperimentError(f'{where}: no `config`')
         _check_common(stage, where, STAGE_KEYS)
         _check_teachers(stage, where, names[:i])
+        _check_sources(stage, where, names[:i], stages[:i])
         factor = stage.get('epochs_factor', 1)
         if isinstance(factor, bool) or not isinstance(factor,
                                                       int) or factor < 1:
@@ -144,3 +208,21 @@ def check_teacher_keys(stage: dict, model: dict, path: str) -> None:
                 f'{where}: the config sets model.{key} too, but the stage '
                 f'gives its teachers as {list(keys)}; set model.{key}=None '
                 'in the stage config (or use the other teacher form)')
+
+
+def check_init_key(stage: dict, model: dict, path: str) -> None:
+    """Check that the stage config has ``model.init_cfg`` (a dict) to take
+    the checkpoint of its ``init_from`` stage.
+
+    Raises:
+        ExperimentError: The model has no ``init_cfg`` dict.
+    """
+    if stage.get('init_from') is None:
+        return
+    if not isinstance((model or {}).get('init_cfg'), dict):
+        raise ExperimentError(
+            f'{path}: stage {stage["name"]!r} (config {stage["config"]}): '
+            f'init_from={stage["init_from"]!r} needs model.init_cfg = '
+            "dict(type='Pretrained', checkpoint=...) in the config to take "
+            'that stage\'s final checkpoint; the config has none (use a '
+            'config that loads a checkpoint, e.g. configs/decoupling/crt_*)')
