@@ -84,6 +84,7 @@ Example pipeline config::
     balanced_set = 'balanced'
 """
 import argparse
+import copy
 import json
 import os
 import os.path as osp
@@ -163,6 +164,7 @@ class Experiment(PostHocStages):
                  tools_dir: Optional[str] = None,
                  jobs: Optional[int] = None):
         self.path = config
+        self._configs: Dict[tuple, Config] = {}  # see _load
         self.cfg = Config.fromfile(config)
         check_steps(self.cfg, config)
         if not self.cfg.get('budget_matched', True):
@@ -248,22 +250,28 @@ class Experiment(PostHocStages):
         factor = stage.get('epochs_factor', 1)
         if factor == 1:
             return options
-        cfg = Config.fromfile(resolve_config_path(stage['config']))
-        if options:
-            cfg.merge_from_dict(parse_options(options))
+        cfg = self._load(stage['config'], options)
         return options + [
             f'{key}={value}'.replace(' ', '')
             for key, value in stretch_schedule(cfg, factor).items()
         ]
 
+    def _load(self, config: str, options: Sequence[str] = ()) -> Config:
+        """Config file ``config`` with ``options`` merged (a copy of the
+        one loaded first: a config loads in tenths of a second, and the
+        steps ask for their configs again and again)."""
+        key = (config, tuple(options))
+        if key not in self._configs:
+            cfg = Config.fromfile(resolve_config_path(config))
+            if options:
+                cfg.merge_from_dict(parse_options(options))
+            self._configs[key] = cfg
+        return copy.deepcopy(self._configs[key])
+
     def stage_config(self, name: str) -> Config:
         """The training config of stage ``name`` with the overrides."""
-        stage = self.stages[name]
-        cfg = Config.fromfile(resolve_config_path(stage['config']))
-        options = self._stage_options(name)
-        if options:
-            cfg.merge_from_dict(parse_options(options))
-        return cfg
+        return self._load(self.stages[name]['config'],
+                          self._stage_options(name))
 
     def _check_stage(self, name: str) -> int:
         """Load a stage's config, check its teacher keys; return its
@@ -535,12 +543,8 @@ class Experiment(PostHocStages):
     def evaluation_config(self, evaluation: dict) -> Config:
         """The test config of ``evaluation`` with the overrides."""
         stage = self.stages[evaluation['stage']]
-        cfg = Config.fromfile(resolve_config_path(
-            evaluation.get('config', stage['config'])))
-        options = self._evaluation_options(evaluation)
-        if options:
-            cfg.merge_from_dict(parse_options(options))
-        return cfg
+        return self._load(evaluation.get('config', stage['config']),
+                          self._evaluation_options(evaluation))
 
     def backward_sets(self) -> List[str]:
         """The test sets of the evaluations with the backward profile
