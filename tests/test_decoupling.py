@@ -407,9 +407,12 @@ def test_xe_then_decoupled_teachers_then_students_through_the_tools(
                                    fake_cifar10_root, str(tmp_path / 'tn'),
                                    HELD_OUT.format(root=fake_cifar10_root))
     tau, out = run_main('analysis_tools/choose_tau_norm', taunorm, xe_ckpt,
-                        '--out', tmp_path / 'tau.json')
+                        '--out', tmp_path / 'tau.json', '--cfg-options',
+                        'model.head.num_classes=10')
     assert f'chosen tau: {tau:g}' in out
-    assert json.load(open(tmp_path / 'tau.json'))['tau'] == tau
+    chosen = json.load(open(tmp_path / 'tau.json'))
+    assert chosen['tau'] == tau
+    assert chosen['cfg_options'] == {'model.head.tau': tau}
     run_main('test', taunorm, xe_ckpt, '--work-dir', tmp_path / 'tn_test',
              '--cfg-options', f'model.head.tau={tau}')
     # cRT and LWS: 1 epoch of the classifier stage on the frozen XE network.

@@ -1,5 +1,6 @@
 """tools/analysis_tools/choose_tde_alpha.py on a tiny TDE DigitsLT model
 (one epoch, module fixture, in this process)."""
+import json
 import os.path as osp
 
 import numpy as np
@@ -102,6 +103,19 @@ def test_mean_cos_rule_against_an_independent_computation(
     })
     assert osp.isfile(tmp_path / 'tde_alpha.json')
     assert '| chosen (alpha=' in out and 'chosen alpha' in out
+    # The choice as --cfg-options (what a pipeline's post-hoc stage reads).
+    assert report['cfg_options'] == {'model.head.alpha': choice['alpha']}
+
+
+def test_out_alone_puts_the_tests_beside_it(checkpoint, tmp_path):
+    out = tmp_path / 'stage' / 'choice.json'
+    report, _ = run_main(TOOL, TDE, checkpoint, '--out', out, '--test-sets',
+                         'balanced', '--cfg-options', 'model.head.alpha=1.0')
+    assert report['choice']['fixed_alpha'] == 1.0  # the options applied
+    assert osp.isfile(tmp_path / 'stage' / 'chosen' / 'metrics.json')
+    with open(out) as f:
+        assert json.load(f)['cfg_options'] == {
+            'model.head.alpha': report['choice']['alpha']}
 
 
 def test_grid_choice_equals_brute_force(model):

@@ -1,0 +1,99 @@
+"""The decoupling pipeline for real on a tiny CIFAR-10-LT: XE, cRT from its
+checkpoint (``init_from``), tau-norm chosen by the real
+``choose_tau_norm.py`` (``post_hoc``), xERM students over both, and their
+evaluations; every tool's ``main()`` in this process (one epoch each)."""
+import json
+import os.path as osp
+
+import pytest
+import torch
+
+from conftest import ROOT, small_cifar10_config
+from inprocess_tool import run_main
+from xerm_mm.apis import Experiment
+from xerm_mm.utils.atomic import sha256_of
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures('one_thread')]
+
+R = 'bbn-resnet32_1xb128-12e_cifar100lt-ib100.py'
+HELD_OUT = """
+tau_norm_val_dataset = dict(
+    _delete_=True, type='xerm_mm.CIFAR10LTHeldOut', data_root={root!r},
+    imbalance_ratio=10, images_per_class=dict(train=20, test=8),
+    max_per_class=10, pipeline=[dict(type='PackInputs')])
+"""
+PIPELINE = """
+stages = [
+    dict(name='xe', config={xe!r}),
+    dict(name='crt', config={crt!r}, init_from='xe'),
+    dict(name='taunorm', config={taunorm!r}, post_hoc='xe',
+         chooser='tools/analysis_tools/choose_tau_norm.py'),
+    dict(name='xerm_crt', config={xerm_crt!r}, teacher='crt'),
+    dict(name='xerm_taunorm', config={xerm_taunorm!r}, teacher='taunorm'),
+]
+evaluations = [
+    dict(name='XE', stage='xe'),
+    dict(name='cRT', stage='crt'),
+    dict(name='tau-norm', stage='taunorm'),
+    dict(name='xERM-cRT', stage='xerm_crt'),
+    dict(name='xERM-tau-norm', stage='xerm_taunorm'),
+]
+report = dict(figures=False)
+"""
+
+
+def _in_process(tool, args, nproc, log):
+    """``Experiment._run`` in this process: the tool's main()."""
+    tools = osp.join(ROOT, 'tools')
+    name = osp.relpath(osp.realpath(tool if osp.isabs(tool) else osp.join(
+        tools, tool)), osp.realpath(tools))
+    _, out = run_main(name[:-len('.py')], *args)
+    with open(log, 'a') as f:
+        f.write(out)
+
+
+def test_decoupling_pipeline_runs_for_real(fake_cifar10_root, tmp_path,
+                                           monkeypatch):
+    monkeypatch.chdir(ROOT)
+    folder = str(tmp_path / 'configs')
+    paths = {}
+    for name, base, extra in (
+            ('xe', f'xe/xe_{R}', ''), ('crt', f'decoupling/crt_{R}', ''),
+            ('taunorm', f'decoupling/taunorm_{R}',
+             HELD_OUT.format(root=fake_cifar10_root))):
+        paths[name] = small_cifar10_config(base, fake_cifar10_root,
+                                           osp.join(folder, name), extra)
+    paths['xerm_crt'] = small_cifar10_config(
+        f'xerm/xerm-crt_{R}', fake_cifar10_root, osp.join(folder, 's_crt'),
+        f'model.update(teacher=dict(config={paths["crt"]!r}))\n')
+    paths['xerm_taunorm'] = small_cifar10_config(
+        f'xerm/xerm-taunorm_{R}', fake_cifar10_root,
+        osp.join(folder, 's_tn'),
+        'model.update(teacher=dict(config=dict(head=dict(num_classes=10))))'
+        '\n')
+    config = tmp_path / 'pipeline.py'
+    config.write_text(PIPELINE.format(**paths))
+    experiment = Experiment(str(config), work_dir=str(tmp_path / 'work'))
+    experiment._run = _in_process
+    report = experiment.run()
+    xe = experiment.final_checkpoint('xe')
+    # cRT started from XE: its frozen backbone is XE's.
+    xe_state = torch.load(xe, map_location='cpu')['state_dict']
+    crt_state = torch.load(experiment.final_checkpoint('crt'),
+                           map_location='cpu')['state_dict']
+    torch.testing.assert_close(crt_state['backbone.conv1.weight'],
+                               xe_state['backbone.conv1.weight'])
+    # The real chooser's choice reached the evaluation and the student.
+    with open(tmp_path / 'work' / 'taunorm' / 'choice.json') as f:
+        choice = json.load(f)
+    tau = choice['tau']
+    assert choice['cfg_options'] == {'model.head.tau': tau}
+    assert report['checkpoints']['tau-norm']['sha256'] == sha256_of(xe)
+    with open(tmp_path / 'work' / 'eval' / 'tau-norm.manifest.json') as f:
+        assert f'model.head.tau={tau}' in json.load(f)['inputs'][
+            'cfg_options']
+    with open(tmp_path / 'work' / 'xerm_taunorm' / 'manifest.json') as f:
+        assert json.load(f)['inputs']['teachers']['teacher']['chosen'] == [
+            f'model.head.tau={tau}']
+    assert set(report['table4']) == {
+        'XE', 'cRT', 'tau-norm', 'xERM-cRT', 'xERM-tau-norm'}
