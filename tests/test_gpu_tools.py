@@ -149,3 +149,36 @@ def test_gpu_steps_cpu_mode(fake_cifar100, tmp_path, capsys, one_thread):
     assert proj['stages']['xerm_pc']['step'] == 'xerm_standard'
     assert 0 < proj['critical_path_minutes'] < proj['serial_minutes']
     assert 'XE step, fast path' in text and 'projected minutes' in text
+
+
+def test_gpu_steps_projects_post_hoc_and_init_from_stages():
+    """A post-hoc stage trains nothing (a feature pass, and TDE's chooser
+    its two tests); the critical path follows the dependency levels."""
+    from types import SimpleNamespace
+    step_s = dict(batch=128, xe_standard=0.1, xerm_standard=0.2)
+    args = SimpleNamespace(startup_s=10.0)
+    pipelines = osp.join(gpu_steps.REPO, 'configs', 'pipelines')
+    proj = gpu_steps.project(
+        osp.join(pipelines, 'xerm-decoupling_bbn-resnet32_1xb128-12e_'
+                 'cifar100lt-ib100.py'), args, step_s, 1000.0, 10847, 10000)
+    stages = proj['stages']
+    assert stages['taunorm'] == dict(seconds=10.0 + 10.847, epochs=0,
+                                     iterations=0, step='choose',
+                                     validations=0, images=10847)
+    assert stages['crt']['epochs'] == 2 and stages['crt']['step'] == \
+        'xe_standard'
+    # xe, then crt / lws / taunorm, then the students, then the tests.
+    levels = [stages['xe']['seconds'],
+              max(stages[n]['seconds'] for n in ('crt', 'lws', 'taunorm')),
+              max(stages[n]['seconds']
+                  for n in ('xerm_crt', 'xerm_lws', 'xerm_taunorm')),
+              max(e['seconds'] for e in proj['evaluations'].values())]
+    assert proj['critical_path_minutes'] == pytest.approx(sum(levels) / 60)
+    proj = gpu_steps.project(
+        osp.join(pipelines, 'xerm_bbn-resnet32_1xb128-12e_cifar100lt-'
+                 'ib100.py'), args, step_s, 1000.0, 10847, 10000)
+    tde_alpha = proj['stages']['tde_alpha']
+    assert tde_alpha['step'] == 'choose'
+    assert tde_alpha['images'] == 10847 + 2 * proj['evaluations']['TDE'][
+        'images']
+    assert 'TDE-auto-alpha' in proj['evaluations']

@@ -17,8 +17,12 @@ test forward (``model.test_step``, no grad) is timed on the test loader, and
 the wall time of a whole pipeline (``--pipeline``, default the 200-epoch
 CIFAR100-LT IB 100 fast one) is projected: per stage, epochs x iterations per
 epoch x the measured step of its kind (XE for the teachers, xERM for the
-students) and path, plus its validations; per evaluation, the test images of
+students) and path, plus its validations; a post-hoc stage (``post_hoc=``:
+no training) one feature pass over the training images and, for
+``choose_tde_alpha.py``, its two tests; per evaluation, the test images of
 every test set at the measured test speed; plus ``--startup-s`` per process.
+The critical path runs the stages in dependency levels (teachers, then what
+needs them, ...), each level as long as its longest stage.
 
 Without CUDA (``--device cuda``, the default) it says so and exits 0;
 ``--device cpu`` runs the same on the CPU (small ``--batch`` / ``--steps``
@@ -43,6 +47,7 @@ from mmengine.config import Config, DictAction
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
 
+from xerm_mm.apis.validate import needed_stages
 from xerm_mm.registry import MODELS
 from xerm_mm.utils import register_all_modules
 from xerm_mm.utils.config import resolve_config_path, set_data_root
@@ -179,6 +184,18 @@ def test_set_images(cfg: Config, n_test: int) -> int:
         for spec in sets.values())
 
 
+def _post_hoc_projection(stage: dict, cfg: Config, startup_s: float,
+                         test_ips: float, n_train: int, n_test: int) -> dict:
+    """A post-hoc stage trains nothing: its chooser starts, computes the
+    features of (at most) the training images and, for choose_tde_alpha,
+    tests the checkpoint with two alphas."""
+    tests = 2 if osp.basename(stage['chooser']) == 'choose_tde_alpha.py' \
+        else 0
+    images = n_train + tests * test_set_images(cfg, n_test)
+    return dict(seconds=startup_s + images / test_ips, epochs=0,
+                iterations=0, step='choose', validations=0, images=images)
+
+
 def project(pipeline: str, args, step_s: Dict[str, float], test_ips: float,
             n_train: int, n_test: int) -> dict:
     """Projected seconds of each stage and evaluation of ``pipeline``."""
@@ -192,6 +209,10 @@ def project(pipeline: str, args, step_s: Dict[str, float], test_ips: float,
     ]
     for stage in run:
         cfg = Config.fromfile(resolve_config_path(stage['config']))
+        if stage.get('post_hoc') is not None:
+            stages[stage['name']] = _post_hoc_projection(
+                stage, cfg, args.startup_s, test_ips, n_train, n_test)
+            continue
         kind = 'xerm' if 'teacher' in cfg.model else 'xe'
         path = 'fast' if cfg.train_dataloader.dataset.get('batch_fetch') \
             else 'standard'
@@ -222,15 +243,17 @@ def project(pipeline: str, args, step_s: Dict[str, float], test_ips: float,
                                  images=images)
     serial = sum(s['seconds'] for s in stages.values()) + sum(
         e['seconds'] for e in evals.values())
-    # With --jobs >= 2 and no contention: the teachers together, then the
-    # students together, then the evaluations together.
-    teachers = [s for s in run if 'teacher' not in s]
-    students = [s for s in run if 'teacher' in s]
-    critical = (max((stages[s['name']]['seconds'] for s in teachers),
-                    default=0) +
-                max((stages[s['name']]['seconds'] for s in students),
-                    default=0) +
-                max((e['seconds'] for e in evals.values()), default=0))
+    # With --jobs >= 2 and no contention: the stages level by level (the
+    # teachers together, then the stages that need them, ...), then the
+    # evaluations together.
+    level: Dict[str, int] = {}
+    for stage in run:
+        level[stage['name']] = 1 + max(
+            (level[n] for n in needed_stages(stage) if n in level), default=0)
+    critical = sum(
+        max(stages[n]['seconds'] for n in level if level[n] == depth)
+        for depth in set(level.values())) + max(
+            (e['seconds'] for e in evals.values()), default=0)
     return dict(pipeline=pipeline, stages=stages, evaluations=evals,
                 serial_minutes=serial / 60, critical_path_minutes=critical / 60)
 
@@ -310,6 +333,10 @@ def report(result: dict) -> str:
     proj = result['projection']
     lines.append(f"projected pipeline {proj['pipeline']}")
     for name, stage in proj['stages'].items():
+        if stage['step'] == 'choose':
+            lines.append(f"  stage {name}: post hoc, {stage['images']} "
+                         f"images: {stage['seconds'] / 60:.1f} min")
+            continue
         lines.append(f"  stage {name}: {stage['iterations']} iterations "
                      f"({stage['step']}), {stage['validations']} validations:"
                      f" {stage['seconds'] / 60:.1f} min")
