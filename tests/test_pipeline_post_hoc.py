@@ -282,3 +282,58 @@ def test_chooser_is_found_beside_the_tools(tmp_path, monkeypatch):
     assert osp.realpath(experiment._choosers['t']) == osp.join(ROOT, TAU)
     assert experiment.final_checkpoint('t') == experiment.final_checkpoint(
         'xe')
+
+
+PIPELINES = osp.join(ROOT, 'configs', 'pipelines')
+
+
+@pytest.mark.parametrize('epochs, classifier_epochs', [(12, 2), (200, 10)])
+def test_decoupling_pipelines(epochs, classifier_epochs):
+    recipe = f'bbn-resnet32_1xb128-{epochs}e_cifar100lt-ib100'
+    experiment = Experiment(
+        osp.join(PIPELINES, f'xerm-decoupling_{recipe}.py'))
+    stages = experiment.stages
+    assert list(stages) == ['xe', 'crt', 'lws', 'taunorm', 'xerm_crt',
+                            'xerm_lws', 'xerm_taunorm']
+    for algo in ('crt', 'lws'):
+        assert stages[algo]['init_from'] == 'xe'
+        assert experiment.final_checkpoint(algo).endswith(
+            f'{algo}/epoch_{classifier_epochs}.pth')
+    assert stages['taunorm']['post_hoc'] == 'xe'
+    assert stages['taunorm']['config'].endswith(f'taunorm_{recipe}.py')
+    assert experiment.final_checkpoint('taunorm') == \
+        experiment.final_checkpoint('xe')
+    for algo in ('crt', 'lws', 'taunorm'):
+        assert stages[f'xerm_{algo}']['teacher'] == algo
+        assert stages[f'xerm_{algo}']['config'].endswith(
+            f'xerm-{algo}_{recipe}.py')
+    assert {e['name']: e['stage'] for e in experiment.cfg.evaluations} == {
+        'XE': 'xe', 'cRT': 'crt', 'LWS': 'lws', 'tau-norm': 'taunorm',
+        'xERM-cRT': 'xerm_crt', 'xERM-LWS': 'xerm_lws',
+        'xERM-tau-norm': 'xerm_taunorm'}
+
+
+@pytest.mark.parametrize('name, auto', [
+    ('xerm_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py', True),
+    ('xerm_bbn-resnet32_1xb128-12e_cifar100lt-ib100-fast.py', True),
+    ('xerm_bbn-resnet32_1xb128-200e_cifar100lt-ib100.py', False),
+    ('xerm_resnext50_1xb256-90e_imagenetlt.py', False),
+])
+def test_tde_auto_alpha_in_the_short_cifar_pipelines_only(name, auto):
+    experiment = Experiment(osp.join(PIPELINES, name))
+    stages = experiment.stages
+    evaluations = [e['name'] for e in experiment.cfg.evaluations]
+    if not auto:
+        assert 'tde_alpha' not in stages
+        assert 'TDE-auto-alpha' not in evaluations
+        return
+    # The existing stages and evaluations stay as they were, first.
+    assert list(stages) == ['xe', 'tde', 'xe_2x', 'xerm_pc', 'xerm_tde',
+                            'tde_alpha', 'xerm_tde_alpha']
+    assert evaluations == ['XE', 'PC', 'TDE', 'xERM-PC', 'xERM-TDE', 'XE-2x',
+                           'PC-2x', 'TDE-auto-alpha', 'xERM-TDE-auto-alpha']
+    assert stages['tde_alpha']['post_hoc'] == 'tde'
+    assert stages['tde_alpha']['config'] == stages['tde']['config']
+    assert stages['tde_alpha']['chooser'] == ALPHA
+    assert stages['xerm_tde_alpha']['teacher'] == 'tde_alpha'
+    assert stages['xerm_tde_alpha']['config'] == stages['xerm_tde']['config']

@@ -2,7 +2,9 @@
 
 A pipeline config lists the stages of an experiment (see
 :class:`xerm_mm.apis.Experiment`): this trains every stage (teachers, then
-xERM students), evaluates the methods on the balanced and the imbalanced
+xERM students; a stage may start from an earlier stage's checkpoint,
+``init_from``, or train nothing and run a chooser tool on it, ``post_hoc``,
+see :mod:`xerm_mm.apis.post_hoc`), evaluates the methods on the balanced and the imbalanced
 test sets, and writes ``report.json`` and ``report.md`` (the paper's
 tables, named and with the paper's numbers as the config's ``report`` key
 says, default Tables 1 and 4; and a "Cost" table: wall time, device,
@@ -16,8 +18,8 @@ stage resumes, anything else is redone (see the work dir's manifest.json
 files).
 
 ``--jobs N``: steps that do not need each other run at once, each tool in
-its own process with its own log (a stage needs its teacher stages, an
-evaluation its stage; a step of ``nproc`` processes counts as ``nproc``).
+its own process with its own log (a stage needs its teacher, ``init_from``
+or ``post_hoc`` stages, an evaluation its stage; a step of ``nproc`` processes counts as ``nproc``).
 The default is 2 per GPU with CUDA and 1 on the CPU (where one training
 uses every core); with N above 1 each tool process gets ``cores // N``
 threads (``OMP_NUM_THREADS``, unless set) and, with several GPUs, the least

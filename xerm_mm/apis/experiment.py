@@ -60,7 +60,13 @@ overrides), ``nproc`` (its processes; more than one run under torchrun) and
 ``epochs_factor`` (an int: train that many times its config's epochs, the
 schedule stretched with them, see
 :func:`xerm_mm.utils.schedule.stretch_schedule`; after the other
-overrides, so ``--cfg-options train_cfg.max_epochs=2`` makes it 4).
+overrides, so ``--cfg-options train_cfg.max_epochs=2`` makes it 4),
+``init_from`` (an earlier stage: its final checkpoint becomes
+``model.init_cfg.checkpoint``, its sha256 a recorded input; cRT and LWS
+start from XE so) and ``post_hoc`` with ``chooser`` (an earlier stage and a
+tool: the stage trains nothing, the tool chooses options for that stage's
+checkpoint, which its evaluations and students get; see
+:mod:`xerm_mm.apis.post_hoc`; it runs in one process).
 Keys of an evaluation: ``name``, ``stage``, ``config``, ``cfg_options``,
 ``nproc``. Other keys of the pipeline config: ``balanced_set`` (the
 balanced test set's name, default ``'balanced'``), ``report``, ``work_dir``
@@ -379,7 +385,7 @@ class Experiment(PostHocStages):
         return step_cost(wall, watcher, nproc,
                          peak_kib or (usage[0].ru_maxrss if usage else 0))
 
-    def _set_aside(self, name: str, why: str) -> None:
+    def _set_aside(self, name: str, why: str, again: str = 'trained') -> None:
         """Move a stage folder that cannot be continued out of the way."""
         work = self._stage_dir(name)
         if not osp.isdir(work) or not os.listdir(work):
@@ -387,7 +393,7 @@ class Experiment(PostHocStages):
         old = f'{work}.old-{time.strftime("%Y%m%d-%H%M%S")}'
         os.replace(work, old)
         say(f'[experiment] stage {name}: {why}; its folder is moved to '
-            f'{old} and the stage is trained again')
+            f'{old} and the stage is {again} again')
 
     def _stage_inputs(self, name: str) -> dict:
         stage = self.stages[name]

@@ -105,7 +105,8 @@ class PostHocStages:
         if record is not None or osp.isfile(out):
             self._set_aside(name, 'its choice was made from other inputs '
                             '(config, options, data root, checkpoint or '
-                            'chooser) or its record is incomplete')
+                            'chooser) or its record is incomplete',
+                            again='chosen')
         os.makedirs(work, exist_ok=True)
         write_manifest(
             dict(kind='stage', name=name, state='choosing', inputs=inputs),
