@@ -337,3 +337,23 @@ def test_tde_auto_alpha_in_the_short_cifar_pipelines_only(name, auto):
     assert stages['tde_alpha']['chooser'] == ALPHA
     assert stages['xerm_tde_alpha']['teacher'] == 'tde_alpha'
     assert stages['xerm_tde_alpha']['config'] == stages['xerm_tde']['config']
+
+
+def test_chosen_options_reach_teachers_given_as_dicts_or_files(tmp_path):
+    from xerm_mm.apis.teacher_configs import teacher_config_options
+    model = dict(teacher=dict(config=dict(head=dict(tau=1.0))))
+    assert teacher_config_options(
+        model, {}, str(tmp_path), dict(teacher={'model.head.tau': 0.3})) == [
+            'model.teacher.config.head.tau=0.3']
+    with pytest.raises(ValueError, match='not a model option'):
+        teacher_config_options(model, {}, str(tmp_path),
+                               dict(teacher={'test_cfg.x': 1}))
+    model = dict(teacher=dict(config=CONFIGS['tde']))
+    (option, ) = teacher_config_options(
+        model, {}, str(tmp_path), dict(teacher={'model.head.alpha': 0.5}))
+    assert option == f'model.teacher.config={tmp_path}/teacher_config.py'
+    assert Config.fromfile(str(tmp_path / 'teacher_config.py')
+                           ).model.head.alpha == 0.5
+    # Neither options nor a choice: nothing written, the config as it is.
+    assert teacher_config_options(model, {}, str(tmp_path / 'no')) == []
+    assert not (tmp_path / 'no').exists()
