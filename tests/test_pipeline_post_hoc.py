@@ -357,3 +357,41 @@ def test_chosen_options_reach_teachers_given_as_dicts_or_files(tmp_path):
     # Neither options nor a choice: nothing written, the config as it is.
     assert teacher_config_options(model, {}, str(tmp_path / 'no')) == []
     assert not (tmp_path / 'no').exists()
+
+
+def test_ablation_of_a_post_hoc_teacher_takes_its_source_too():
+    from xerm_mm.analysis.ablation_plan import plan_ablation, student_stages
+    cfg = Config.fromfile(osp.join(
+        PIPELINES, 'xerm_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py'))
+    assert 'xerm_tde_alpha' in student_stages(cfg)
+    stages, _, _, teachers = plan_ablation(cfg, ['xerm_tde_alpha'], [0.5],
+                                           [])
+    assert teachers == ['tde', 'tde_alpha']
+    assert [s['name'] for s in stages] == [
+        'tde', 'tde_alpha', 'xerm_tde_alpha_w0.5']
+
+
+def test_a_finished_post_hoc_stage_is_reused_from_another_work_dir(
+        tmp_path, monkeypatch):
+    from xerm_mm.analysis.reused_stages import link_finished_stages
+    monkeypatch.chdir(ROOT)
+    for folder in 'abc':
+        (tmp_path / folder).mkdir()
+    source, _ = _experiment(tmp_path / 'a', TDE_ONLY)
+    source.run()
+    experiment, tools = _experiment(tmp_path / 'b', TDE_ONLY)
+    link_finished_stages(experiment, ['tde', 'tde_alpha'], source.work_dir)
+    experiment.run()
+    assert sorted({step for _, step, _ in tools.calls}) == [
+        'TDE-auto-alpha', 'xERM-TDE-auto-alpha', 'xerm_tde_alpha']
+    (student, ) = tools.of('xerm_tde_alpha')
+    assert Config.fromfile(_option(student, 'model.teacher.config')
+                           ).model.head.alpha == 1.25
+    # A choice made from other inputs is refused, naming why.
+    other, _ = _experiment(tmp_path / 'c', TDE_ONLY.replace(
+        "teacher='tde_alpha'),", "teacher='tde_alpha', "
+        "cfg_options=dict(x=1)),").replace(
+            "post_hoc='tde',", "post_hoc='tde', cfg_options=dict(y=2),"))
+    with pytest.raises(ValueError, match='stage tde_alpha .* chose from '
+                       'other inputs'):
+        link_finished_stages(other, ['tde', 'tde_alpha'], source.work_dir)

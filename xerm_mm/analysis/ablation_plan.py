@@ -20,7 +20,7 @@ import math
 from collections import OrderedDict
 from typing import Dict, List, NamedTuple, Sequence
 
-from xerm_mm.apis.validate import teacher_stages
+from xerm_mm.apis.validate import needed_stages, teacher_stages
 
 #: Swept key of each kind, its stage-name letter and its axis label.
 KINDS = OrderedDict(
@@ -102,11 +102,12 @@ def _value_text(value: float) -> str:
 
 
 def _teachers_of(stages: Dict[str, dict], names: Sequence[str]) -> List[str]:
-    """Every stage the students ``names`` need (teachers of teachers too),
-    in the pipeline's order."""
+    """Every stage the students ``names`` need (teachers of teachers too,
+    and the stages a teacher starts from or chooses for), in the
+    pipeline's order."""
     needed, todo = set(), list(names)
     while todo:
-        for teacher in teacher_stages(stages[todo.pop()]).values():
+        for teacher in needed_stages(stages[todo.pop()]):
             if teacher not in needed:
                 needed.add(teacher)
                 todo.append(teacher)

@@ -22,6 +22,8 @@ def finished_problem(experiment: Experiment, name: str,
     """Why ``folder`` is not stage ``name`` of ``experiment`` finished with
     the same inputs (None: it is). The stage's teachers, if any, must have
     been checked (or trained) by ``experiment`` first."""
+    if experiment.stages[name].get('post_hoc') is not None:  # no training
+        return experiment.post_hoc_problem(name, folder)
     record = read_manifest(osp.join(folder, 'manifest.json'))
     if record is None:
         return 'has no manifest.json (no stage of a pipeline run)'

@@ -84,6 +84,28 @@ class PostHocStages:
             post_hoc=dict(stage=source, sha256=self._digests[source]),
             chooser=dict(file=stage['chooser'], sha256=sha256_of(chooser)))
 
+    def post_hoc_problem(self, name: str, folder: str) -> Optional[str]:
+        """Why ``folder`` does not hold post-hoc stage ``name`` done with
+        this run's inputs; None when it does (its choice is then known).
+        Its source stage must be done."""
+        record = read_manifest(osp.join(folder, 'manifest.json'))
+        out = osp.join(folder, CHOICE_FILE)
+        if record is None:
+            return 'has no manifest.json (no stage of a pipeline run)'
+        if record.get('state') != 'done':
+            return f'is not finished (state {record.get("state")!r})'
+        inputs = self._post_hoc_inputs(name)
+        if record.get('inputs') != inputs:
+            return (f'chose from other inputs: {record.get("inputs")} there, '
+                    f'{inputs} here')
+        if not osp.isfile(out) or sha256_of(out) != record.get(
+                'choice', {}).get('sha256'):
+            return f'has no {CHOICE_FILE} with the digest its record names'
+        self._digests[name] = self._digests[self.stages[name]['post_hoc']]
+        self._choices[name] = OrderedDict(record['choice']['cfg_options'])
+        self.costs['stages'][name] = record.get('cost')
+        return None
+
     def _prepare_post_hoc(self, name: str) -> Optional[Launch]:
         """None when post-hoc stage ``name`` is done (its choice known);
         else its chooser's run."""
@@ -93,12 +115,7 @@ class PostHocStages:
         out = osp.join(work, CHOICE_FILE)
         inputs = self._post_hoc_inputs(name)
         record = read_manifest(manifest)
-        if (record and record.get('state') == 'done'
-                and record.get('inputs') == inputs and osp.isfile(out)
-                and sha256_of(out) == record.get('choice', {}).get('sha256')):
-            self._digests[name] = self._digests[stage['post_hoc']]
-            self._choices[name] = OrderedDict(record['choice']['cfg_options'])
-            self.costs['stages'][name] = record.get('cost')
+        if self.post_hoc_problem(name, work) is None:
             say(f'[experiment] stage {name}: done (chose '
                 f'{" ".join(option_strings(self._choices[name]))})')
             return None
