@@ -8,7 +8,10 @@ import torch
 
 sys.path.insert(0, osp.dirname(__file__))
 
+import fast_config  # noqa: E402
 from fake_cifar import write_fake_cifar10  # noqa: E402
+
+fast_config.install()
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
