@@ -130,20 +130,23 @@ def tool_runs(output):
 # listed follow: those with a ``slow`` test first, then the others, each in
 # the usual order.
 LONGEST_FILES_FIRST = [
-    'test_pipeline.py',  # 330: one trained pipeline, its reruns
-    'test_xerm_ablation.py',  # 200
-    'test_lt_pipelines.py',  # 190
-    'test_interop.py',  # 230 (two threads), fewer now
-    'test_pipeline_killed.py',  # 125
-    'test_lean_step.py',  # 115
-    'test_lt_recipes.py',  # 120
-    'test_ride.py',  # 105
-    'test_exact_resume.py',  # 85
-    'test_tools.py',  # 75
-    'test_analysis_models.py',  # 75
-    'test_xerm_hooks.py',  # 60
-    'test_balanced_losses.py',  # 55
-    'test_decoupling.py',  # 50
+    'test_pipeline.py',  # 334: one trained pipeline, its reruns
+    'test_lt_pipelines.py',  # 207
+    'test_xerm_ablation.py',  # 130
+    'test_pipeline_killed.py',  # 112
+    'test_interop.py',  # 83
+    'test_tools.py',  # 70
+    'test_exact_resume.py',  # 69
+    'test_xerm_hooks.py',  # 56
+    'test_analysis_models.py',  # 55
+    'test_balanced_losses.py',  # 48
+    'test_ride.py',  # 45
+    'test_lean_step.py',  # 44
+    'test_decoupling.py',  # 43
+    'test_tde_alpha.py',  # 42
+    'test_lt_recipes.py',  # 40
+    'test_analysis_tools.py',  # 36
+    'test_datasets.py',  # 32
 ]
 
 
