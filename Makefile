@@ -14,8 +14,9 @@ DEMO_PIPELINE ?= configs/pipelines/xerm_bbn-resnet32_1xb16-16e_digitslt-ib100.py
 # with two (threads spinning against other processes); on an idle machine
 # DEMO_THREADS=2 may be faster.
 DEMO_THREADS ?= 1
-# One test worker per core (pytest-xdist), a test file per worker.
-PYTEST_ARGS ?= -n auto --dist loadfile
+# One test worker per core (pytest-xdist), a test file per worker, handed
+# out in the order of tests/conftest.py (the longest files first).
+PYTEST_ARGS ?= -n auto --dist loadfile --no-loadscope-reorder
 
 .PHONY: setup demo test clean editable
 
