@@ -140,6 +140,8 @@ LONGEST_FILES_FIRST = [
     'test_xerm_hooks.py',  # 56
     'test_analysis_models.py',  # 55
     'test_balanced_losses.py',  # 48
+    'test_pipeline_decoupling_run.py',  # 38 (helper's measure, alone)
+    'test_pipeline_post_hoc.py',  # 27 (helper's measure, alone)
     'test_ride.py',  # 45
     'test_lean_step.py',  # 44
     'test_decoupling.py',  # 43
