@@ -229,11 +229,28 @@ def test_sweep_refuses_configs_it_cannot_sweep(checkpoint, tmp_path, base,
                  tmp_path)
 
 
+def test_sweep_model_options_reach_that_model_only(sweep, checkpoint,
+                                                   tmp_path):
+    numbers, _ = sweep
+    # PC with tau 0 is XE: its top-1 becomes XE's, and XE's is unchanged.
+    again, out = run_main(SWEEP, *_sweep_args(checkpoint), '--work-dir',
+                          tmp_path, '--model-options', 'PC',
+                          'model.head.tau=0')
+    for name in ('XE', 'PC'):
+        assert again['models'][name]['top1'] == numbers['models']['XE'][
+            'top1']
+    assert numbers['models']['PC']['top1'] != numbers['models']['XE'][
+        'top1']
+    assert out.count('model.head.tau=0') == 1  # PC's test command only
+
+
 def test_sweep_refuses_bad_arguments(checkpoint, tmp_path):
     with pytest.raises(FileNotFoundError, match='nothing.pth'):
         run_main(SWEEP, '--model', 'XE', CONFIGS['XE'],
                  tmp_path / 'nothing.pth', '--work-dir', tmp_path)
-    for bad in (['--ratios', '1'], ['--model', 'XE', 'a.py', 'b.pth']):
+    for bad in (['--ratios', '1'], ['--model', 'XE', 'a.py', 'b.pth'],
+                ['--model-options', 'TDE', 'model.head.tau=0'],
+                ['--model-options', 'XE', 'model.head.tau']):
         with pytest.raises(SystemExit):
             run_main(SWEEP, '--model', 'XE', CONFIGS['XE'], checkpoint,
                      '--work-dir', tmp_path, *bad)

@@ -149,6 +149,9 @@ def test_init_from_and_post_hoc_stages_run_record_and_rerun(
     assert report['checkpoints']['tau-norm']['sha256'] == sha256_of(xe)
     assert report['checkpoints']['TDE-auto-alpha']['sha256'] == sha256_of(
         tde)
+    # The report's sources: the choice, for the sweep command's model.
+    assert report['sources']['options']['tau-norm'] == ['model.head.tau=0.7']
+    assert report['sources']['options']['XE'] == []
     # A student over a teacher given as a model dict: the choice prefixed.
     (student, ) = tools.of('xerm_taunorm')
     assert _option(student, 'model.teacher.checkpoint') == xe

@@ -56,6 +56,8 @@ def evaluation(tmp_path):
     sources = dict(
         metrics_files=files,
         configs={m: f'xerm_mm::{m.lower()}.py' for m in METHODS},
+        options={m: ['model.head.alpha=1.25'] if m == 'TDE' else []
+                 for m in METHODS},
         data_root='data/digits', cfg_options=['train_cfg.max_epochs=1'])
     checkpoints = {m: dict(file=f'{work}/{m}/epoch_1.pth', sha256='ab' * 32)
                    for m in METHODS}
@@ -99,6 +101,9 @@ def test_figures_written_linked_and_commanded(evaluation):
     # The pipeline's ratios and the sweep's default ones.
     assert '--ratios 100 50 10 5 2 --data-root data/digits --cfg-options ' \
         'train_cfg.max_epochs=1 ' in sweep
+    # An evaluation's own options (a chosen alpha) for that model only.
+    assert ' --model-options TDE model.head.alpha=1.25 --work-dir ' in sweep
+    assert sweep.count('--model-options') == 1
     saved = json.load(open(f'{work}/report.json'))
     assert [e['name'] for e in saved['figures']['imbalanced']] == names[1:]
     assert saved['figures']['balanced'][0]['command'].replace(

@@ -67,8 +67,19 @@ def parse_args(argv=None):
         default=[],
         help='tools/test.py --cfg-options key=value pairs, for every model '
         '(after the sweep\'s own)')
+    parser.add_argument(
+        '--model-options',
+        nargs='+',
+        action='append',
+        default=[],
+        metavar=('NAME', 'KEY=VALUE'),
+        help='tools/test.py --cfg-options of one model, after those of '
+        '--cfg-options (repeat per model), e.g. the view a pipeline '
+        "evaluation tests: --model-options RIDE "
+        'model.head.predict_view=imbalanced')
     args = parser.parse_args(argv)
     check_model_names(parser, args.model)
+    args.model_options = _model_options(parser, args)
     args.ratios = [int(r) if float(r).is_integer() else r
                    for r in args.ratios]
     try:
@@ -77,6 +88,21 @@ def parse_args(argv=None):
         parser.error(str(error))
     args.out_dir = args.out_dir or args.work_dir
     return args
+
+
+def _model_options(parser, args) -> dict:
+    """``{model name: [key=value, ...]}`` of ``--model-options``."""
+    names = [model[0] for model in args.model]
+    options = {}
+    for name, *pairs in args.model_options:
+        if name not in names:
+            parser.error(f'--model-options {name}: no --model of that name '
+                         f'(models: {", ".join(names)})')
+        if not pairs or any('=' not in pair for pair in pairs):
+            parser.error(f'--model-options {name}: give KEY=VALUE pairs '
+                         f'after the name, got {pairs}')
+        options.setdefault(name, []).extend(pairs)
+    return options
 
 
 def test_argv(args, name: str, config: str, checkpoint: str) -> list:
@@ -90,7 +116,7 @@ def test_argv(args, name: str, config: str, checkpoint: str) -> list:
     if args.amp:
         argv.append('--amp')
     return argv + ['--cfg-options', *sweep_set_options(args.sets),
-                   *args.cfg_options]
+                   *args.cfg_options, *args.model_options.get(name, [])]
 
 
 def main(argv=None):

@@ -686,6 +686,9 @@ class Experiment(PostHocStages):
             configs=OrderedDict(
                 (e['name'], e.get('config', self.stages[e['stage']]['config']))
                 for e in evaluations),
+            options=OrderedDict(
+                (e['name'], self._evaluation_options(e)[len(
+                    self.cfg_options):]) for e in evaluations),
             data_root=self.data_root, cfg_options=self.cfg_options)
         report = build_report(results,
                               self.cfg.get('balanced_set', 'balanced'),

@@ -83,8 +83,8 @@ def build_report(results: Dict[str, Dict[str, dict]],
     out of XE's mean (head bias shows on the forward ones). ``sources``:
     where the numbers came from, for the commands that redraw the figures:
     ``dict(metrics_files={method: file}, configs={method: test config},
-    data_root=, cfg_options=[...])`` (missing: the figures come without
-    commands).
+    options={method: [its own key=value, ...]}, data_root=,
+    cfg_options=[...])`` (missing: the figures come without commands).
     """
     table1, table4 = _tables(results, balanced_set, ['top1'] + GROUP_COLUMNS)
     report = OrderedDict(

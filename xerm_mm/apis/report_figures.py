@@ -118,6 +118,12 @@ def _sweep_command(report: dict, work_dir: str, sets) -> Optional[str]:
         args += ['--data-root', sources['data_root']]
     if sources.get('cfg_options'):
         args += ['--cfg-options', *sources['cfg_options']]
+    # An evaluation's own options (e.g. RIDE's imbalanced view, a post-hoc
+    # stage's chosen tau or alpha).
+    for method in methods:
+        own = (sources.get('options') or {}).get(method)
+        if own:
+            args += ['--model-options', method, *own]
     return _command(SWEEP_NAME, args + [
         '--work-dir', osp.join(work_dir, 'sweep'), '--out-dir',
         osp.join(work_dir, FIGURES_DIR), '--name', SWEEP_NAME])
