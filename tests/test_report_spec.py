@@ -24,7 +24,8 @@ IMAGENET = dict(title='xERM on ImageNet-LT',
 
 def test_default_is_the_cifar_report(tmp_path):
     spec = check_report_spec(None, 'p.py')
-    assert spec == dict(title=None, paper=None, figures=True, tables=dict(
+    assert spec == dict(title=None, paper=None, figures=True, baseline='XE',
+                        tables=dict(
         balanced='Table 1', imbalanced='Table 4'))
     report = build_report(OURS, tables=spec['tables'])
     markdown = write_report(report, str(tmp_path), title='p.py')
@@ -90,6 +91,8 @@ def test_precision_convention_named_when_the_paper_gives_precision(
     (['Table 2'], 'report must be a dict'),
     (dict(tabels={}), "report: unknown keys ['tabels']; allowed"),
     (dict(title=2), 'report.title must be a string'),
+    (dict(baseline=['RIDE']), 'report.baseline must be the name of the '
+     'evaluation of the imbalanced (head-biased) model'),
     (dict(figures='no'), "report.figures must be True (draw the pictures "
      "beside the tables) or False (tables only), got 'no'"),
     (dict(tables=dict(balanced='T', test='T')), 'report.tables must be dict('),
@@ -132,3 +135,21 @@ def test_summary_averages_the_forward_imbalanced_sets(tmp_path):
             'TDE (55.00 %)') in forward
     assert json.loads((tmp_path / 'report.json').read_text())[
         'backward_sets'] == ['ib50_bwd']
+
+
+def test_summary_compares_with_the_pipelines_baseline(tmp_path):
+    ride = {'RIDE' if m == 'XE' else 'RIDE-PC': rows
+            for m, rows in OURS.items()}
+    ride['xERM-RIDE-PC'] = OURS['TDE']
+    spec = check_report_spec(dict(baseline='RIDE'), 'p.py')
+    markdown = write_report(build_report(ride, baseline=spec['baseline']),
+                            str(tmp_path))
+    assert ('RIDE is head-biased: its few-shot recall on the balanced test '
+            "set is 5.0 %, 15.0 points below RIDE-PC's") in markdown
+    assert 'xERM-RIDE-PC is between or above RIDE and the balanced teacher' \
+        in markdown
+    assert json.loads((tmp_path / 'report.json').read_text())[
+        'baseline'] == 'RIDE'
+    # Without the key the summary looks for an XE row: none to compare.
+    plain = write_report(build_report(ride), str(tmp_path))
+    assert 'no few-shot class, or a method missing' in plain

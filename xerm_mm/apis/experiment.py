@@ -693,7 +693,8 @@ class Experiment(PostHocStages):
         report = build_report(results,
                               self.cfg.get('balanced_set', 'balanced'),
                               checkpoints, costs, spec['tables'],
-                              spec['paper'], self.backward_sets(), sources)
+                              spec['paper'], self.backward_sets(), sources,
+                              baseline=spec['baseline'])
         write_report(report, self.work_dir,
                      title=spec['title'] or osp.basename(self.path),
                      figures=spec['figures'])

@@ -66,7 +66,8 @@ def build_report(results: Dict[str, Dict[str, dict]],
                  tables: Optional[Dict[str, Optional[str]]] = None,
                  paper: Optional[dict] = None,
                  backward_sets: Sequence[str] = (),
-                 sources: Optional[dict] = None) -> dict:
+                 sources: Optional[dict] = None,
+                 baseline: str = 'XE') -> dict:
     """Paper-shaped tables from ``{method: {test set: metrics}}``.
 
     ``table1``: per method, top-1 and the many / medium / few recall,
@@ -85,6 +86,8 @@ def build_report(results: Dict[str, Dict[str, dict]],
     ``dict(metrics_files={method: file}, configs={method: test config},
     options={method: [its own key=value, ...]}, data_root=,
     cfg_options=[...])`` (missing: the figures come without commands).
+    ``baseline``: the imbalanced (head-biased) model's method name, which
+    the summary compares the others with.
     """
     table1, table4 = _tables(results, balanced_set, ['top1'] + GROUP_COLUMNS)
     report = OrderedDict(
@@ -96,7 +99,8 @@ def build_report(results: Dict[str, Dict[str, dict]],
         balanced_set=balanced_set,
         tables=OrderedDict(DEFAULT_TABLES, **(tables or {})),
         backward_sets=list(backward_sets),
-        sources=sources or {})
+        sources=sources or {},
+        baseline=baseline)
     if paper:
         report['paper'] = _paper_tables(paper, balanced_set)
     return report
@@ -236,6 +240,7 @@ def _markdown(report: dict, title: str, sections: Dict[str, list],
     lines += ['## What the tables show', '',
               ' '.join(summarize_tables(
                   report['table1'], report['table4'], balanced_set,
+                  xe=report.get('baseline', 'XE'),
                   students=students_of(report['table4']),
                   imbalanced=[s for s in sets if s != balanced_set and s
                               not in report.get('backward_sets', ())])),

@@ -28,7 +28,7 @@ __all__ = ['DEFAULT_TABLES', 'check_report_spec']
 
 #: The paper's tables of the two sections on CIFAR-100-LT.
 DEFAULT_TABLES = dict(balanced='Table 1', imbalanced='Table 4')
-_KEYS = ('title', 'tables', 'paper', 'figures')
+_KEYS = ('title', 'tables', 'paper', 'figures', 'baseline')
 
 
 def _fail(path: str, what: str) -> None:
@@ -75,8 +75,10 @@ def _check_paper(paper, path: str) -> Optional[dict]:
 
 def check_report_spec(spec, path: str) -> dict:
     """The ``report`` key of pipeline config ``path``, checked, defaults
-    filled in: ``dict(title=str | None, tables=dict(balanced=,
-    imbalanced=), paper=dict(source=, results=) | None, figures=bool)``.
+    filled in: ``dict(title=str | None, baseline=str, tables=dict(balanced=,
+    imbalanced=), paper=dict(source=, results=) | None, figures=bool)``;
+    ``baseline`` (default ``'XE'``) is the evaluation of the imbalanced
+    model that the report's summary compares the others with.
 
     Raises:
         ExperimentError: Naming the config, the key and the expected form.
@@ -95,8 +97,14 @@ def check_report_spec(spec, path: str) -> dict:
     if not isinstance(figures, bool):
         _fail(path, '.figures must be True (draw the pictures beside the '
               f'tables) or False (tables only), got {figures!r}')
+    baseline = spec.get('baseline', 'XE')
+    if not isinstance(baseline, str) or not baseline:
+        _fail(path, '.baseline must be the name of the evaluation of the '
+              "imbalanced (head-biased) model, e.g. 'XE' or 'RIDE', got "
+              f'{baseline!r}')
     return dict(
         title=title,
+        baseline=baseline,
         tables=_check_tables(spec.get('tables', {}), path),
         paper=_check_paper(spec.get('paper'), path),
         figures=figures)
