@@ -228,8 +228,7 @@ class Experiment(PostHocStages):
 
     def _options(self, step: dict) -> List[str]:
         """Experiment-wide, then the step's own ``cfg_options``."""
-        own = [f'{k}={v}' for k, v in step.get('cfg_options', {}).items()]
-        return self.cfg_options + own
+        return self.cfg_options + option_strings(step.get('cfg_options', {}))
 
     def _teacher_configs(self, cfg: Config, folder: str,
                          stage: str) -> List[str]:
@@ -540,11 +539,16 @@ class Experiment(PostHocStages):
         with open(self._metrics_file(evaluation)) as f:
             return split_by_test_set(json.load(f))
 
+    def _evaluation_own_options(self, evaluation: dict) -> List[str]:
+        """An evaluation's own ``cfg_options``, then the options that a
+        post-hoc stage chose (its evaluations test its source checkpoint
+        with them)."""
+        return option_strings(evaluation.get('cfg_options', {})) + \
+            option_strings(self._choices.get(evaluation['stage'], {}))
+
     def _evaluation_options(self, evaluation: dict) -> List[str]:
-        """:meth:`_options`, then the options that a post-hoc stage
-        chose (its evaluations test its source checkpoint with them)."""
-        return self._options(evaluation) + option_strings(
-            self._choices.get(evaluation['stage'], {}))
+        """Experiment-wide, then :meth:`_evaluation_own_options`."""
+        return self.cfg_options + self._evaluation_own_options(evaluation)
 
     def evaluation_config(self, evaluation: dict) -> Config:
         """The test config of ``evaluation`` with the overrides."""
@@ -686,9 +690,8 @@ class Experiment(PostHocStages):
             configs=OrderedDict(
                 (e['name'], e.get('config', self.stages[e['stage']]['config']))
                 for e in evaluations),
-            options=OrderedDict(
-                (e['name'], self._evaluation_options(e)[len(
-                    self.cfg_options):]) for e in evaluations),
+            options=OrderedDict((e['name'], self._evaluation_own_options(e))
+                                for e in evaluations),
             data_root=self.data_root, cfg_options=self.cfg_options)
         report = build_report(results,
                               self.cfg.get('balanced_set', 'balanced'),
