@@ -47,7 +47,7 @@ from mmengine.config import Config, DictAction
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
 
-from xerm_mm.apis.validate import needed_stages
+from xerm_mm.apis.validate import needed_stages, stages_run
 from xerm_mm.registry import MODELS
 from xerm_mm.utils import register_all_modules
 from xerm_mm.utils.config import resolve_config_path, set_data_root
@@ -201,12 +201,7 @@ def project(pipeline: str, args, step_s: Dict[str, float], test_ips: float,
     """Projected seconds of each stage and evaluation of ``pipeline``."""
     pcfg = Config.fromfile(resolve_config_path(pipeline))
     stages = {}
-    # The budget-matched stages (epochs_factor > 1) run unless the pipeline
-    # leaves them out, as Experiment does.
-    run = [
-        s for s in pcfg.stages if pcfg.get('budget_matched', True)
-        or s.get('epochs_factor', 1) == 1
-    ]
+    run = stages_run(pcfg)  # as Experiment runs them
     for stage in run:
         cfg = Config.fromfile(resolve_config_path(stage['config']))
         if stage.get('post_hoc') is not None:

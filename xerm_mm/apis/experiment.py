@@ -121,7 +121,7 @@ from .post_hoc import PostHocStages, option_strings
 from .teacher_configs import teacher_config_options
 from .validate import (ExperimentError, check_init_key, check_steps,
                        check_teacher_keys, needed_stages, resolve_chooser,
-                       teacher_stages)
+                       stages_run, teacher_stages)
 
 def parse_options(options: Sequence[str]) -> dict:
     """``key=value`` strings parsed as the tools' ``--cfg-options`` are."""
@@ -213,15 +213,10 @@ class Experiment(PostHocStages):
 
     def _leave_out_budget_matched(self) -> None:
         """Drop the stages with ``epochs_factor`` > 1, their evaluations."""
-        dropped = {
-            stage['name'] for stage in self.cfg.stages
-            if stage.get('epochs_factor', 1) > 1
-        }
-        self.cfg.stages = [
-            s for s in self.cfg.stages if s['name'] not in dropped]
+        self.cfg.stages = stages_run(self.cfg)
+        kept = {stage['name'] for stage in self.cfg.stages}
         self.cfg.evaluations = [
-            e for e in self.cfg.get('evaluations', [])
-            if e['stage'] not in dropped]
+            e for e in self.cfg.get('evaluations', []) if e['stage'] in kept]
 
     def _stage_dir(self, name: str) -> str:
         return osp.join(self.work_dir, name)

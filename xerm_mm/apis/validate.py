@@ -46,6 +46,15 @@ def needed_stages(stage: dict) -> List[str]:
     return needed
 
 
+def stages_run(cfg) -> list:
+    """The stages of pipeline config ``cfg`` that run: all of them, or, with
+    ``budget_matched = False``, those without an ``epochs_factor`` above 1
+    (the budget-matched baselines)."""
+    if cfg.get('budget_matched', True):
+        return list(cfg.stages)
+    return [s for s in cfg.stages if s.get('epochs_factor', 1) == 1]
+
+
 def resolve_chooser(chooser: str, tools_dir: str) -> str:
     """The file of a post-hoc stage's ``chooser``: as given (absolute or
     from the current folder), else under the folder above ``tools_dir``
