@@ -199,6 +199,16 @@ def test_feature_study_retrains_only_the_classifier(checkpoints, tmp_path):
     # Resumable: nothing runs again.
     again, out = run_main(FEATURE_STUDY, *args)
     assert out.count('done before') == 3 and again == numbers
+    # Interrupted after XE's first epoch: its training resumes there.
+    xe = tmp_path / 'XE'
+    for done in ('metrics.json', 'epoch_2.pth'):
+        (xe / done).unlink()
+    (xe / 'last_checkpoint').write_text(str(xe / 'epoch_1.pth'))
+    again, out = run_main(FEATURE_STUDY, *args)
+    assert out.count('done before') == 2
+    assert '--no-validate --resume --cfg-options' in out
+    assert 'resumed epoch: 1' in out
+    assert (xe / 'epoch_2.pth').is_file() and (xe / 'metrics.json').is_file()
     # The work dir of XE is not reused for another checkpoint.
     with pytest.raises(FileExistsError, match='--model XE: .*another '
                        '--work-dir'):

@@ -115,11 +115,12 @@ def run_model(args, tools: dict, name: str, checkpoint: str,
         if osp.isfile(final):
             print(f'[feature study] {name}: trained before ({final})')
         else:
+            # --resume before the --cfg-options that end the common part
             resume = ['--resume'] if find_latest_checkpoint(work) else []
+            argv = [*train_argv[:4], *resume, *train_argv[4:]]
             print(f'[feature study] {name}: python tools/train.py '
-                  f'{shlex.join(train_argv + resume)}', flush=True)
-            tools['train'](train_argv + resume +
-                           [experiment_name_option(f'fs_train_{name}')])
+                  f'{shlex.join(argv)}', flush=True)
+            tools['train'](argv + [experiment_name_option(f'fs_train_{name}')])
         print(f'[feature study] {name}: python tools/test.py '
               f'{shlex.join(test_argv)}', flush=True)
         tools['test'](test_argv + [experiment_name_option(f'fs_test_{name}')])
