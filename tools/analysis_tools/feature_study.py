@@ -102,7 +102,8 @@ def run_model(args, tools: dict, name: str, checkpoint: str,
     final = osp.join(work, f'epoch_{epochs}.pth')
     metrics_file = osp.join(work, 'metrics.json')
     common = _common_argv(args, checkpoint)
-    train_argv = [args.config, '--work-dir', work, '--no-validate', *common]
+    train_head = [args.config, '--work-dir', work, '--no-validate']
+    train_argv = [*train_head, *common]
     test_argv = [args.config, final, '--work-dir', work, '--metrics-out',
                  metrics_file, *common]
     if osp.isfile(metrics_file):
@@ -117,7 +118,7 @@ def run_model(args, tools: dict, name: str, checkpoint: str,
         else:
             # --resume before the --cfg-options that end the common part
             resume = ['--resume'] if find_latest_checkpoint(work) else []
-            argv = [*train_argv[:4], *resume, *train_argv[4:]]
+            argv = [*train_head, *resume, *common]
             print(f'[feature study] {name}: python tools/train.py '
                   f'{shlex.join(argv)}', flush=True)
             tools['train'](argv + [experiment_name_option(f'fs_train_{name}')])
