@@ -188,3 +188,25 @@ def test_test_tool_refuses_nan_weights(xe_run, tmp_path):
     message = str(error.value)
     assert path in message
     assert 'backbone.conv1.weight, head.fc.weight' in message
+
+
+def test_test_tool_refuses_an_inf_pc_prior(xe_run, tmp_path):
+    # The XE weights under the PC config, with the prior PCHead keeps.
+    config, work, _ = xe_run
+    ckpt = torch.load(osp.join(work, 'epoch_1.pth'), weights_only=True)
+    prior = torch.full((10, ), -2.3)
+    prior[3] = float('inf')
+    ckpt['state_dict']['head.log_prior_train'] = prior
+    path = str(tmp_path / 'inf_prior.pth')
+    torch.save(ckpt, path)
+    pc = small_cifar10_config('pc/pc_bbn-resnet32_1xb128-12e_cifar100lt-'
+                              'ib100.py', _data_root(config), str(tmp_path))
+    # Before: the prior was exempt; exit 0, every prediction class 0.
+    with pytest.raises(NonFiniteWeightsError) as error:
+        run_main('test', pc, path, '--work-dir', tmp_path)
+    assert path in str(error.value)
+    assert 'head.log_prior_train' in str(error.value)
+
+
+def _data_root(config):
+    return Config.fromfile(config).train_dataloader.dataset.data_root

@@ -1,7 +1,8 @@
 """Checks of a checkpoint before its weights are used.
 
 * :func:`read_checkpoint`: ``torch.load`` (weights-only) with errors that name
-  the file: missing, empty, truncated or not a checkpoint;
+  the file: missing, empty, truncated, not a checkpoint, or holding objects
+  that could run code;
 * :func:`non_finite_keys` / :func:`check_finite`: the tensors holding NaN or
   inf (a diverged training);
 * :func:`state_dict_mismatches` / :func:`check_state_dict_fits`: every key and
@@ -9,12 +10,14 @@
   another backbone, another config).
 
 Buffers that the project fills later (:data:`UNSET_BUFFERS`: PCHead's
-``log_prior_train``, NaN until the training class counts are set, absent from
-an XE checkpoint) are left out of both checks.
+``log_prior_train``, all NaN until the training class counts are set, absent
+from an XE checkpoint) may be missing, and may be all NaN; any other NaN or
+inf in them (a prior used at test time) is refused like any weight's.
 """
 import os.path as osp
 import pickle
 import re
+import zipfile
 from typing import Dict, List, Mapping, Optional, Tuple
 
 import torch
@@ -22,8 +25,16 @@ import torch.nn as nn
 
 from xerm_mm.utils.checkpoint import checkpoint_safe_globals
 
-# Buffers a checkpoint may lack, and that may be NaN (= not set yet).
+# Buffers a checkpoint may lack, and that may be all NaN (= not set yet).
 UNSET_BUFFERS = ('log_prior_train', )
+# The first bytes of torch.save's files: a zip archive (torch >= 1.6), or
+# the legacy format (a pickle protocol 2 stream of torch's magic number).
+ZIP_MAGIC = b'PK\x03\x04'
+LEGACY_MAGIC = pickle.dumps(0x1950a86a20f9469cfc6c, protocol=2)
+# The advice of check_finite when the caller gives none.
+DIVERGED_ADVICE = ('The training that wrote it diverged; use a checkpoint '
+                   'from before the divergence or train again (lower the '
+                   'learning rate, train without --amp, check the data).')
 # How many keys an error message lists of each kind.
 MAX_LISTED = 10
 
@@ -49,10 +60,14 @@ def _listed(items: List[str]) -> str:
 def read_checkpoint(path: str, map_location='cpu') -> dict:
     """Load the checkpoint file ``path`` weights-only.
 
+    ``weights_only=True`` is passed explicitly, so no environment setting
+    (``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``) turns on full unpickling.
+
     Raises:
         FileNotFoundError: No file at ``path``.
-        CheckpointFileError: The file is empty, truncated or not a torch
-            checkpoint.
+        CheckpointFileError: The file is empty, truncated or damaged, not a
+            torch checkpoint, or holds objects that only full unpickling
+            (which can run code) would load.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint {path!r} not found')
@@ -62,25 +77,71 @@ def read_checkpoint(path: str, map_location='cpu') -> dict:
             f'checkpoint {path!r} is empty (0 bytes): its writing was cut '
             'off (a kill, a full disk). Use another checkpoint (an earlier '
             'epoch) or train again.')
+    with open(path, 'rb') as f:
+        head = f.read(len(LEGACY_MAGIC))
+    if head.startswith(ZIP_MAGIC):
+        if not zipfile.is_zipfile(path):
+            raise _truncated(path, size, 'the end of its zip archive is '
+                             'missing')
+        if not _has_torch_data(path):
+            raise _not_a_checkpoint(
+                path, size, 'a zip archive without the data.pkl of '
+                'torch.save')
+    elif not head.startswith(b'\x80'):  # not a pickle stream either
+        raise _not_a_checkpoint(path, size, f'it begins with {head!r}')
     try:
         with checkpoint_safe_globals():
             return torch.load(
                 path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as error:
-        if 'weights only load failed' in str(error).lower():
-            raise  # a complete file holding objects refused on purpose
-        raise _unreadable(path, size, error) from error
-    except Exception as error:  # EOFError, OSError, struct.error, ...
-        raise _unreadable(path, size, error) from error
+    except Exception as error:  # UnpicklingError, EOFError, OSError, ...
+        refused = re.search(r'GLOBAL ([\w.]+)', str(error))
+        if refused:
+            raise _holds_objects(path, refused.group(1)) from error
+        if head.startswith((ZIP_MAGIC, LEGACY_MAGIC)):
+            raise _truncated(path, size, _first_line(error)) from error
+        raise _not_a_checkpoint(
+            path, size, 'a pickle file that torch.save did not write '
+            f'({_first_line(error)})') from error
 
 
-def _unreadable(path: str, size: int, error: Exception) -> CheckpointFileError:
-    detail = str(error).splitlines()[0] if str(error) else 'no detail'
+def _has_torch_data(path: str) -> bool:
+    """Whether a zip archive holds torch.save's ``<name>/data.pkl``."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return True  # let torch.load report what it finds
+    return any(name.rsplit('/', 1)[-1] == 'data.pkl' for name in names)
+
+
+def _first_line(error: Exception) -> str:
+    detail = str(error).strip().splitlines()
+    return f'{type(error).__name__}: {detail[0] if detail else "no detail"}'
+
+
+def _truncated(path: str, size: int, detail: str) -> CheckpointFileError:
     return CheckpointFileError(
-        f'checkpoint {path!r} ({size} bytes) is truncated or not a torch '
-        f'checkpoint ({type(error).__name__}: {detail}). Its writing was '
-        'probably cut off (a kill, a full disk): use another checkpoint or '
-        'train again.')
+        f'checkpoint {path!r} ({size} bytes) is truncated or damaged '
+        f'({detail}). Its writing was probably cut off (a kill, a full '
+        'disk): use another checkpoint or train again.')
+
+
+def _not_a_checkpoint(path: str, size: int,
+                      detail: str) -> CheckpointFileError:
+    return CheckpointFileError(
+        f'{path!r} ({size} bytes) is not a checkpoint: {detail}. Give a '
+        'file written by torch.save (tools/train.py writes '
+        'WORK_DIR/epoch_N.pth); a download that failed may have saved an '
+        'error page under the name.')
+
+
+def _holds_objects(path: str, name: str) -> CheckpointFileError:
+    return CheckpointFileError(
+        f'checkpoint {path!r} holds Python objects ({name}) that only full '
+        'unpickling would load, and full unpickling can run any code the '
+        "file holds, so it is not loaded. This project's tools write plain "
+        'data (tensors, numbers, strings, lists, dicts); a file of another '
+        'tool that you trust: save its state_dict alone with that tool.')
 
 
 def state_dict_of(checkpoint: Mapping) -> Mapping:
@@ -94,33 +155,46 @@ def _settable_later(key: str) -> bool:
 
 def _checked_tensors(state_dict: Mapping):
     for key, value in state_dict.items():
-        if (isinstance(value, torch.Tensor) and value.is_floating_point()
-                and not _settable_later(key)):
+        if isinstance(value, torch.Tensor) and value.is_floating_point():
             yield key, value
 
 
+def _fine(key: str, value: torch.Tensor) -> torch.Tensor:
+    """Finite, or (a buffer set later) all NaN: a 0-d bool tensor."""
+    finite = torch.isfinite(value).all()
+    if _settable_later(key):
+        return finite | torch.isnan(value).all()
+    return finite
+
+
 def all_finite(state_dict: Mapping) -> bool:
-    """Whether every floating-point tensor is finite (one device sync)."""
-    flags = [torch.isfinite(v).all() for _, v in _checked_tensors(state_dict)]
+    """Whether every floating-point tensor is finite (one device sync);
+    a buffer of :data:`UNSET_BUFFERS` may instead be all NaN (not set)."""
+    flags = [_fine(k, v) for k, v in _checked_tensors(state_dict)]
     return bool(torch.stack(flags).all()) if flags else True
 
 
 def non_finite_keys(state_dict: Mapping) -> List[str]:
-    """The keys of the floating-point tensors that hold NaN or inf."""
+    """The keys of the floating-point tensors that hold NaN or inf (a
+    buffer of :data:`UNSET_BUFFERS`: NaN or inf, unless all NaN)."""
     if all_finite(state_dict):
         return []
     return [
         key for key, value in _checked_tensors(state_dict)
-        if not torch.isfinite(value).all()
+        if not _fine(key, value)
     ]
 
 
-def check_finite(state_dict: Mapping, source: str) -> None:
+def check_finite(state_dict: Mapping,
+                 source: str,
+                 advice: Optional[str] = None) -> None:
     """Raise if a tensor of ``state_dict`` holds NaN or inf.
 
     Args:
         state_dict: The weights.
         source (str): What they are (a file name), for the message.
+        advice (str, optional): What to do, for the message. Defaults to
+            :data:`DIVERGED_ADVICE`.
 
     Raises:
         NonFiniteWeightsError: naming ``source`` and the first bad keys.
@@ -129,9 +203,7 @@ def check_finite(state_dict: Mapping, source: str) -> None:
     if bad:
         raise NonFiniteWeightsError(
             f'{source} holds NaN/inf weights in {len(bad)} tensor(s): '
-            f'{_listed(bad)}. The training that wrote it diverged; use a '
-            'checkpoint from before the divergence or train again (lower '
-            'the learning rate, train without --amp, check the data).')
+            f'{_listed(bad)}. {advice or DIVERGED_ADVICE}')
 
 
 def state_dict_mismatches(
