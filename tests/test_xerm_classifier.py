@@ -264,6 +264,41 @@ def test_missing_teacher_checkpoint_names_the_override(
     assert not model.teachers_loaded
 
 
+def _broken_teacher(kind, ckpts, folder):
+    """A copy of the TDE teacher checkpoint: NaN, empty or truncated."""
+    path = str(folder / f'{kind}.pth')
+    if kind == 'nan':
+        ckpt = torch.load(ckpts['tde'], weights_only=True)
+        ckpt['state_dict']['backbone.conv1.weight'][0] = float('nan')
+        torch.save(ckpt, path)
+    else:
+        with open(ckpts['tde'], 'rb') as f:
+            data = f.read()
+        with open(path, 'wb') as f:
+            f.write(b'' if kind == 'empty' else data[:len(data) // 2])
+    return path
+
+
+@pytest.mark.parametrize('kind,what', [
+    ('nan', 'NaN/inf weights in 1 tensor(s): backbone.conv1.weight'),
+    ('empty', 'is empty'),
+    ('truncated', 'is truncated'),
+])
+def test_a_broken_teacher_checkpoint_names_the_teacher_and_file(
+        kind, what, ckpts, tmp_path):
+    path = _broken_teacher(kind, ckpts, tmp_path)
+    model = build('tde', dict(ckpts, tde=path), load=False)
+    # Before: NaN passed (the first step said "lower the lr, drop --amp"),
+    # empty gave a bare EOFError, truncated torch's own message.
+    with pytest.raises(RuntimeError) as info:
+        model.load_teachers()
+    message = str(info.value)
+    assert 'model.teacher.checkpoint' in message
+    assert path in message and what in message
+    assert '--amp' not in message
+    assert not model.teachers_loaded
+
+
 def test_teacher_checkpoint_of_another_class_count_is_refused(ckpts):
     model = MODELS.build(
         student_cfg('pc', ckpts,

@@ -50,8 +50,9 @@ class XERMTeacherHook(Hook):
     loop's ``before_train``). In order, every failure raising before any
     training step:
 
-    1. ``model.load_teachers()`` (weights only; a missing file names the
-       config key to override).
+    1. ``model.load_teachers()`` (weights only; a teacher file that is
+       missing, empty, truncated, not a checkpoint or holding NaN/inf
+       weights is refused with the teacher's config key and file named).
     2. Each teacher, and the student head, has as many classes as
        ``train_dataset.metainfo['classes']``; a teacher normalising its
        inputs differently from the student is refused (it sees the

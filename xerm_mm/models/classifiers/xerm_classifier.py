@@ -12,6 +12,7 @@ The teachers are built here but their checkpoints are loaded only by
 training), so testing a student never needs the teachers' files.
 """
 import os.path as osp
+from collections.abc import Mapping
 from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import torch
@@ -23,8 +24,9 @@ from mmpretrain.models.classifiers import ImageClassifier
 from mmpretrain.structures import DataSample
 
 from xerm_mm.registry import MODELS
-from xerm_mm.utils.checkpoint import checkpoint_safe_globals
-from xerm_mm.utils.checkpoint_checks import UNSET_BUFFERS
+from xerm_mm.utils.checkpoint_checks import (UNSET_BUFFERS,
+                                             CheckpointFileError,
+                                             check_finite, read_checkpoint)
 from xerm_mm.utils.config import resolve_config_path
 
 SINGLE = 'teacher'
@@ -116,10 +118,16 @@ def load_teacher_checkpoint(model: nn.Module, path: Optional[str],
     """Load a teacher's weights (weights-only) into ``model``.
 
     Every key must match, except the buffers of
-    :data:`OPTIONAL_TEACHER_BUFFERS` (filled before training by the hook).
+    :data:`OPTIONAL_TEACHER_BUFFERS` (filled before training by the hook),
+    and every weight must be finite. Each error names the teacher's config
+    key (``model.{role}.checkpoint``) and its file.
 
     Raises:
         FileNotFoundError: No file at ``path`` (or no path given).
+        CheckpointFileError: The file is empty, truncated, not a
+            checkpoint, or not a dict of weights.
+        NonFiniteWeightsError: A weight holds NaN or inf (the teacher's
+            training diverged).
         RuntimeError: The checkpoint does not fit the teacher network.
     """
     override = f'--cfg-options model.{role}.checkpoint=PATH'
@@ -128,9 +136,24 @@ def load_teacher_checkpoint(model: nn.Module, path: Optional[str],
             f'{role} checkpoint {path!r} not found. Train the teacher first '
             f'(tools/train.py on model.{role}.config), or point at its '
             f'checkpoint with {override}')
-    with checkpoint_safe_globals():
-        ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    source = f'the {role} checkpoint (model.{role}.checkpoint)'
+    try:
+        ckpt = read_checkpoint(path)
+    except CheckpointFileError as error:
+        raise CheckpointFileError(
+            f'{source}: {error} Point at another teacher checkpoint with '
+            f'{override}.') from error
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
+    if not isinstance(state, Mapping):
+        raise CheckpointFileError(
+            f'{source} {path!r} holds a {type(state).__name__}, not a dict '
+            'of weights (a state_dict). Give a checkpoint written by '
+            f'tools/train.py with {override}.')
+    check_finite(
+        state, f'{source} {path!r}',
+        advice="The teacher's training diverged (not this one, which has "
+        'not started): point at a checkpoint of the teacher from before '
+        f'its divergence with {override}, or train the teacher again.')
     state = {(k[7:] if k.startswith('module.') else k): v
              for k, v in state.items()}
     hint = (f'{role} checkpoint {path!r} does not fit the network of '
