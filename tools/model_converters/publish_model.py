@@ -19,7 +19,8 @@ import mmpretrain
 import torch
 
 import xerm_mm
-from xerm_mm.utils.checkpoint import checkpoint_safe_globals, to_plain
+from xerm_mm.utils.checkpoint import to_plain
+from xerm_mm.utils.checkpoint_checks import read_checkpoint
 
 KEPT_META = ('dataset_meta', 'epoch', 'iter')
 
@@ -60,9 +61,8 @@ def publish(in_file: str, out_file: str) -> str:
     if not osp.isdir(out_dir):
         raise FileNotFoundError(f'output folder {out_dir!r} does not exist; '
                                 'create it first')
-    # Plain checkpoints load as they are; earlier ones need the allowlist.
-    with checkpoint_safe_globals():
-        checkpoint = torch.load(in_file, map_location='cpu')
+    # Weights-only (explicitly); errors naming the file.
+    checkpoint = read_checkpoint(in_file)
     published = published_checkpoint(checkpoint)
     stem = out_file[:-len('.pth')] if out_file.endswith('.pth') else out_file
     temp = f'{stem}.publishing'

@@ -22,6 +22,11 @@
 * Pretrained initialisation: a missing local ``init_cfg`` ``Pretrained``
   file stops ``train()`` before any dataset is built, with an error naming
   the config key and how to get the file.
+* Weights-only loading: every checkpoint, whatever loads it (``load_from``,
+  ``resume``, ``init_cfg`` ``Pretrained``, a URL) and whatever the
+  environment (``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``), is loaded
+  weights-only, so a file cannot run code (see
+  :mod:`xerm_mm.utils.weights_only`).
 * Atomic checkpoints: a checkpoint (each epoch's, the best one) is written to
   a temporary name in its folder, ``fsync``-ed and renamed, so a full disk
   or a kill never leaves a truncated file under a checkpoint's name (see
@@ -51,6 +56,10 @@ from xerm_mm.utils.checkpoint_checks import (check_finite,
 from xerm_mm.utils.model import unwrap_model
 from xerm_mm.utils.pretrained_checks import check_pretrained_files
 from xerm_mm.utils.schedule import check_max_epochs, fit_schedule
+from xerm_mm.utils.weights_only import install_weights_only_loaders
+
+# init_cfg Pretrained, load_from URLs: MMEngine's loaders, weights-only.
+install_weights_only_loaders()
 
 # How to load a checkpoint that does not fit the model (its matching part).
 LENIENT_LOAD_HINT = ('tools/test.py --no-strict-load, or load_strict=False '

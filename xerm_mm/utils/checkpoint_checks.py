@@ -94,9 +94,9 @@ def read_checkpoint(path: str, map_location='cpu') -> dict:
             return torch.load(
                 path, map_location=map_location, weights_only=True)
     except Exception as error:  # UnpicklingError, EOFError, OSError, ...
-        refused = re.search(r'GLOBAL ([\w.]+)', str(error))
-        if refused:
-            raise _holds_objects(path, refused.group(1)) from error
+        refused = refused_objects_error(path, error)
+        if refused is not None:
+            raise refused from error
         if head.startswith((ZIP_MAGIC, LEGACY_MAGIC)):
             raise _truncated(path, size, _first_line(error)) from error
         raise _not_a_checkpoint(
@@ -135,13 +135,20 @@ def _not_a_checkpoint(path: str, size: int,
         'error page under the name.')
 
 
-def _holds_objects(path: str, name: str) -> CheckpointFileError:
+def refused_objects_error(path: str,
+                          error: Exception) -> Optional[CheckpointFileError]:
+    """The error naming ``path`` if weights-only loading refused an object
+    of it (``error`` names the refused global), else None."""
+    refused = re.search(r'GLOBAL ([\w.]+)', str(error))
+    if refused is None:
+        return None
     return CheckpointFileError(
-        f'checkpoint {path!r} holds Python objects ({name}) that only full '
-        'unpickling would load, and full unpickling can run any code the '
-        "file holds, so it is not loaded. This project's tools write plain "
-        'data (tensors, numbers, strings, lists, dicts); a file of another '
-        'tool that you trust: save its state_dict alone with that tool.')
+        f'checkpoint {path!r} holds Python objects ({refused.group(1)}) '
+        'that only full unpickling would load, and full unpickling can run '
+        "any code the file holds, so it is not loaded. This project's tools "
+        'write plain data (tensors, numbers, strings, lists, dicts); a file '
+        'of another tool that you trust: save its state_dict alone with '
+        'that tool.')
 
 
 def state_dict_of(checkpoint: Mapping) -> Mapping:

@@ -28,6 +28,10 @@ from xerm_mm.utils.checkpoint_checks import (UNSET_BUFFERS,
                                              CheckpointFileError,
                                              check_finite, read_checkpoint)
 from xerm_mm.utils.config import resolve_config_path
+from xerm_mm.utils.weights_only import install_weights_only_loaders
+
+# The models' init_cfg Pretrained (MMEngine's loaders), weights-only.
+install_weights_only_loaders()
 
 SINGLE = 'teacher'
 IMBALANCED = 'imbalanced_teacher'
