@@ -8,12 +8,14 @@ import glob
 import os
 import os.path as osp
 import re
+import signal
 
 import pytest
 from mmengine.config import Config
 
 from conftest import small_cifar10_config
 from inprocess_tool import run_main
+from test_work_dir_lock import hold_in_another_process
 from xerm_mm.utils.cfg_options import check_option_types
 from xerm_mm.utils.schedule import fit_schedule
 
@@ -58,6 +60,59 @@ def test_overwrite_deletes_the_old_checkpoints_and_trains(xe_config, tmp_path):
     assert not {'epoch_7.pth', 'best_lt_top1_epoch_7.pth'} & set(names)
     assert open(work /
                 'last_checkpoint').read().strip().endswith('epoch_1.pth')
+
+
+def test_overwrite_removes_only_what_a_run_wrote(xe_config, tmp_path):
+    work = tmp_path / 'work'
+    work.mkdir()
+    _touch(work / 'epoch_2.pth')
+    _touch(work / 'best_lt_top1_epoch_2.pth')
+    _touch(work / '.epoch_3.pth.4242.tmp')  # a write cut off by a kill
+    _touch(work / 'last_checkpoint', str(work / 'epoch_2.pth'))
+    _touch(work / 'resnet50_pretrained.pth', 'the user\'s weights')
+    # Before: every *.pth went, the user's pretrained weights included.
+    _, out = run_main('train', xe_config, '--work-dir', work, '--overwrite')
+    names = set(os.listdir(work))
+    assert 'resnet50_pretrained.pth' in names
+    assert open(work / 'resnet50_pretrained.pth').read() == \
+        "the user's weights"
+    assert not {'epoch_2.pth', 'best_lt_top1_epoch_2.pth',
+                '.epoch_3.pth.4242.tmp'} & names
+    assert 'epoch_1.pth' in names
+    assert (f"--overwrite: removed from '{work}' the checkpoints of the "
+            'earlier run: .epoch_3.pth.4242.tmp, best_lt_top1_epoch_2.pth, '
+            'epoch_2.pth, last_checkpoint; kept resnet50_pretrained.pth'
+            ) in out
+
+
+def test_other_weights_in_the_work_dir_are_not_a_run(xe_config, tmp_path):
+    work = tmp_path / 'work'
+    work.mkdir()
+    _touch(work / 'resnet50_pretrained.pth')
+    run_main('train', xe_config, '--work-dir', work)
+    assert {'resnet50_pretrained.pth', 'epoch_1.pth'} <= set(os.listdir(work))
+
+
+def test_a_work_dir_in_use_is_refused_until_its_holder_ends(
+        xe_config, tmp_path):
+    work = str(tmp_path / 'work')
+    holder = hold_in_another_process(work)
+    try:
+        # Before: both trainings ran, the later one replacing the earlier
+        # one's checkpoints, and both exited 0.
+        with pytest.raises(RuntimeError) as error:
+            run_main('train', xe_config, '--work-dir', work)
+        message = str(error.value)
+        assert f"work dir '{work}' is in use by another training" in message
+        assert f'pid {holder.pid} on host' in message
+        assert 'train.py held.py' in message
+        assert not glob.glob(osp.join(work, '*.pth'))
+    finally:
+        holder.send_signal(signal.SIGKILL)  # its lock goes with it
+        holder.wait()
+    run_main('train', xe_config, '--work-dir', work)
+    assert osp.isfile(osp.join(work, 'epoch_1.pth'))
+    assert not osp.exists(osp.join(work, '.train.lock'))
 
 
 def test_resume_and_overwrite_exclude_each_other(xe_config, tmp_path):

@@ -6,18 +6,25 @@ the config at a folder (e.g. ``--data-root ../shared/data/cifar100``).
 CUDA and with bfloat16 autocast (:class:`~xerm_mm.engine.
 AutocastOptimWrapper`) on a machine without CUDA.
 
-A work dir that already holds checkpoints is used only with ``--resume`` (go
-on from its last checkpoint) or ``--overwrite`` (delete them, start over);
-``--resume`` with nothing to resume is an error, as is text where the config
-holds a number (``--cfg-options optim_wrapper.optimizer.lr=abc``). Scheduler
-phases that begin after ``train_cfg.max_epochs`` are left out, with a
-warning, so any ``max_epochs >= 1`` trains.
+A training holds its work dir for its whole run: a second one started into
+it meanwhile is refused, naming the first (pid, host, command); the lock goes
+with its process, however that ends. A work dir that already holds the
+checkpoints of a run (``epoch_N.pth``, ``best_*_epoch_N.pth``,
+``last_checkpoint``) is used only with ``--resume`` (go on from its last
+checkpoint) or ``--overwrite`` (remove those files, and only those, and
+start over); ``--resume`` with nothing to resume is an error, as is text
+where the config holds a number (``--cfg-options
+optim_wrapper.optimizer.lr=abc``). Scheduler phases that begin after
+``train_cfg.max_epochs`` are left out, with a warning, so any
+``max_epochs >= 1`` trains.
 """
 import argparse
-import glob
 import os
 import os.path as osp
-from typing import List
+import re
+import shlex
+import sys
+from typing import List, Tuple
 
 import torch
 from mmengine.config import Config, DictAction
@@ -31,6 +38,13 @@ from xerm_mm.utils.config import build_runner, set_data_root, set_work_dir
 from xerm_mm.utils.dataloader_defaults import set_dataloader_defaults
 from xerm_mm.utils.process_group import close_process_group
 from xerm_mm.utils.schedule import check_max_epochs
+from xerm_mm.utils.work_dir_lock import WorkDirLock
+
+# The files a run writes in its work dir (MMEngine's CheckpointHook:
+# epoch_N.pth / iter_N.pth, best_{metric}_epoch_N.pth; last_checkpoint), and
+# XERMRunner's unfinished writes (.{checkpoint}.{pid}.tmp).
+RUN_CHECKPOINTS = (r'(epoch|iter)_\d+\.pth', r'best_.+_(epoch|iter)_\d+\.pth')
+UNFINISHED = r'\.(?P<name>.+)\.\d+\.tmp'
 
 
 def parse_args(argv=None):
@@ -48,9 +62,10 @@ def parse_args(argv=None):
     rerun.add_argument(
         '--overwrite',
         action='store_true',
-        help='delete the checkpoints (*.pth, last_checkpoint) a previous run '
-        'left in the work directory and train from the start (without it, '
-        'or --resume, such a work directory is refused)')
+        help='remove the checkpoints a previous run left in the work '
+        'directory (epoch_N.pth, best_*_epoch_N.pth, last_checkpoint; other '
+        'files are kept) and train from the start (without it, or '
+        '--resume, such a work directory is refused)')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -135,19 +150,52 @@ def _enable_amp(cfg: Config) -> None:
     cfg.optim_wrapper.dtype = 'bfloat16'
 
 
-def _checkpoints(work_dir: str) -> List[str]:
-    """The checkpoint files of a run in ``work_dir`` (sorted)."""
-    found = glob.glob(osp.join(glob.escape(work_dir), '*.pth'))
-    last = osp.join(work_dir, 'last_checkpoint')
-    return sorted(found + ([last] if osp.isfile(last) else []))
+def _run_patterns(cfg: Config) -> List[str]:
+    """The names of the checkpoints a run of ``cfg`` writes (regexes)."""
+    patterns = list(RUN_CHECKPOINTS)
+    hook = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
+    template = hook.get('filename_tmpl')
+    if template:
+        patterns.append(re.escape(template).replace(r'\{\}', r'\d+'))
+    return patterns
+
+
+def _run_files(cfg: Config, work_dir: str) -> Tuple[List[str], List[str]]:
+    """The files an earlier run wrote in ``work_dir``, and the other
+    ``*.pth`` files there (a user's, kept); both sorted by name."""
+    if not osp.isdir(work_dir):
+        return [], []
+    patterns = _run_patterns(cfg)
+
+    def written(name: str) -> bool:
+        unfinished = re.fullmatch(UNFINISHED, name)
+        if unfinished:
+            name = unfinished.group('name')
+        return any(re.fullmatch(p, name) for p in patterns)
+
+    names = sorted(n for n in os.listdir(work_dir)
+                   if osp.isfile(osp.join(work_dir, n)))
+    ours = [n for n in names if n == 'last_checkpoint' or written(n)]
+    others = [n for n in names if n.endswith('.pth') and n not in ours]
+    return ours, others
+
+
+def _launch_rank(launcher: str) -> int:
+    """This process's rank, before the process group is set up."""
+    name = dict(slurm='SLURM_PROCID', mpi='OMPI_COMM_WORLD_RANK').get(
+        launcher, 'RANK')
+    return int(os.environ.get(name, os.environ.get('RANK', 0)))
 
 
 def check_work_dir(cfg: Config, args) -> None:
     """Refuse to mix two runs in one work dir; check what --resume finds.
 
+    With ``--overwrite``, remove the files of the earlier run (rank 0), say
+    which, and keep the others.
+
     Raises:
-        FileExistsError: The work dir holds checkpoints, and neither
-            ``--resume`` nor ``--overwrite`` is given.
+        FileExistsError: The work dir holds the checkpoints of a run, and
+            neither ``--resume`` nor ``--overwrite`` is given.
         FileNotFoundError: ``--resume`` without a path finds no checkpoint
             to resume in the work dir.
     """
@@ -167,30 +215,41 @@ def check_work_dir(cfg: Config, args) -> None:
         return
     if args.resume is not None:
         return
-    found = _checkpoints(work_dir)
-    if not found:
-        return
-    if not args.overwrite:
-        names = [osp.basename(path) for path in found]
+    found, others = _run_files(cfg, work_dir)
+    checkpoints = [n for n in found if not re.fullmatch(UNFINISHED, n)]
+    if checkpoints and not args.overwrite:
         raise FileExistsError(
             f"work dir '{work_dir}' already holds the checkpoints of another "
-            f'run ({", ".join(names[:6])}{", ..." if len(names) > 6 else ""}'
-            '). Add --resume to go on from its last checkpoint, or '
-            '--overwrite to delete them and train from the start (or give '
-            'another --work-dir).')
-    if int(os.environ.get('RANK', 0)) == 0:
-        for path in found:
-            os.remove(path)
+            f'run ({", ".join(checkpoints[:6])}'
+            f'{", ..." if len(checkpoints) > 6 else ""}). Add --resume to go '
+            'on from its last checkpoint, or --overwrite to remove them and '
+            'train from the start (or give another --work-dir).')
+    if not (args.overwrite and found) or _launch_rank(args.launcher) != 0:
+        return
+    for name in found:
+        os.remove(osp.join(work_dir, name))
+    kept = f'; kept {", ".join(others)}' if others else ''
+    print(f"--overwrite: removed from '{work_dir}' the checkpoints of the "
+          f'earlier run: {", ".join(found)}{kept}', flush=True)
 
 
 def main(argv=None):
     args = parse_args(argv)
     register_all_modules(init_default_scope=False)
     cfg = merge_args(Config.fromfile(args.config), args)
-    check_work_dir(cfg, args)
     check_max_epochs(cfg)
-    runner = build_runner(cfg)
-    runner.train()  # XERMRunner fits the schedule to max_epochs
+    command = shlex.join([sys.argv[0] if argv is None else __file__] +
+                         list(sys.argv[1:] if argv is None else argv))
+    # The launch's rank 0 holds the work dir until the run ends.
+    lock = WorkDirLock(cfg.work_dir, command)
+    if _launch_rank(args.launcher) == 0:
+        lock.acquire()
+    try:
+        check_work_dir(cfg, args)
+        runner = build_runner(cfg)
+        runner.train()  # XERMRunner fits the schedule to max_epochs
+    finally:
+        lock.release()
     return runner
 
 
