@@ -20,12 +20,19 @@ without CUDA), and
     ratio bf16_speedup_xe T(XE step) / T(XE step, bf16 autocast)
     ratio bf16_speedup_xerm T(xERM step) / T(xERM step, bf16 autocast)
 
+With ``--compile``, two more: the bf16 XE and xERM steps with every
+backbone (student and teachers) wrapped in ``torch.compile`` (inductor), and
+
+    ratio compile_speedup_xe T(XE step, bf16) / T(XE step, bf16, compiled)
+    ratio compile_speedup_xerm T(xERM step, bf16) / T(xERM step, bf16,
+        compiled)
+
 ``--channels-last`` puts every contender's models and input batches in
 ``torch.channels_last`` memory format; by default they follow the config's
 ``memory_format`` (channels-last in every recipe), as tools/train.py does.
 
     python tools/benchmarks/train_step.py [--batch 128] [--steps 10] \
-        [--amp] [--channels-last]
+        [--amp] [--compile] [--channels-last] [--clock cpu]
 """
 import argparse
 import os
@@ -69,6 +76,9 @@ def parse_args():
     parser.add_argument('--amp', action='store_true',
                         help='also time the XE and xERM steps under bfloat16 '
                         'autocast')
+    parser.add_argument('--compile', action='store_true',
+                        help='also time the bf16 steps with torch.compile '
+                        'on every backbone (implies --amp)')
     parser.add_argument('--channels-last', action='store_true',
                         default=None,
                         help='models and inputs in channels_last format '
@@ -214,7 +224,17 @@ def time_steps(step, n, clock=time.perf_counter):
 CONTENDERS = (('plain', 'plain PyTorch loop'), ('xe', 'XE step, MMEngine'),
               ('xerm', 'xERM step, MMEngine'),
               ('xe_bf16', 'XE step, bf16 autocast'),
-              ('xerm_bf16', 'xERM step, bf16 autocast'))
+              ('xerm_bf16', 'xERM step, bf16 autocast'),
+              ('xe_bf16_compiled', 'XE step, bf16, compiled'),
+              ('xerm_bf16_compiled', 'xERM step, bf16, compiled'))
+
+
+def compile_backbones(model):
+    """``model`` with its backbone and its teachers' in ``torch.compile``."""
+    teachers = getattr(model, 'teachers', {})
+    for net in (model, *teachers.values()):
+        net.backbone = torch.compile(net.backbone)
+    return model
 
 
 def build_steps(args, batches):
@@ -225,6 +245,7 @@ def build_steps(args, batches):
     if args.channels_last is None:
         args.channels_last = memory_format_of(cfg) == torch.channels_last
     kinds = (False, True) if args.amp else (False, )
+    kinds += ('compiled', ) if args.compile else ()
     prepare = to_channels_last if args.channels_last else (lambda m: m)
     models = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -238,14 +259,17 @@ def build_steps(args, batches):
     steps = dict(plain=plain_step_fn(prepare(plain), cfg, batches,
                                      args.channels_last))
     for (kind, amp), model in models.items():
-        name = kind + ('_bf16' if amp else '')
+        name = kind + {False: '', True: '_bf16'}.get(amp, '_bf16_compiled')
+        if amp == 'compiled':
+            model = compile_backbones(model)
         steps[name] = framework_step_fn(cfg if kind == 'xe' else xerm_cfg,
-                                        batches, prepare(model), amp)
+                                        batches, prepare(model), bool(amp))
     return steps
 
 
 def main():
     args = parse_args()
+    args.amp = args.amp or args.compile
     if args.threads:
         torch.set_num_threads(args.threads)
     register_all_modules()
@@ -269,6 +293,10 @@ def main():
         for kind in ('xe', 'xerm'):
             print(f'ratio bf16_speedup_{kind} '
                   f'{best[kind] / best[kind + "_bf16"]:.3f}')
+    if args.compile:
+        for kind in ('xe', 'xerm'):
+            speedup = best[kind + '_bf16'] / best[kind + '_bf16_compiled']
+            print(f'ratio compile_speedup_{kind} {speedup:.3f}')
 
 
 if __name__ == '__main__':
