@@ -1,0 +1,174 @@
+"""What the steps of an experiment run besides the tools, as commands.
+
+``python -m xerm_mm.experiment.step ACTION ...``, called by the commands of
+the plan (see :mod:`xerm_mm.experiment.plan`):
+
+* ``resume FOLDER --inputs DIGEST [--files FILE ...]``: prints ``--resume`` when the
+  stage folder holds a loadable last checkpoint made from the same inputs
+  (the digest and the files' contents, kept in ``FOLDER/inputs.json``),
+  else ``--overwrite`` (tools/train.py then starts afresh);
+* ``check CHECKPOINT --epochs N --out FILE``: the final checkpoint loads
+  weights-only, is finite and was saved at epoch N; writes its record
+  (file, sha256, epoch, device, training images/s) or fails;
+* ``choice FILE --chooser NAME``: a chooser's JSON holds its options;
+* ``options``: prints the ``--cfg-options`` a step learns at run time: the
+  teacher configs with the experiment-wide options (and a post-hoc
+  teacher's choice) merged, written to ``--folder``, and the options a
+  post-hoc stage chose.
+"""
+import argparse
+import hashlib
+import json
+import os
+import os.path as osp
+import sys
+from collections import OrderedDict
+
+from xerm_mm.utils.atomic import atomic_write, sha256_of
+
+INPUTS = 'inputs.json'
+
+
+def _write(data: dict, path: str) -> None:
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with atomic_write(path) as f:
+        json.dump(data, f, indent=1)
+
+
+def _read(path: str):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def resume(folder: str, digest: str, files) -> str:
+    """``--resume`` or ``--overwrite`` for tools/train.py (see module)."""
+    from xerm_mm.apis.manifest import checkpoint_problem
+    key = hashlib.sha256(digest.encode())
+    for path in files:
+        with open(path, 'rb') as f:
+            key.update(f.read())
+    key = key.hexdigest()
+    record = _read(osp.join(folder, INPUTS)) or {}
+    last = osp.join(folder, 'last_checkpoint')
+    latest = open(last).read().strip() if osp.isfile(last) else ''
+    if (record.get('inputs') == key and latest
+            and checkpoint_problem(latest) is None):
+        _write(dict(inputs=key, resumed=True), osp.join(folder, INPUTS))
+        return '--resume'
+    _write(dict(inputs=key, resumed=False), osp.join(folder, INPUTS))
+    return '--overwrite'
+
+
+def device() -> str:
+    """``cuda:NAME`` or ``cpu``: where this job runs."""
+    import torch
+    if torch.cuda.is_available():
+        return f'cuda:{torch.cuda.get_device_name(0)}'
+    return 'cpu'
+
+
+def check(checkpoint: str, epochs: int, batch_size: int, processes: int,
+          out: str) -> None:
+    from xerm_mm.apis.cost import training_throughput
+    from xerm_mm.apis.manifest import checkpoint_problem
+    problem = checkpoint_problem(checkpoint, epochs)
+    if problem:
+        sys.exit(f'the final checkpoint {checkpoint} {problem}; nothing uses '
+                 'it. Look at the log of its training.')
+    folder = osp.dirname(checkpoint)
+    record = OrderedDict(
+        file=checkpoint, sha256=sha256_of(checkpoint), epoch=epochs,
+        device=device(), processes=processes,
+        resumed=bool((_read(osp.join(folder, INPUTS)) or {}).get('resumed')))
+    record.update(training_throughput(checkpoint, batch_size, processes))
+    _write(record, out)
+
+
+def choice(path: str, chooser: str) -> dict:
+    from xerm_mm.apis.post_hoc import option_strings, read_choice
+    from xerm_mm.apis.validate import ExperimentError
+    try:
+        options = read_choice(path, chooser)
+    except ExperimentError as error:
+        sys.exit(str(error))
+    spaced = [o for o in option_strings(options) if any(
+        c.isspace() for c in o)]
+    if spaced:
+        sys.exit(f'{path}: the chosen options {spaced} hold spaces; a '
+                 'chooser writes plain values (numbers, names)')
+    return options
+
+
+def options(args) -> list:
+    """The options of ``options`` (see the module)."""
+    from mmengine.config import Config
+
+    from xerm_mm.apis.experiment import parse_options
+    from xerm_mm.apis.post_hoc import option_strings
+    from xerm_mm.apis.teacher_configs import teacher_config_options
+    found = []
+    if args.teachers_of:
+        overrides = parse_options(args.cfg_options)
+        cfg = Config.fromfile(args.teachers_of)
+        if overrides:
+            cfg.merge_from_dict(overrides)
+        chosen = {}
+        for item in args.chosen:
+            key, path = item.split('=', 1)
+            chosen[key] = choice(path, path)
+        found += teacher_config_options(cfg.get('model'), overrides,
+                                        args.folder, chosen)
+    if args.choice:
+        found += option_strings(choice(args.choice, args.choice))
+    if found and args.flag:
+        found = ['--cfg-options', *found]
+    return found
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    actions = parser.add_subparsers(dest='action', required=True)
+    p = actions.add_parser('resume', help='--resume or --overwrite')
+    p.add_argument('folder')
+    p.add_argument('--inputs', required=True, help='digest of the inputs')
+    p.add_argument('--files', nargs='*', default=[],
+                   help='input files (their contents count)')
+    p = actions.add_parser('check', help='check a final checkpoint')
+    p.add_argument('checkpoint')
+    p.add_argument('--epochs', type=int, required=True)
+    p.add_argument('--batch-size', type=int, required=True)
+    p.add_argument('--processes', type=int, default=1)
+    p.add_argument('--out', required=True)
+    p = actions.add_parser('choice', help='check a chooser\'s JSON')
+    p.add_argument('file')
+    p.add_argument('--chooser', required=True)
+    p = actions.add_parser('options', help='print run-time --cfg-options')
+    p.add_argument('--teachers-of', help='the student config')
+    p.add_argument('--folder', help='where the teacher configs go')
+    p.add_argument('--chosen', action='append', default=[],
+                   help='TEACHER_KEY=CHOICE_FILE of a post-hoc teacher')
+    p.add_argument('--choice', help='a post-hoc stage\'s choice file')
+    p.add_argument('--cfg-options', nargs='+', default=[])
+    p.add_argument('--flag', action='store_true',
+                   help='print --cfg-options first')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.action == 'resume':
+        print(resume(args.folder, args.inputs, args.files))
+    elif args.action == 'check':
+        check(args.checkpoint, args.epochs, args.batch_size, args.processes,
+              args.out)
+    elif args.action == 'choice':
+        choice(args.file, args.chooser)
+    else:
+        print(' '.join(options(args)))
+
+
+if __name__ == '__main__':
+    main()
