@@ -105,6 +105,18 @@ def test_test_tool_names_an_empty_or_truncated_checkpoint(xe_run, tmp_path):
         run_main('test', xe_run[0], truncated, '--work-dir', tmp_path)
 
 
+def test_test_tool_says_garbage_bytes_are_not_a_checkpoint(xe_run, tmp_path):
+    garbage = tmp_path / 'garbage.pth'
+    garbage.write_bytes(bytes(range(256)) * 64)
+    # Before: torch's "Weights only load failed ... Re-running torch.load
+    # with weights_only set to False will likely succeed".
+    with pytest.raises(CheckpointFileError) as error:
+        run_main('test', xe_run[0], garbage, '--work-dir', tmp_path)
+    assert f"'{garbage}' (16384 bytes) is not a checkpoint" in str(
+        error.value)
+    assert 'weights_only' not in str(error.value)
+
+
 def test_load_from_and_resume_name_an_empty_or_truncated_checkpoint(
         xe_run, tmp_path):
     empty, truncated = _empty_and_truncated(xe_run, tmp_path)
