@@ -132,3 +132,41 @@ def test_image_classifier_loss_and_predict(xerm_scope):
     with torch.no_grad():
         preds = model(inputs, samples, mode='predict')
     assert len(preds) == 4 and preds[0].pred_score.shape == (10, )
+
+
+# Stage maps of a 32x32 input: (channels, side) per stage index.
+STAGE_MAPS = {
+    'ResNet32': [(16, 32), (32, 16), (64, 8)],
+    'BBNResNet32': [(16, 32), (32, 16), (64, 8), (128, 8)],
+    'RIDEResNet32': [(16, 32), (48, 16), (96, 8)],
+}
+
+
+@pytest.mark.parametrize('type_', sorted(STAGE_MAPS))
+def test_out_indices_as_mmpretrain_resnets(type_):
+    # mmpretrain's tools read backbone.out_indices (vis_tsne.py names its
+    # features 'feat_{index}'); its ResNets return the maps of those stages.
+    stages = STAGE_MAPS[type_]
+    torch.manual_seed(0)
+    default = MODELS.build(dict(type=type_)).eval()
+    assert default.out_indices == (len(stages) - 1, )
+    every = MODELS.build(
+        dict(type=type_, out_indices=tuple(range(len(stages))))).eval()
+    every.load_state_dict(default.state_dict())
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        outs, last = every(x), default(x)
+    assert [o.shape for o in outs] == [(2, c, s, s) for c, s in stages]
+    assert len(last) == 1
+    torch.testing.assert_close(outs[-1], last[0])
+    # Negative indices count from the last stage, as in mmpretrain.
+    negative = MODELS.build(dict(type=type_, out_indices=(-2, -1)))
+    assert negative.out_indices == (len(stages) - 2, len(stages) - 1)
+    assert MODELS.build(dict(type=type_, out_indices=0)).out_indices == (0, )
+
+
+@pytest.mark.parametrize('bad', [(3, ), (-4, ), ('2', )])
+def test_out_indices_out_of_range_is_named(bad):
+    with pytest.raises(ValueError, match=r'out_indices.*ResNet32 has 3 '
+                       r'stages'):
+        ResNet32(out_indices=bad)

@@ -2,10 +2,11 @@
 
 Both use mmpretrain's ``BasicBlock`` with a parameter-free "option A"
 shortcut (``ZeroPadShortcut``) wherever a block changes the shape, and return
-the last feature map as a 1-tuple, like mmpretrain backbones (use them with
+the maps of the stages ``out_indices`` (by default the last one, a 1-tuple),
+like mmpretrain's ResNets (use them with
 ``neck=dict(type='GlobalAveragePooling')``).
 """
-from typing import List, Optional, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -64,6 +65,28 @@ def _make_block(in_channels: int, out_channels: int, stride: int,
         norm_cfg=norm_cfg)
 
 
+def _check_out_indices(backbone: str, indices: Union[int, Sequence[int]],
+                       stage_names: Sequence[str]) -> Tuple[int, ...]:
+    """``indices`` as non-negative stage indices, as mmpretrain's ResNet."""
+    num = len(stage_names)
+    if isinstance(indices, int):
+        indices = (indices, )
+    checked = []
+    for index in indices:
+        if isinstance(index, bool) or not isinstance(index, int) or \
+                not -num <= index < num:
+            stages = ', '.join(f'{i} {n}' for i, n in enumerate(stage_names))
+            raise ValueError(
+                f'out_indices={tuple(indices)!r}: {backbone} has {num} '
+                f'stages ({stages}); give indices 0..{num - 1}, or '
+                f'-{num}..-1 from the last one.')
+        checked.append(index % num)
+    if not checked:
+        raise ValueError(f'out_indices of {backbone} is empty: give at least '
+                         f'one stage index, e.g. ({num - 1}, ).')
+    return tuple(checked)
+
+
 def _make_stage(in_channels: int, out_channels: int, num_blocks: int,
                 stride: int, norm_cfg: dict) -> nn.Sequential:
     blocks = [_make_block(in_channels, out_channels, stride, norm_cfg)]
@@ -84,11 +107,17 @@ class ResNet32(BaseBackbone):
     (464,154 with a 10-class linear classifier, 470,004 with 100 classes).
 
     Stages for ``frozen_stages``: 0 is the stem, 1..3 are ``layer1..3``.
+    Stages for ``out_indices`` (as in mmpretrain's ResNet): 0..2 are
+    ``layer1..3``.
 
     Args:
         in_channels (int): Input image channels. Defaults to 3.
         stage_blocks (Sequence[int]): Basic blocks per stage.
             Defaults to ``(5, 5, 5)``.
+        out_indices (int | Sequence[int]): The stages whose maps
+            ``forward`` returns, in stage order; negative ones count from the
+            last stage. Defaults to ``(-1, )``, the last stage
+            (``self.out_indices`` holds them non-negative).
         frozen_stages (int): Freeze (no grad, eval mode) the stem and stages
             ``1..frozen_stages``; -1 freezes nothing. Defaults to -1.
         norm_eval (bool): Keep every BN layer in eval mode while training.
@@ -101,15 +130,20 @@ class ResNet32(BaseBackbone):
 
     stage_channels = (16, 32, 64)
     stage_strides = (1, 2, 2)
+    #: Names of the stages that ``out_indices`` count.
+    out_stage_names = ('layer1', 'layer2', 'layer3')
 
     def __init__(self,
                  in_channels: int = 3,
                  stage_blocks: Sequence[int] = (5, 5, 5),
+                 out_indices: Union[int, Sequence[int]] = (-1, ),
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
                  norm_cfg: dict = dict(type='BN'),
                  init_cfg: Optional[dict] = _DEFAULT_INIT):
         super().__init__(init_cfg=init_cfg)
+        self.out_indices = _check_out_indices(
+            type(self).__name__, out_indices, self.out_stage_names)
         if len(stage_blocks) != len(self.stage_channels):
             raise ValueError(f'stage_blocks needs '
                              f'{len(self.stage_channels)} entries, got '
@@ -163,15 +197,29 @@ class ResNet32(BaseBackbone):
         return self
 
     def forward_stages(self, x: torch.Tensor) -> torch.Tensor:
-        """Stem and the three stages; returns the stage-3 map."""
+        """Stem and the stages ``layer1..``; returns the last one's map."""
         x = self.relu(self.norm1(self.conv1(x)))
         for name in self.stage_names:
             x = getattr(self, name)(x)
         return x
 
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
-        """Returns ``(feature_map,)`` of shape ``(N, 64, H/4, W/4)``."""
-        return (self.forward_stages(x), )
+    def stage_outputs(self, x: torch.Tensor) -> Iterator[torch.Tensor]:
+        """The map of each stage of ``out_stage_names``, in turn."""
+        x = self.relu(self.norm1(self.conv1(x)))
+        for name in self.stage_names:
+            x = getattr(self, name)(x)
+            yield x
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """The maps of the stages ``out_indices``; by default
+        ``(feature_map,)``, for ResNet32 ``(N, 64, H/4, W/4)``."""
+        outs = []
+        for i, out in enumerate(self.stage_outputs(x)):
+            if i in self.out_indices:
+                outs.append(out)
+            if i == max(self.out_indices):
+                break  # the later stages are not needed
+        return tuple(outs)
 
 
 @MODELS.register_module()
@@ -181,13 +229,16 @@ class BBNResNet32(ResNet32):
     Like :class:`ResNet32` with 5/5/4 blocks, then two parallel 64-channel
     basic blocks (``branch1``, ``branch2``) on the stage-3 map whose outputs
     are concatenated: ``(N, 128, 8, 8)`` for a 32x32 input; 537,488
-    parameters. For ``frozen_stages``, stage 4 is the two branches.
+    parameters. For ``frozen_stages``, stage 4 is the two branches; for
+    ``out_indices``, stage 3 (the last, the default).
 
     Args:
         in_channels (int): Input image channels. Defaults to 3.
         stage_blocks (Sequence[int]): Defaults to ``(5, 5, 4)``.
         **kwargs: The other arguments of :class:`ResNet32`.
     """
+
+    out_stage_names = ('layer1', 'layer2', 'layer3', 'branches')
 
     def __init__(self,
                  in_channels: int = 3,
@@ -211,7 +262,9 @@ class BBNResNet32(ResNet32):
             stages.append([self.branch1, self.branch2])
         return stages
 
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
-        """Returns ``(feature_map,)`` of shape ``(N, 128, H/4, W/4)``."""
-        x = self.forward_stages(x)
-        return (torch.cat([self.branch1(x), self.branch2(x)], dim=1), )
+    def stage_outputs(self, x: torch.Tensor) -> Iterator[torch.Tensor]:
+        """``layer1..3``, then the two branches' maps concatenated:
+        ``(N, 128, H/4, W/4)``."""
+        for x in super().stage_outputs(x):
+            yield x
+        yield torch.cat([self.branch1(x), self.branch2(x)], dim=1)

@@ -1,5 +1,5 @@
 """RIDE's multi-expert CIFAR ResNet-32 (Wang et al., ICLR 2021)."""
-from typing import List, Optional, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -26,7 +26,8 @@ class RIDEResNet32(ResNet32):
     (520,912 for 2 experts, 769,456 for 3).
 
     Stages for ``frozen_stages``: 0 is the stem, 1 ``layer1``, 2 and 3 the
-    experts' stages 2 and 3.
+    experts' stages 2 and 3. Stages for ``out_indices``: 0 ``layer1``, 1 and
+    2 the experts' stages 2 and 3 (the experts' maps concatenated).
 
     Args:
         num_experts (int): Number of experts, >= 1. Defaults to 2.
@@ -35,12 +36,13 @@ class RIDEResNet32(ResNet32):
             Defaults to ``(5, 5, 5)``.
         expert_channels (Sequence[int]): Widths of an expert's stages 2 and
             3. Defaults to ``(24, 48)``.
-        **kwargs: ``frozen_stages``, ``norm_eval``, ``norm_cfg``,
-            ``init_cfg`` of :class:`ResNet32`.
+        **kwargs: ``out_indices``, ``frozen_stages``, ``norm_eval``,
+            ``norm_cfg``, ``init_cfg`` of :class:`ResNet32`.
     """
 
     stage_channels = (16, )
     stage_strides = (1, )
+    out_stage_names = ('layer1', 'expert_layer2', 'expert_layer3')
 
     def __init__(self,
                  num_experts: int = 2,
@@ -84,10 +86,13 @@ class RIDEResNet32(ResNet32):
             stages += [[self.expert_layer2], [self.expert_layer3]]
         return stages
 
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
-        """Returns ``(maps,)``: the experts' maps concatenated on dim 1."""
+    def stage_outputs(self, x: torch.Tensor) -> Iterator[torch.Tensor]:
+        """``layer1``, then the experts' stage-2 and stage-3 maps, each
+        concatenated on dim 1 (expert ``k`` in channels
+        ``[c k, c (k + 1))``)."""
         x = self.forward_stages(x)
-        return (torch.cat([
-            layer3(layer2(x))
-            for layer2, layer3 in zip(self.expert_layer2, self.expert_layer3)
-        ], dim=1), )
+        yield x
+        maps = [layer2(x) for layer2 in self.expert_layer2]
+        yield torch.cat(maps, dim=1)
+        yield torch.cat(
+            [layer3(m) for layer3, m in zip(self.expert_layer3, maps)], dim=1)
