@@ -29,7 +29,9 @@ class MultiTestLoop(TestLoop):
     and its metrics are returned under ``'{name}/{metric}'``. While a set is
     evaluated, the runner's message hub holds its tag under the runtime info
     key ``'multi_test_loop/set'`` and the tags of the run under
-    ``'multi_test_loop/sets'`` (keys that LogProcessor does not log).
+    ``'multi_test_loop/sets'`` (keys that LogProcessor does not log). A
+    plain ``DumpResults`` of the evaluator (mmpretrain's ``tools/test.py
+    --out``) writes one file per set, as our ``--out`` does.
 
     Example:
         >>> test_cfg = dict(
@@ -113,9 +115,12 @@ class MultiTestLoop(TestLoop):
 
     def run(self) -> dict:
         """Evaluate every test set; return all metrics, prefixed by set."""
+        # Imported here: per_set_outputs imports this module's keys.
+        from .per_set_outputs import dump_per_set
         self.runner.call_hook('before_test')
         self.runner.message_hub.update_info(
             TEST_SETS_KEY, self.tags, resumed=False)
+        dump_per_set(self.evaluator)
         all_metrics = OrderedDict()
         head = self._head()
         configured_view = getattr(head, 'predict_view', None)

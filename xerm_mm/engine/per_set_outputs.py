@@ -14,7 +14,9 @@ by the loop) and, when the run has more than one evaluation, write
   ``vis/balanced/balanced_view/``).
 
 With one evaluation (a plain TestLoop or one test set and view) the paths are
-mmpretrain's: the file given, the folder given.
+mmpretrain's: the file given, the folder given. A plain ``DumpResults`` in
+the evaluator of a MultiTestLoop (what mmpretrain's ``tools/test.py --out``
+appends) is made a :class:`PerSetDumpResults` when the loop starts.
 """
 import os.path as osp
 from typing import Optional
@@ -62,6 +64,17 @@ class PerSetDumpResults(DumpResults):
         self.out_file_path = per_set_file(self.base_out_file_path,
                                            current_test_set())
         return super().compute_metrics(results)
+
+
+def dump_per_set(evaluator) -> None:
+    """Make each plain ``DumpResults`` of ``evaluator`` a
+    :class:`PerSetDumpResults` of the same file (in place)."""
+    for i, metric in enumerate(evaluator.metrics):
+        if type(metric) is DumpResults:
+            evaluator.metrics[i] = PerSetDumpResults(
+                metric.out_file_path,
+                collect_device=metric.collect_device,
+                collect_dir=metric.collect_dir)
 
 
 @HOOKS.register_module()
