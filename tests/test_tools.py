@@ -26,6 +26,7 @@ from conftest import ROOT, run_tool, small_cifar10_config
 from inprocess_tool import load_tool, run_main
 from xerm_mm.datasets import DigitsLT
 from xerm_mm.engine import AutocastOptimWrapper, MultiTestLoop
+from xerm_mm.utils import dataloader_defaults
 from xerm_mm.utils.dataloader_defaults import set_dataloader_defaults
 
 BAR = '━'  # rich's progress bar
@@ -228,7 +229,9 @@ def test_bad_data_root_fails_fast(xe_run, tmp_path):
     assert 'not a folder' in str(error.value)
 
 
-def test_dataloader_defaults_of_mmpretrains_tools():
+def test_dataloader_defaults_of_mmpretrains_tools(monkeypatch):
+    # As on a GPU machine (without one pin_memory is left off).
+    monkeypatch.setattr(dataloader_defaults, 'can_pin_memory', lambda: True)
     cifar = osp.join(ROOT, 'configs/xe/'
                      'xe_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py')
     digits = osp.join(ROOT,

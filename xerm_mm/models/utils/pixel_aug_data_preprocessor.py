@@ -24,7 +24,7 @@ class PixelAugClsDataPreprocessor(ClsDataPreprocessor):
     :class:`RandomPadCropFlip`.
 
     With ``non_blocking=True`` and pinned batches (the tools' default
-    ``pin_memory=True``) the batch goes to a GPU without waiting for it, the
+    ``pin_memory=True`` on a GPU machine) the batch goes to a GPU without waiting for it, the
     labels too (in one pinned copy; ``ClsDataPreprocessor`` copies them
     with a blocking ``.to(device)``, which waits for the GPU's queue to
     drain at every step).
