@@ -15,7 +15,9 @@ the metrics of all sets into the one file, as ``--metrics-out`` does in JSON.
 The checkpoint is refused, before any evaluation, if it is empty or
 truncated, holds NaN/inf weights, or (unless ``--no-strict-load``) its keys
 and shapes are not those of the config's model; ``--out`` and
-``--metrics-out`` are checked for writability at the start.
+``--metrics-out`` are checked for writability at the start. The checkpoint
+is the one of the command line: ``--cfg-options load_from=...`` (or
+``resume``) is refused.
 """
 import argparse
 import copy
@@ -32,7 +34,9 @@ from xerm_mm.engine.per_set_outputs import PerSetDumpResults
 from xerm_mm.evaluation.report import (markdown_table, split_by_test_set,
                                        write_metrics_json)
 from xerm_mm.utils import register_all_modules
-from xerm_mm.utils.config import build_runner, set_data_root, set_work_dir
+from xerm_mm.utils.config import (build_runner, load_config,
+                                  merge_cfg_options, set_data_root,
+                                  set_work_dir)
 from xerm_mm.utils.dataloader_defaults import set_dataloader_defaults
 from xerm_mm.utils.process_group import close_process_group
 
@@ -197,6 +201,20 @@ def _select_test_sets(cfg: Config, names) -> None:
     cfg.test_cfg.test_sets = {name: test_sets[name] for name in names}
 
 
+def check_no_checkpoint_option(options, checkpoint: str) -> None:
+    """Refuse ``--cfg-options`` that would replace the CHECKPOINT argument.
+
+    Raises:
+        ValueError: ``load_from`` or ``resume`` is among the options.
+    """
+    for key in ('load_from', 'resume'):
+        if key in options:
+            raise ValueError(
+                f'--cfg-options {key}={options[key]!r}: tools/test.py tests '
+                f'the CHECKPOINT of its command line ({checkpoint!r}); give '
+                f'the checkpoint to test there, not as --cfg-options {key}.')
+
+
 def merge_args(cfg: Config, args) -> Config:
     """Merge the command-line arguments into the config."""
     if not osp.isfile(args.checkpoint):
@@ -214,7 +232,8 @@ def merge_args(cfg: Config, args) -> Config:
     if args.data_root is not None:
         set_data_root(cfg, args.data_root)
     if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+        check_no_checkpoint_option(args.cfg_options, args.checkpoint)
+        merge_cfg_options(cfg, args.cfg_options)
     if args.tta:
         _enable_tta(cfg)
     if args.views:
@@ -262,7 +281,7 @@ def main(argv=None):
         if getattr(args, flag):
             check_writable(getattr(args, flag), '--' + flag.replace('_', '-'))
     register_all_modules(init_default_scope=False)
-    cfg = merge_args(Config.fromfile(args.config), args)
+    cfg = merge_args(load_config(args.config), args)
     if args.amp and not torch.cuda.is_available():
         print('--amp without CUDA: testing under bfloat16 autocast on the '
               'CPU')

@@ -30,7 +30,8 @@ def _has_text(value: Any) -> bool:
 
 
 def check_option_types(cfg: Mapping, options: Mapping) -> None:
-    """Refuse text where the config holds a number (``lr=abc``).
+    """Refuse text (``lr=abc``), or a list (``lr=[0.1,0.2]``), where the
+    config holds a number.
 
     MMEngine's ``DictAction`` keeps a value it cannot read as a number as a
     string, which then fails far away (a comparison inside the optimizer).
@@ -49,7 +50,10 @@ def check_option_types(cfg: Mapping, options: Mapping) -> None:
         numbers = _is_number(old) or (isinstance(old, (list, tuple))
                                       and bool(old) and all(
                                           _is_number(item) for item in old))
-        if numbers and _has_text(value):
+        # a list for a number: DictAction reads lr=[0.1,0.2] as a list
+        wrong = _has_text(value) or (_is_number(old) and isinstance(
+            value, (list, tuple, dict)))
+        if numbers and wrong:
             kind = 'a number' if _is_number(old) else 'a list of numbers'
             raise ValueError(f'--cfg-options {key}={value!r}: {key} must be '
                              f'{kind} (the config has {old!r})')
