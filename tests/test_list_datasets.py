@@ -111,6 +111,20 @@ def test_label_out_of_range_names_the_file(tmp_path):
                             classes=['a', 'b'])
 
 
+@pytest.mark.parametrize('empty', ['te.txt', 'tr.txt'])
+def test_an_empty_list_names_the_file(tmp_path, empty):
+    # Before: "need at least one array to concatenate" (or labels "out of
+    # range for 0 classes"), no file named.
+    _write(tmp_path / 'tr.txt', [('a.jpg', 0), ('b.jpg', 1)])
+    _write(tmp_path / 'te.txt', [('c.jpg', 1)])
+    (tmp_path / empty).write_text('\n\n')
+    with pytest.raises(ValueError) as err:
+        LongTailListDataset(ann_file='te.txt',
+                            train_ann_file='tr.txt',
+                            data_root=str(tmp_path))
+    assert f'{tmp_path / empty} has no entry' in str(err.value)
+
+
 def test_missing_train_list_is_a_clear_error(tmp_path):
     _write(tmp_path / 'Places_LT_test.txt', [('a.jpg', 0)])
     with pytest.raises(FileNotFoundError) as err:

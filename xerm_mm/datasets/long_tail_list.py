@@ -143,7 +143,13 @@ class LongTailListDataset(BaseDataset):
         if not exists(path):
             raise FileNotFoundError(
                 f'{type(self).__name__}: {what} {path} not found; {hint}')
-        return read_list_file(path)
+        paths, labels = read_list_file(path)
+        if not paths:
+            raise ValueError(
+                f'{type(self).__name__}: {what} {path} has no entry (one '
+                '"relative/path label" per line); give the list of the '
+                'split, or write it again (an interrupted copy?)')
+        return paths, labels
 
     def _num_classes(self, train_labels: np.ndarray) -> int:
         """Set ``metainfo['classes']`` when not given; return ``C``."""
@@ -220,6 +226,10 @@ class LongTailListDataset(BaseDataset):
         paths, labels = scan_tree(self.img_prefix, {f: to_idx[f]
                                                     for f in own},
                                   self.extensions)
+        if not labels.size:
+            raise ValueError(
+                f'{name}: no image in the class folders of {self.img_prefix} '
+                f'(extensions: {", ".join(self.extensions)})')
         return paths, labels, train_labels
 
     def load_data_list(self) -> List[dict]:
