@@ -33,8 +33,9 @@ from mmengine.runner import find_latest_checkpoint
 from xerm_mm.engine.autocast_optim_wrapper import \
     AutocastOptimWrapper  # noqa: F401  registers it
 from xerm_mm.utils import register_all_modules
-from xerm_mm.utils.cfg_options import check_option_types
-from xerm_mm.utils.config import build_runner, set_data_root, set_work_dir
+from xerm_mm.utils.config import (build_runner, load_config,
+                                  merge_cfg_options, set_data_root,
+                                  set_work_dir)
 from xerm_mm.utils.dataloader_defaults import set_dataloader_defaults
 from xerm_mm.utils.process_group import close_process_group
 from xerm_mm.utils.schedule import check_max_epochs
@@ -129,8 +130,7 @@ def merge_args(cfg: Config, args) -> Config:
     if args.data_root is not None:
         set_data_root(cfg, args.data_root)
     if args.cfg_options is not None:
-        check_option_types(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
+        merge_cfg_options(cfg, args.cfg_options)
     set_dataloader_defaults(
         cfg,
         pin_memory=not args.no_pin_memory,
@@ -236,7 +236,7 @@ def check_work_dir(cfg: Config, args) -> None:
 def main(argv=None):
     args = parse_args(argv)
     register_all_modules(init_default_scope=False)
-    cfg = merge_args(Config.fromfile(args.config), args)
+    cfg = merge_args(load_config(args.config), args)
     check_max_epochs(cfg)
     command = shlex.join([sys.argv[0] if argv is None else __file__] +
                          list(sys.argv[1:] if argv is None else argv))
