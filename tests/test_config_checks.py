@@ -13,6 +13,7 @@ from mmengine.config import Config
 
 from conftest import small_cifar10_config
 from inprocess_tool import load_tool, run_main
+from pipeline_setup import run_pipeline
 from xerm_mm.registry import DATASETS
 from xerm_mm.utils.config import load_config, merge_cfg_options
 from xerm_mm.utils.config_checks import (check_config, check_key_typos,
@@ -259,3 +260,20 @@ def test_test_tool_refuses_a_checkpoint_option(xe_config, tmp_path, option):
                  str(tmp_path / 'w'), '--cfg-options', option)
     assert f'--cfg-options {option.split("=")[0]}=' in str(error.value)
     assert str(ckpt) in str(error.value)
+
+
+@pytest.mark.slow
+def test_pipeline_stages_and_evaluations_follow_the_option(xe_config, tmp_path):
+    pipeline = tmp_path / 'one_stage.py'
+    pipeline.write_text(f"stages = [dict(name='xe', config={xe_config!r})]\n"
+                        "evaluations = [dict(name='XE', stage='xe')]\n")
+    work = tmp_path / 'work'
+    out = run_pipeline(str(pipeline), '--work-dir', str(work),
+                       '--cfg-options', IB5)
+    assert 'exit:' not in out, out[-3000:]
+    dumped = sorted(str(p) for p in work.rglob('small_xe*.py'))
+    assert len(dumped) == 2, dumped  # the training's and the test's
+    for path in dumped:
+        cfg = Config.fromfile(path)
+        assert cfg.train_dataloader.dataset.imbalance_ratio == 5
+        assert cfg.test_dataloader.dataset.train_imbalance_ratio == 5
