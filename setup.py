@@ -73,6 +73,9 @@ if __name__ == '__main__':
         },
         python_requires='>=3.8',
         install_requires=read_requirements('runtime.txt'),
-        extras_require={'tests': read_requirements('tests.txt')},
+        extras_require={
+            'tests': read_requirements('tests.txt'),
+            'cam': read_requirements('cam.txt'),  # Grad-CAM
+        },
         license='Apache License 2.0',
         zip_safe=False)

@@ -4,8 +4,10 @@ XE and TDE are trained for one epoch on DigitsLT IB 100 (module fixtures,
 in this process); the xERM-TDE checkpoint is its student's state dict as
 XERMRunner saves it (teachers are not part of it), untrained.
 """
+import importlib.util
 import json
 import os.path as osp
+import sys
 
 import numpy as np
 import pytest
@@ -15,7 +17,8 @@ import torch.nn.functional as F
 from conftest import ROOT
 from inprocess_tool import run_main
 from xerm_mm.analysis.features import preprocess
-from xerm_mm.analysis.grad_cam import grad_cam
+from xerm_mm.analysis.grad_cam import (GRAD_CAM_REQUIREMENT, grad_cam,
+                                       predicted_logits)
 from xerm_mm.analysis.trained_model import (build_model, load_config,
                                             load_model_and_test_set)
 from xerm_mm.utils.checkpoint_checks import CheckpointMismatchError
@@ -34,6 +37,11 @@ STUDY = osp.join(ROOT, 'configs/feature_study/frozen-backbone_bbn-resnet32_'
 TSNE = 'analysis_tools/tsne'
 CAM = 'analysis_tools/cam'
 FEATURE_STUDY = 'analysis_tools/feature_study'
+# Grad-CAM is the optional grad-cam package (requirements/cam.txt, in the
+# test requirements too).
+needs_grad_cam = pytest.mark.skipif(
+    importlib.util.find_spec('pytorch_grad_cam') is None,
+    reason='the optional grad-cam package is not installed')
 
 
 @pytest.fixture(scope='module')
@@ -101,6 +109,11 @@ def test_tsne_and_cam_refuse_bad_input(checkpoints, tmp_path):
                        match=r"--model XE: checkpoint '.*missing.pth' not"):
         run_main(TSNE, '--model', 'XE', CONFIGS['XE'],
                  tmp_path / 'missing.pth', '--out-dir', tmp_path)
+
+
+@needs_grad_cam
+def test_cam_refuses_bad_input(checkpoints, tmp_path):
+    xe = ['--model', 'XE', CONFIGS['XE'], checkpoints['XE']]
     with pytest.raises(KeyError, match=r"--test-set 'ib7'.*'ib100'"):
         run_main(CAM, *xe, '--indices', '0', '--test-set', 'ib7',
                  '--out-dir', tmp_path)
@@ -112,6 +125,7 @@ def test_tsne_and_cam_refuse_bad_input(checkpoints, tmp_path):
                  '--indices', '0', '--out-dir', tmp_path)
 
 
+@needs_grad_cam
 def test_cam_of_the_predicting_view(checkpoints, tmp_path):
     indices = [0, 120, 499]
     numbers, out = run_main(CAM, *_models(checkpoints, 'XE', 'PC', 'TDE'),
@@ -139,6 +153,7 @@ def test_cam_of_the_predicting_view(checkpoints, tmp_path):
     assert gt['models']['XE']['target'] == labels
 
 
+@needs_grad_cam
 def test_grad_cam_of_a_linear_head_is_its_class_activation_map(checkpoints):
     # Pooling then a linear layer: the gradient of logit c is W_c / (h w)
     # everywhere, so Grad-CAM is ReLU(sum_k W_ck A_k) (Zhou et al.'s CAM).
@@ -155,6 +170,46 @@ def test_grad_cam_of_a_linear_head_is_its_class_activation_map(checkpoints):
     expected -= expected.amin(dim=(1, 2), keepdim=True)
     expected /= expected.amax(dim=(1, 2), keepdim=True)
     torch.testing.assert_close(cams, expected, atol=1e-4, rtol=1e-4)
+
+
+@needs_grad_cam
+def test_grad_cam_of_a_tde_view_follows_the_definition(checkpoints):
+    # Grad-CAM by hand: the gradient of the TDE view's logit averaged over
+    # the last map weights its channels; ReLU; resized; scaled to [0, 1].
+    model, dataset = load_model_and_test_set(CONFIGS['TDE'],
+                                             checkpoints['TDE'])
+    inputs, _ = preprocess(model, dataset, [5, 250])
+    targets = torch.tensor([3, 7])
+    cams, logits = grad_cam(model, inputs, targets)
+    maps = model.backbone(inputs)[-1].detach().requires_grad_()
+    by_hand = predicted_logits(model, model.neck((maps, )))
+    torch.testing.assert_close(logits, by_hand.detach())
+    grads, = torch.autograd.grad(by_hand.gather(1, targets[:, None]).sum(),
+                                 maps)
+    expected = F.relu((grads.mean(dim=(2, 3), keepdim=True) *
+                       maps).sum(dim=1)).detach()
+    expected = F.interpolate(expected[:, None], size=(32, 32),
+                             mode='bilinear')[:, 0]
+    expected -= expected.amin(dim=(1, 2), keepdim=True)
+    expected /= expected.amax(dim=(1, 2), keepdim=True)
+    torch.testing.assert_close(cams, expected, atol=1e-4, rtol=1e-4)
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_cam_without_grad_cam_says_how_to_install_it(tmp_path, monkeypatch):
+    # Refused before any model is loaded (the checkpoint does not exist).
+    monkeypatch.setitem(sys.modules, 'pytorch_grad_cam', None)
+    with pytest.raises(ImportError,
+                       match=r"pip install 'grad-cam==1\.4\.8'"):
+        run_main(CAM, '--model', 'XE', CONFIGS['XE'],
+                 tmp_path / 'missing.pth', '--indices', '0', '--out-dir',
+                 tmp_path)
+
+
+def test_grad_cam_requirement_is_the_pinned_one():
+    for name in ('cam.txt', 'tests.txt'):
+        with open(osp.join(ROOT, 'requirements', name)) as f:
+            assert GRAD_CAM_REQUIREMENT in f.read().split(), name
 
 
 def _state(path):

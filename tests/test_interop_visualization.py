@@ -3,12 +3,15 @@
 The tools are mmpretrain's installed ones (``mmpretrain/.mim/tools``), run
 in-process on the offline digits config with an untrained checkpoint (what
 is checked is that they run on our backbones and loops, not accuracy).
+``vis_cam.py`` needs the optional grad-cam package (requirements/cam.txt).
 """
 import glob
+import importlib.util
 import os.path as osp
 import runpy
 import sys
 
+import cv2
 import mmengine
 import mmpretrain
 import numpy as np
@@ -102,3 +105,28 @@ class TestTestToolOut:
             preds = mmengine.load(str(tmp_path / f'preds_{name}.pkl'))
             assert len(preds) == size, name
             assert {'pred_score', 'gt_label'} <= set(preds[0])
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec('pytorch_grad_cam') is None,
+    reason='the optional grad-cam package is not installed')
+class TestVisCam:
+    """mmpretrain's tools/visualization/vis_cam.py (grad-cam 1.4.8)."""
+
+    def test_runs_on_our_model(self, checkpoint, tmp_path, monkeypatch):
+        image = tmp_path / 'digit.png'
+        cv2.imwrite(str(image), np.full((32, 32, 3), 128, np.uint8))
+        # vis_cam.py reads an image file through the test pipeline; the
+        # digits pipeline packs arrays, so a file loader goes first.
+        config = tmp_path / 'from_file.py'
+        config.write_text(
+            f'_base_ = {CONFIG!r}\n'
+            'test_dataloader = dict(dataset=dict(pipeline=[\n'
+            "    dict(type='LoadImageFromFile'), dict(type='PackInputs')]))\n")
+        out = tmp_path / 'cam.png'
+        _run_tool(
+            osp.join(MMPRETRAIN_TOOLS, 'visualization', 'vis_cam.py'), image,
+            config, checkpoint, '--target-layers', 'backbone.branch1',
+            'backbone.branch2', '--device', 'cpu', '--save-path', out,
+            monkeypatch=monkeypatch)
+        assert cv2.imread(str(out)).shape == (32, 32, 3)

@@ -3,7 +3,8 @@
 [--model ...] --indices I [I ...] --out-dir DIR``.
 
 For the test images ``--indices`` (positions in the config's test dataset,
-the balanced one, or ``--test-set``), each model's Grad-CAM (written in
+the balanced one, or ``--test-set``), each model's Grad-CAM (the ``grad-cam``
+package, an optional extra: ``pip install 'grad-cam==1.4.8'``; see
 :mod:`xerm_mm.analysis.grad_cam`: the last backbone stage's map, weighted by
 the gradient of the class's logit in the view the model predicts with) for
 its predicted class, or the true class with ``--target gt``; the models side
@@ -31,7 +32,7 @@ from xerm_mm.analysis.cli import (add_figure_options,  # noqa: E402
                                   add_model_option, add_test_set_options,
                                   check_model_names)
 from xerm_mm.analysis.features import preprocess, save_cached  # noqa: E402
-from xerm_mm.analysis.grad_cam import grad_cam  # noqa: E402
+from xerm_mm.analysis.grad_cam import grad_cam, import_grad_cam  # noqa: E402
 from xerm_mm.analysis.trained_model import (  # noqa: E402
     load_model_and_test_set, resolved_models)
 from xerm_mm.utils import register_all_modules  # noqa: E402
@@ -83,6 +84,7 @@ def check_indices(indices, dataset, name: str) -> None:
 
 def main(argv=None):
     args = parse_args(argv)
+    import_grad_cam()  # the optional package, before any model is loaded
     register_all_modules(init_default_scope=False)
     models = resolved_models(args.model)
     images, panels, arrays = [], OrderedDict(), {}

@@ -1,28 +1,35 @@
-"""Grad-CAM (Selvaraju et al., ICCV 2017) on a classifier's last stage.
+"""Grad-CAM (Selvaraju et al., ICCV 2017) of our classifiers, by grad-cam.
 
-The activations are the last feature map of ``model.backbone`` (its last
-stage: for BBN-ResNet-32 the two concatenated branches, ``(N, 128, 8, 8)``
-on CIFAR), read by a forward hook; the score is the logit of the target
-class in the view the model predicts with (``head.views(feats)
-[head.predict_view]`` for a PC / TDE head, the plain logits otherwise). Per
-image: channel weights = the score's gradient averaged over the map, CAM =
-ReLU(sum of weighted channels), resized (bilinear) to the input image and
-scaled to [0, 1].
-
-Written here rather than taken from ``grad-cam`` (pytorch-grad-cam, which
-mmpretrain's ``vis_cam`` uses): its releases require
-``opencv-python-headless``, which would sit next to the pinned
-``opencv-python`` (two distributions writing one ``cv2`` module); see
-docs/analysis.md.
+The CAMs are computed by the ``grad-cam`` package (pytorch-grad-cam, the one
+mmpretrain's ``tools/visualization/vis_cam.py`` uses; the optional extra
+``xerm_mm[cam]``). This module shows it our models: the target layer is the
+last feature map of ``model.backbone`` (for BBN-ResNet-32 the two
+concatenated branches, ``(N, 128, 8, 8)`` on CIFAR), passed through an
+identity layer by a forward hook, and the output is the logits of the view
+the model predicts with (``head.views(feats)[head.predict_view]`` for a PC /
+TDE head, the plain logits otherwise). Why that release: docs/analysis.md.
 """
 from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
-#: Added to the CAM's range before dividing by it (an all-zero CAM stays 0).
-EPS = 1e-7
+#: The grad-cam release we use: it needs ``opencv-python`` (ours), not
+#: ``opencv-python-headless`` as 1.5 does, and it is the API mmpretrain
+#: 1.2.0's vis_cam.py calls (``use_cuda``, dropped in 1.5).
+GRAD_CAM_REQUIREMENT = 'grad-cam==1.4.8'
+
+
+def import_grad_cam():
+    """``pytorch_grad_cam``, or an ImportError saying how to install it."""
+    try:
+        import pytorch_grad_cam
+    except ImportError as error:
+        raise ImportError(
+            'Grad-CAM needs the optional package grad-cam, which is not '
+            f"installed: pip install '{GRAD_CAM_REQUIREMENT}' (or, in a "
+            "checkout of xerm_mm, pip install -e '.[cam]').") from error
+    return pytorch_grad_cam
 
 
 def predicted_logits(model: nn.Module, feats) -> torch.Tensor:
@@ -33,8 +40,35 @@ def predicted_logits(model: nn.Module, feats) -> torch.Tensor:
     return head(feats)
 
 
-def _last_map(output) -> torch.Tensor:
-    return output[-1] if isinstance(output, (tuple, list)) else output
+class PredictingView(nn.Module):
+    """A classifier as grad-cam sees it: images to the predicting view's
+    logits, the backbone's last map passing through ``last_map``.
+
+    Args:
+        model (nn.Module): An ImageClassifier (``backbone``, ``neck``,
+            ``head``).
+    """
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+        self.last_map = nn.Identity()
+        self.logits = None
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        handle = self.model.backbone.register_forward_hook(self._last_map)
+        try:
+            logits = predicted_logits(self.model,
+                                      self.model.extract_feat(inputs))
+        finally:
+            handle.remove()
+        self.logits = logits.detach()
+        return logits
+
+    def _last_map(self, module, args, output):
+        if isinstance(output, (tuple, list)):
+            return tuple(output[:-1]) + (self.last_map(output[-1]), )
+        return self.last_map(output)
 
 
 def grad_cam(model: nn.Module,
@@ -54,28 +88,16 @@ def grad_cam(model: nn.Module,
         tuple: ``(cams, logits)``: ``(N, H, W)`` CAMs in [0, 1] and the
         ``(N, C)`` logits of the predicting view.
     """
-    store = {}
-
-    def keep_map(module, args, output):
-        store['map'] = _last_map(output)
-
-    handle = model.backbone.register_forward_hook(keep_map)
+    cam_lib = import_grad_cam()
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+    view = PredictingView(model)
+    cam = cam_lib.GradCAM(view, [view.last_map])
     try:
-        with torch.enable_grad():
-            # The input needs a gradient when the backbone's weights do not.
-            logits = predicted_logits(
-                model, model.extract_feat(inputs.detach().requires_grad_()))
-            if targets is None:
-                targets = logits.argmax(dim=1)
-            score = logits.gather(1, targets.view(-1, 1)).sum()
-            maps = store['map']
-            grads, = torch.autograd.grad(score, maps)
+        if targets is not None:
+            targets = [ClassifierOutputTarget(int(t)) for t in targets]
+        # The input needs a gradient when the backbone's weights do not.
+        cams = cam(inputs.detach().requires_grad_(), targets)
     finally:
-        handle.remove()
-    weights = grads.mean(dim=(2, 3), keepdim=True)
-    cams = F.relu((weights * maps).sum(dim=1)).detach()
-    cams = F.interpolate(cams[:, None].float(), size=inputs.shape[-2:],
-                         mode='bilinear', align_corners=False)[:, 0]
-    cams = cams - cams.amin(dim=(1, 2), keepdim=True)
-    cams = cams / (cams.amax(dim=(1, 2), keepdim=True) + EPS)
-    return cams, logits.detach()
+        cam.activations_and_grads.release()
+        model.zero_grad(set_to_none=True)  # grad-cam's backward filled them
+    return torch.from_numpy(cams), view.logits
