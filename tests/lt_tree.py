@@ -137,7 +137,8 @@ def write_pretrained_stand_ins(pipeline: str) -> list:
     paths: under the current directory), so that the pipeline passes
     :class:`~xerm_mm.apis.Experiment`'s checks without the real weights
     (the Places365-LT recipes' ImageNet ResNets). The placeholders pass the
-    existence check only: they hold no weights. Returns their paths."""
+    file checks only: they hold no weights. Returns their paths."""
+    import torch
     from mmengine.config import Config
 
     from xerm_mm.utils.config import resolve_config_path
@@ -149,7 +150,6 @@ def write_pretrained_stand_ins(pipeline: str) -> list:
             if '://' in path or osp.exists(path):
                 continue
             os.makedirs(osp.dirname(path) or '.', exist_ok=True)
-            with open(path, 'w') as f:
-                f.write('a stand-in, not weights\n')
+            torch.save(dict(state_dict={}), path)  # a checkpoint, no weights
             written.append(path)
     return written

@@ -2,7 +2,8 @@
 
 * :func:`read_checkpoint`: ``torch.load`` (weights-only) with errors that name
   the file: missing, empty, truncated, not a checkpoint, or holding objects
-  that could run code;
+  that could run code (:func:`check_checkpoint_file`: the same without
+  loading, from the first bytes);
 * :func:`non_finite_keys` / :func:`check_finite`: the tensors holding NaN or
   inf (a diverged training);
 * :func:`state_dict_mismatches` / :func:`check_state_dict_fits`: every key and
@@ -57,17 +58,17 @@ def _listed(items: List[str]) -> str:
     return shown + (f' (and {more} more)' if more > 0 else '')
 
 
-def read_checkpoint(path: str, map_location='cpu') -> dict:
-    """Load the checkpoint file ``path`` weights-only.
+def check_checkpoint_file(path: str) -> bytes:
+    """Check, without loading it, that ``path`` looks like a checkpoint.
 
-    ``weights_only=True`` is passed explicitly, so no environment setting
-    (``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``) turns on full unpickling.
+    Returns:
+        bytes: The first bytes of the file.
 
     Raises:
         FileNotFoundError: No file at ``path``.
-        CheckpointFileError: The file is empty, truncated or damaged, not a
-            torch checkpoint, or holds objects that only full unpickling
-            (which can run code) would load.
+        CheckpointFileError: The file is empty, a zip archive whose end is
+            missing (truncated), or not a torch checkpoint (neither
+            torch.save's zip archive nor a pickle stream).
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint {path!r} not found')
@@ -89,6 +90,23 @@ def read_checkpoint(path: str, map_location='cpu') -> dict:
                 'torch.save')
     elif not head.startswith(b'\x80'):  # not a pickle stream either
         raise _not_a_checkpoint(path, size, f'it begins with {head!r}')
+    return head
+
+
+def read_checkpoint(path: str, map_location='cpu') -> dict:
+    """Load the checkpoint file ``path`` weights-only.
+
+    ``weights_only=True`` is passed explicitly, so no environment setting
+    (``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``) turns on full unpickling.
+
+    Raises:
+        FileNotFoundError: No file at ``path``.
+        CheckpointFileError: The file is empty, truncated or damaged, not a
+            torch checkpoint, or holds objects that only full unpickling
+            (which can run code) would load.
+    """
+    head = check_checkpoint_file(path)
+    size = osp.getsize(path)
     try:
         with checkpoint_safe_globals():
             return torch.load(

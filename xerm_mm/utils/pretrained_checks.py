@@ -14,7 +14,8 @@ alone.
 import os.path as osp
 from typing import Iterator, List, Optional, Tuple
 
-from xerm_mm.utils.checkpoint_checks import CheckpointFileError
+from xerm_mm.utils.checkpoint_checks import (CheckpointFileError,
+                                             check_checkpoint_file)
 
 # Model keys whose configs are not initialised by the model's init_weights()
 # (XERMClassifier's frozen teachers load their own checkpoints).
@@ -101,7 +102,8 @@ def _missing_message(key: str, path: str) -> str:
 
 def check_pretrained_files(model_cfg, key: str = 'model') -> None:
     """Raise if a local ``Pretrained`` checkpoint of a model config is
-    missing or empty.
+    missing, empty, truncated or not a checkpoint (its first bytes; it is
+    not loaded here).
 
     Args:
         model_cfg: The config's ``model`` (dict or None).
@@ -111,7 +113,8 @@ def check_pretrained_files(model_cfg, key: str = 'model') -> None:
         FileNotFoundError: naming the config key, the file, and how to get
             it (the download command of mmpretrain's model zoo when the file
             name is one of its files) or give another.
-        CheckpointFileError: The file is empty.
+        CheckpointFileError: The file is empty, truncated or not a
+            checkpoint.
     """
     for where, path in pretrained_checkpoints(model_cfg or {}, key):
         if not isinstance(path, str) or '://' in path:
@@ -123,3 +126,10 @@ def check_pretrained_files(model_cfg, key: str = 'model') -> None:
                 f'{where}: the pretrained weights {path!r} are an empty '
                 'file (0 bytes: a download cut off); download them again '
                 f'or give another file with --cfg-options {where}=PATH.')
+        try:
+            check_checkpoint_file(path)
+        except CheckpointFileError as error:
+            raise CheckpointFileError(
+                f'{where}: the pretrained weights: {error} Download them '
+                f'again or give another file with --cfg-options '
+                f'{where}=PATH.') from error
