@@ -100,7 +100,7 @@ def test_tsne_is_deterministic_and_cached(checkpoints, tmp_path):
     assert len(other['models']['XE']['points']) == 30
 
 
-def test_tsne_and_cam_refuse_bad_input(checkpoints, tmp_path):
+def test_tsne_refuses_bad_input(checkpoints, tmp_path):
     xe = ['--model', 'XE', CONFIGS['XE'], checkpoints['XE']]
     with pytest.raises(ValueError, match=r"--classes '12': no such class; "
                        r'give ids 0\.\.9'):
