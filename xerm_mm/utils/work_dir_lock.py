@@ -84,7 +84,7 @@ class WorkDirLock:
             pid=os.getpid(),
             host=socket.gethostname(),
             command=self.command,
-            started=datetime.datetime.now().isoformat(timespec='seconds'))
+            started=datetime.datetime.now().isoformat(' ', 'seconds'))
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(holder).encode(), 0)
 
