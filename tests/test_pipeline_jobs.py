@@ -451,3 +451,23 @@ def test_progress_lines():
     odd = head + 'Epoch(train) something new\n'
     assert progress_line('xe (train)', odd) == (
         'xe (train) | Epoch(train) something new')
+
+
+def test_progress_line_of_each_test_set_names_that_set():
+    # The lines closing the test sets, as tools/test.py logs them: each
+    # repeats the metrics of the sets before it.
+    head = '12/05 00:13:51 - mmengine - INFO - Epoch(test) [1/1]    '
+    balanced = 'balanced/lt/top1: 10.0000  balanced/lt/many_recall: nan  '
+    ib10 = 'ib10/lt/top1: 30.0000  ib10/lt/many_recall: 5.0000  '
+    tail = 'data_time: 0.0039  time: 0.1110\n'
+    assert progress_line('XE (test)', head + balanced + tail) == (
+        'XE (test) | iter 1/1, balanced/lt/top1 10.0000')
+    assert progress_line('XE (test)', head + balanced + ib10 + tail) == (
+        'XE (test) | iter 1/1, ib10/lt/top1 30.0000')
+    # Per view of the head (test_cfg.views): the set and the view.
+    views = ''.join(f'{s}/{v}_view/lt/top1: {n}.0000  '
+                    for n, (v, s) in enumerate(
+                        [(v, s) for v in ('imbalanced', 'balanced')
+                         for s in ('balanced', 'ib10')]))
+    assert progress_line('PC (test)', head + views + tail) == (
+        'PC (test) | iter 1/1, ib10/balanced_view/lt/top1 3.0000')

@@ -8,6 +8,7 @@ the steps running at once (``--jobs``) stay apart in a plain log::
     xe (train) | epoch 1/12, iter 10/391, eta 0:12:34, loss 2.3
     xe (train) | val epoch 1, iter 40/40, lt/top1 17.2
     XE (test) | iter 4/4, balanced/lt/top1 40.1
+    XE (test) | iter 4/4, ib10/lt/top1 55.3
 
 and the end of each tool as ``xe (train) | ended after 812.4 s`` (or
 ``failed (exit 1) after ...``).
@@ -35,6 +36,27 @@ _STEP = re.compile(r'^(?P<mode>\w+)\)\s*(?:\[(?P<epoch>\d+)\])?'
 _FIELD = re.compile(r'(\S+): (\S+)')
 
 
+def _set_tag(key: str) -> str:
+    """The test set of metric ``key``: ``'ib10'`` of ``'ib10/lt/top1'``,
+    ``'ib10/balanced_view'`` of ``'ib10/balanced_view/lt/top1'``."""
+    parts = key.split('/')
+    return '/'.join(parts[:2] if parts[1].endswith('_view') else parts[:1])
+
+
+def _first_metric(fields: list) -> list:
+    """The first metric of the test set whose metrics end the line.
+
+    The line closing each test set of a MultiTestLoop repeats the metrics of
+    the sets before it (MMEngine logs every ``test/`` scalar of the run), so
+    the set just tested is the one of the last metric.
+    """
+    metrics = [(k, v) for k, v in fields if '/' in k]
+    if not metrics:
+        return fields[:1]
+    tag = _set_tag(metrics[-1][0])
+    return [next((k, v) for k, v in metrics if _set_tag(k) == tag)]
+
+
 def progress_line(label: str,
                   line: str,
                   max_epochs: Optional[int] = None) -> Optional[str]:
@@ -42,7 +64,8 @@ def progress_line(label: str,
     ``'xe (train)'``); None for a line that is no progress line.
 
     A training line gives epoch (of ``max_epochs``), iteration, ETA and
-    loss; the line closing a validation or test gives its first metric.
+    loss; the line closing a validation or a test set gives the first
+    metric of that set.
     """
     if PROGRESS_MARK not in line:
         return None
@@ -59,7 +82,7 @@ def progress_line(label: str,
     fields = _FIELD.findall(found.group('rest'))
     shown = [(k, v) for k, v in fields if k in ('eta', 'loss')]
     if not shown and fields and mode != 'train':
-        shown = fields[:1]  # the end of a val / test: its first metric
+        shown = _first_metric(fields)  # the end of a val / test
     parts += [f'{key} {value}' for key, value in shown]
     head = '' if mode in ('train', 'test') else f'{mode} '
     return f'{label} | {head}' + ', '.join(parts)
