@@ -114,10 +114,14 @@ def build(args) -> Plan:
 
 def write_plan(plan: Plan, folder: str) -> str:
     """Add the report's step and write the plan to ``folder``; return the
-    file (named by its digest: runs with other plans never share one)."""
+    file. The report reads the plan from ``{work_dir}/.plans/{digest}.json``
+    (named by its digest: runs with other plans never share one; a dry run
+    writes its copy elsewhere, and its commands are the real run's)."""
     os.makedirs(folder, exist_ok=True)
-    path = osp.join(folder, f'{plan.digest}.json')
-    plan.steps.append(report_step(plan, path, sys.executable))
+    name = f'{plan.digest}.json'
+    plan.steps.append(report_step(
+        plan, osp.join(plan.work_dir, '.plans', name), sys.executable))
+    path = osp.join(folder, name)
     with open(path, 'w') as f:
         f.write(plan.to_json())
     return path
