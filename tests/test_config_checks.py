@@ -52,7 +52,7 @@ def test_edit_distance():
     assert edit_distance('val_cfg', 'test_cfg') > 1
 
 
-# ---- item 1: the test sets' training counts are the training split's -----
+# ---- the test sets' training counts are the training split's -----------
 
 
 def test_train_option_makes_the_test_sets_follow(ib5_run):
@@ -78,6 +78,24 @@ def test_test_tool_follows_the_same_option(ib5_run, xe_config, tmp_path):
     metrics, _ = run_main('test', xe_config, osp.join(work, 'epoch_1.pth'),
                           '--work-dir', str(tmp_path), '--cfg-options', IB5)
     assert 'ib10/lt/top1' in metrics
+
+
+@pytest.mark.slow
+def test_pipeline_stages_and_evaluations_follow_the_option(
+        xe_config, tmp_path):
+    pipeline = tmp_path / 'one_stage.py'
+    pipeline.write_text(f"stages = [dict(name='xe', config={xe_config!r})]\n"
+                        "evaluations = [dict(name='XE', stage='xe')]\n")
+    work = tmp_path / 'work'
+    out = run_pipeline(str(pipeline), '--work-dir', str(work),
+                       '--cfg-options', IB5)
+    assert 'exit:' not in out, out[-3000:]
+    dumped = sorted(str(p) for p in work.rglob('small_xe*.py'))
+    assert len(dumped) == 2, dumped  # the training's and the test's
+    for path in dumped:
+        cfg = Config.fromfile(path)
+        assert cfg.train_dataloader.dataset.imbalance_ratio == 5
+        assert cfg.test_dataloader.dataset.train_imbalance_ratio == 5
 
 
 @pytest.mark.parametrize('tool', ['train', 'test'])
@@ -134,7 +152,7 @@ def test_balanced_training_of_the_feature_study_passes():
     check_config(cfg)
 
 
-# ---- item 11: the head against the data -----------------------------------
+# ---- the head against the data -------------------------------------------
 
 
 @pytest.mark.parametrize('classes,words', [(12, 'never predict classes 10 '
@@ -160,7 +178,7 @@ def test_head_classes_checked_by_the_test_tool(ib5_run, xe_config, tmp_path):
                  'model.head.num_classes=12')
 
 
-# ---- items 12, 13: options and config values of the wrong type, typos -----
+# ---- options and config values of the wrong type, key typos --------------
 
 
 @pytest.mark.parametrize('tool', ['train', 'test'])
@@ -233,12 +251,13 @@ def test_config_value_checks():
         check_number_keys(Config(dict(milestones=[1, 'x'])))
 
 
-# ---- item 14: a pipeline config given to a tool ---------------------------
+# ---- a pipeline config given to a tool -----------------------------------
 
 
 @pytest.mark.parametrize('tool', ['train', 'test'])
 def test_pipeline_config_names_run_pipeline(tool, tmp_path):
-    pipeline = 'configs/pipelines/xerm_bbn-resnet32_1xb16-16e_digitslt-ib100.py'
+    pipeline = ('configs/pipelines/'
+                'xerm_bbn-resnet32_1xb16-16e_digitslt-ib100.py')
     ckpt = tmp_path / 'x.pth'
     ckpt.write_bytes(b'')
     args = [pipeline] + ([str(ckpt)] if tool == 'test' else [])
@@ -248,7 +267,7 @@ def test_pipeline_config_names_run_pipeline(tool, tmp_path):
     assert f'tools/run_pipeline.py {pipeline}' in str(error.value)
 
 
-# ---- item 15: tools/test.py's checkpoint is the command line's ------------
+# ---- tools/test.py's checkpoint is the command line's --------------------
 
 
 @pytest.mark.parametrize('option', ['load_from=other.pth', 'resume=True'])
@@ -260,20 +279,3 @@ def test_test_tool_refuses_a_checkpoint_option(xe_config, tmp_path, option):
                  str(tmp_path / 'w'), '--cfg-options', option)
     assert f'--cfg-options {option.split("=")[0]}=' in str(error.value)
     assert str(ckpt) in str(error.value)
-
-
-@pytest.mark.slow
-def test_pipeline_stages_and_evaluations_follow_the_option(xe_config, tmp_path):
-    pipeline = tmp_path / 'one_stage.py'
-    pipeline.write_text(f"stages = [dict(name='xe', config={xe_config!r})]\n"
-                        "evaluations = [dict(name='XE', stage='xe')]\n")
-    work = tmp_path / 'work'
-    out = run_pipeline(str(pipeline), '--work-dir', str(work),
-                       '--cfg-options', IB5)
-    assert 'exit:' not in out, out[-3000:]
-    dumped = sorted(str(p) for p in work.rglob('small_xe*.py'))
-    assert len(dumped) == 2, dumped  # the training's and the test's
-    for path in dumped:
-        cfg = Config.fromfile(path)
-        assert cfg.train_dataloader.dataset.imbalance_ratio == 5
-        assert cfg.test_dataloader.dataset.train_imbalance_ratio == 5
