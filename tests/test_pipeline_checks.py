@@ -3,6 +3,7 @@ that need no training (tools found, launch commands, tables, checkpoint
 checks, the work-dir lock, what a step cost)."""
 import os
 import os.path as osp
+import subprocess
 import sys
 
 import pytest
@@ -202,6 +203,36 @@ def test_a_second_pipeline_on_a_work_dir_is_refused(configs, tmp_path):
     assert (f'exit: run_pipeline: {work} is in use by another pipeline '
             f'(pid {os.getpid()}, lock {work}/pipeline.lock)') in out
     assert sorted(os.listdir(work)) == ['pipeline.lock']  # nothing trained
+
+
+HOLD = ('import sys; from xerm_mm.apis.process import WorkDirLock; '
+        'WorkDirLock(sys.argv[1]).acquire(); print("held", flush=True); '
+        'sys.stdin.read()')
+
+
+def test_a_deleted_lock_file_does_not_free_the_work_dir(configs, tmp_path):
+    # A running pipeline, its stage folder, and its pipeline.lock deleted.
+    config = one_stage_pipeline(tmp_path, configs[1])
+    work = tmp_path / 'work'
+    holder = subprocess.Popen([sys.executable, '-c', HOLD, str(work)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout.readline() == 'held\n'
+        (work / 'xe').mkdir()
+        (work / 'xe' / 'epoch_1.pth').write_text('being written')
+        (work / 'pipeline.lock').unlink()
+        out = run_pipeline(config, '--work-dir', str(work))
+    finally:
+        holder.communicate('')
+    assert (f'exit: run_pipeline: {work} is in use by another pipeline '
+            f'(pid {holder.pid}, lock {work}/pipeline.lock)') in out
+    # The running stage is neither moved aside nor trained again.
+    assert sorted(os.listdir(work)) == ['xe']
+    assert os.listdir(work / 'xe') == ['epoch_1.pth']
+    # Free once its holder has ended.
+    with WorkDirLock(str(work)):
+        assert (work / 'pipeline.lock').read_text() == f'{os.getpid()}\n'
 
 
 def test_log_watcher_reads_device_and_cuda_memory():

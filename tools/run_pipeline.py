@@ -28,8 +28,9 @@ busy GPU(s). Every running step prints one line per logged iteration
 failing step stops the others (SIGTERM, waited for); the steps finished
 before are kept, and the message names the failed step and its log.
 
-One pipeline per work dir (``pipeline.lock``; a second one is refused with
-the holder's pid). SIGINT / SIGTERM stop the running train.py / test.py
+One pipeline per work dir (a lock on the folder itself, the holder's pid in
+``pipeline.lock``; a second one is refused with that pid, even if the file
+was deleted). SIGINT / SIGTERM stop the running train.py / test.py
 (forwarded to their process groups and waited for) and exit with 128 + the
 signal number; if this process is SIGKILL-ed, the kernel sends the running
 tools SIGTERM (Linux, ``PR_SET_PDEATHSIG``).

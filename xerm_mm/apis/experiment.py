@@ -32,11 +32,11 @@ time, device, processes, peak memory; a stage its training images/s) in
 its manifest, kept while the step stays done; the report's "Cost" table
 gathers them (see :mod:`xerm_mm.apis.cost`).
 
-:meth:`Experiment.run` holds ``{work_dir}/pipeline.lock`` (a second
-pipeline on the work dir is refused with the holder's pid) and runs every
-tool in its own process group: SIGINT / SIGTERM are forwarded to it and
-waited for, and on Linux the tool gets SIGTERM if the pipeline dies (see
-:mod:`xerm_mm.apis.process`).
+:meth:`Experiment.run` holds a lock on the work dir (its pid in
+``{work_dir}/pipeline.lock``; a second pipeline on the work dir is refused
+with that pid) and runs every tool in its own process group: SIGINT /
+SIGTERM are forwarded to it and waited for, and on Linux the tool gets
+SIGTERM if the pipeline dies (see :mod:`xerm_mm.apis.process`).
 
 Steps that do not need each other run at once, up to ``jobs`` (see
 :mod:`xerm_mm.apis.jobs` for the default and the threads / GPUs of each

@@ -1,8 +1,9 @@
 """The processes of an experiment: one pipeline per work dir, no orphans.
 
-* :class:`WorkDirLock`: ``{work_dir}/pipeline.lock`` held with
-  ``fcntl.flock`` (the holder's pid inside) for as long as a pipeline runs;
-  a second pipeline on the same work dir is refused with the holder's pid.
+* :class:`WorkDirLock`: the work dir itself held with ``fcntl.flock`` (its
+  holder's pid in ``{work_dir}/pipeline.lock``) for as long as a pipeline
+  runs; a second pipeline on the same work dir is refused with the holder's
+  pid, even if ``pipeline.lock`` was deleted meanwhile.
   The stages' trainings run only as children of the pipeline holding it, so
   no two trainers share a stage folder. (A ``tools/train.py`` started by
   hand into a stage folder is not locked out: don't.) The kernel drops the
@@ -45,8 +46,42 @@ class Interrupted(RuntimeError):
                          'on from the last checkpoint.')
 
 
+# flock errors of a file system that cannot lock a folder (NFS: EBADF).
+_NO_FOLDER_LOCK = (errno.EBADF, errno.EINVAL, errno.ENOLCK, errno.EOPNOTSUPP)
+
+
+def _flock_holder(fd: int) -> Optional[str]:
+    """The pid holding a ``flock`` on the file of ``fd``, as the kernel
+    lists it in ``/proc/locks`` (Linux); None elsewhere."""
+    info = os.fstat(fd)
+    file_id = (f'{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:'
+               f'{info.st_ino}')
+    try:
+        with open('/proc/locks') as f:
+            for line in f:
+                fields = line.split()
+                if fields[1:2] == ['FLOCK'] and fields[5:6] == [file_id]:
+                    return fields[4]
+    except OSError:
+        pass
+    return None
+
+
+def _read_pid(path: str) -> Optional[str]:
+    """The pid a holder wrote to ``path``; None without the file."""
+    try:
+        with open(path) as f:
+            return f.read(64).strip() or None
+    except OSError:
+        return None
+
+
 class WorkDirLock:
-    """An exclusive lock on a work dir (``{work_dir}/pipeline.lock``).
+    """An exclusive lock on a work dir: ``flock`` on the folder itself.
+
+    The holder writes its pid to ``{work_dir}/pipeline.lock``; deleting that
+    file does not free the work dir. Where the file system cannot lock a
+    folder (NFS), the lock is taken on ``pipeline.lock`` instead.
 
     Args:
         work_dir (str): The pipeline's work dir (created if needed).
@@ -63,29 +98,44 @@ class WorkDirLock:
         self._fd: Optional[int] = None
 
     def acquire(self) -> None:
+        folder = os.path.dirname(self.path)
+        os.makedirs(folder, exist_ok=True)
+        try:
+            fd = self._lock(folder)
+        except OSError as error:
+            if error.errno not in _NO_FOLDER_LOCK:
+                raise
+            fd = self._lock(self.path)  # a file system as NFS: the file
+        with open(self.path, 'w') as f:
+            f.write(f'{os.getpid()}\n')
+        self._fd = fd
+
+    def _lock(self, path: str) -> int:
+        """``flock`` ``path`` (the work dir, or the lock file); its fd."""
         import fcntl
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        if path == self.path:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        else:
+            fd = os.open(path, os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0))
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as error:
-            holder = os.read(fd, 64).decode(errors='replace').strip()
+            busy = error.errno in (errno.EAGAIN, errno.EACCES)
+            holder = (_flock_holder(fd) or _read_pid(self.path)) if busy \
+                else None
             os.close(fd)
-            if error.errno not in (errno.EAGAIN, errno.EACCES):
+            if not busy:
                 raise
             raise RuntimeError(
                 f'{os.path.dirname(self.path)} is in use by another pipeline '
                 f'(pid {holder or "unknown"}, lock {self.path}). Wait for it '
                 'to end or stop it (kill -TERM PID), or give this run another '
                 '--work-dir.') from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f'{os.getpid()}\n'.encode())
-        os.fsync(fd)
-        self._fd = fd
+        return fd
 
     def release(self) -> None:
         if self._fd is not None:
-            os.close(self._fd)  # drops the flock; the file stays, unlocked
+            os.close(self._fd)  # drops the flock; the file stays
             self._fd = None
 
     def __enter__(self) -> 'WorkDirLock':
