@@ -1,10 +1,12 @@
 """tools/gpu/cifar_pack.py (pack / unpack round trip) and the CPU mode of
-tools/benchmarks/gpu_steps.py, on a small fake CIFAR-100."""
+tools/benchmarks/gpu_steps.py, on a small fake CIFAR-100; what
+tools/gpu/fetch_wheels.sh asks pip (with a stand-in Python)."""
 import importlib.util
 import json
 import os
 import os.path as osp
 import pickle
+import subprocess
 
 import numpy as np
 import pytest
@@ -182,3 +184,70 @@ def test_gpu_steps_projects_post_hoc_and_init_from_stages():
     assert tde_alpha['images'] == 10847 + 2 * proj['evaluations']['TDE'][
         'images']
     assert 'TDE-auto-alpha' in proj['evaluations']
+
+
+# A stand-in for the Python of tools/gpu/fetch_wheels.sh: it logs pip's
+# arguments and requirement files, makes a wheel, and fails the offline
+# check when CHECK_RC says so.
+FAKE_PYTHON = r'''#!/usr/bin/env bash
+[ "$1" = -c ] && { echo 'Python 3.11.7 Linux x86_64'; exit 0; }
+echo "ARGS $*" >> "$FAKE_LOG"
+prev=
+for arg in "$@"; do
+    [ "$prev" = -r ] && sed 's/^/REQ /' "$arg" >> "$FAKE_LOG"
+    [ "$prev" = --wheel-dir ] && touch "$arg/demo-1.0-py3-none-any.whl"
+    prev=$arg
+done
+case "$*" in *--dry-run*) exit "${CHECK_RC:-0}";; esac
+'''
+
+
+def _fetch_wheels(tmp_path, *args, check_rc=0):
+    python = tmp_path / 'python'
+    python.write_text(FAKE_PYTHON)
+    python.chmod(0o755)
+    log = tmp_path / 'pip.log'
+    if log.exists():
+        log.unlink()
+    proc = subprocess.run(
+        ['bash', osp.join(REPO, 'tools/gpu/fetch_wheels.sh'), *args],
+        env=dict(os.environ, PYTHON=str(python), FAKE_LOG=str(log),
+                 CHECK_RC=str(check_rc)),
+        capture_output=True, text=True)
+    calls = log.read_text().split('ARGS ')[1:] if log.exists() else []
+    return proc, calls
+
+
+def test_fetch_wheels_for_an_offline_machine(tmp_path):
+    dest = tmp_path / 'wheels'
+    proc, (fetch, check) = _fetch_wheels(tmp_path, str(dest))
+    assert proc.returncode == 0, proc.stderr
+    # Every runtime requirement, built as wheels into DEST; then checked
+    # offline against DEST alone.
+    assert fetch.startswith(f'-m pip wheel -q --wheel-dir {dest} -r ')
+    assert 'REQ torch==' in fetch and 'REQ mmpretrain==' in fetch
+    assert '--dry-run --ignore-installed --no-index --find-links' in check
+    assert str(dest) in check and 'REQ torch==' in check
+    assert '1 wheels' in proc.stdout
+
+    # The machine's own torch; the optional Grad-CAM, checked only where
+    # its torch comes along.
+    proc, calls = _fetch_wheels(tmp_path, '--no-torch', '--cam', str(dest))
+    assert proc.returncode == 0, proc.stderr
+    fetch, check = calls[0], calls[-1]
+    assert 'REQ torch' not in fetch and 'REQ torchvision' not in fetch
+    assert 'REQ mmengine==' in fetch and 'grad-cam' not in fetch
+    # grad-cam's wheel without its needs (torch), then its other needs.
+    assert any(call.startswith('-m pip wheel -q --no-deps') and
+               'REQ grad-cam==1.4.8' in call for call in calls)
+    assert 'grad-cam' not in check and 'REQ torch' not in check
+
+
+def test_fetch_wheels_refuses_an_incomplete_folder_and_bad_options(
+        tmp_path):
+    proc, _ = _fetch_wheels(tmp_path, str(tmp_path / 'w'), check_rc=1)
+    assert proc.returncode == 1
+    assert 'does not satisfy the requirements offline' in proc.stderr
+    proc, calls = _fetch_wheels(tmp_path, '--platform', 'x')
+    assert proc.returncode == 2 and not calls
+    assert 'unknown option --platform' in proc.stderr

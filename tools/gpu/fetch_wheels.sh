@@ -1,67 +1,84 @@
 #!/usr/bin/env bash
-# Download the wheels a GPU machine of this workplace lacks into .whl/.
+# Gather in one folder the wheels a GPU machine without internet needs to
+# install xerm_mm (docs/gpu.md, "A GPU machine without internet").
 #
-#   tools/gpu/fetch_wheels.sh [DEST]        (default DEST: .whl)
+#   tools/gpu/fetch_wheels.sh [--no-torch] [--cam] [DEST]   (default DEST: wheels)
 #
-# That machine has Python 3.12 with its own torch, torchvision, numpy,
-# opencv-python-headless, matplotlib, pillow, pyyaml, rich, scikit-learn,
-# click, markdown, zipp, einops, packaging, setuptools (the device
-# machine's package list) but no mmengine, mmpretrain or mmcv, and it
-# cannot reach a registry. This fetches, for CPython 3.12 on manylinux x86_64,
-# mmengine / mmpretrain / mmcv-lite at the versions of requirements/runtime.txt
-# and every pure-Python package they need that the machine lacks, one version
-# each (two versions of one package stop `pip install --no-deps` there).
-# setuptools<82 comes too: mmengine 0.10 imports pkg_resources, which
-# setuptools 82 dropped; tools/gpu/run_cifar100lt_200e.sh installs it only
-# where the machine's own setuptools has no pkg_resources.
-# No torch / torchvision: the machine's own are used, whatever their version.
+#   --no-torch  leave out torch and torchvision: the GPU machine's own are
+#               used (a cluster's module or container)
+#   --cam       add the optional Grad-CAM (requirements/cam.txt)
+#
+# Run it where there is internet, with a Python of the GPU machine's version
+# on the same OS and architecture (PYTHON=python3.11 ...; a login node or a
+# container of the cluster's image): pip resolves requirements/runtime.txt
+# for that Python and builds a wheel of every package published only as
+# source, so the GPU machine needs no compiler and no index. Then it checks
+# offline that the folder alone satisfies the requirements. On the GPU
+# machine:
+#
+#   python -m venv .venv
+#   .venv/bin/pip install --no-index --find-links DEST -r requirements/runtime.txt
+#   .venv/bin/pip install --no-index --find-links DEST --no-deps --no-build-isolation -e .
+#
+# pip's own settings apply: PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cu126
+# fetches the torch built for another CUDA version.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-DEST=${1:-.whl}
 PYTHON=${PYTHON:-python3}
-
-pin() {  # the version requirements/runtime.txt pins for $1
-    sed -n "s/^$1==\([^ #]*\).*/\1/p" requirements/runtime.txt
-}
-
-# From requirements/runtime.txt.
-PACKAGES=(
-    "mmengine==$(pin mmengine)"
-    "mmpretrain==$(pin mmpretrain)"
-    "mmcv-lite==$(pin mmcv-lite)"
-)
-# Their pure-Python needs (Requires-Dist, recursively) that the machine
-# lacks, at the versions the pinned CPU environment resolves them to.
-PACKAGES+=(
-    addict==2.4.0          # mmengine, mmcv-lite
-    termcolor==3.3.0       # mmengine
-    yapf==0.43.0           # mmengine, mmcv-lite
-    platformdirs==4.14.8   # yapf
-    mat4py==0.6.0          # mmpretrain
-    modelindex==0.0.2      # mmpretrain
-    model-index==0.1.11    # modelindex
-    ordered-set==4.1.0     # model-index
-    importlib-metadata==10.2.0  # mmpretrain
-    lazy-importer==0.1.0   # importlib-metadata
-    setuptools==81.0.0     # pkg_resources for mmengine (setuptools<82)
-)
-for spec in "${PACKAGES[@]}"; do
-    case "$spec" in *==) echo "fetch_wheels: no version of ${spec%==} in requirements/runtime.txt" >&2; exit 1;; esac
+DEST=wheels
+TORCH=1
+CAM=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --no-torch) TORCH=0; shift;;
+        --cam) CAM=1; shift;;
+        -h|--help) sed -n '2,26p' "$0"; exit 0;;
+        -*) echo "fetch_wheels: unknown option $1 (see tools/gpu/fetch_wheels.sh --help)" >&2; exit 2;;
+        *) DEST=$1; shift;;
+    esac
 done
 
-mkdir -p "$DEST"
-"$PYTHON" -m pip download -q --no-deps --only-binary=:all: \
-    --python-version 3.12 --implementation cp \
-    --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 \
-    --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
-    --platform manylinux1_x86_64 -d "$DEST" "${PACKAGES[@]}"
+REQS=$(mktemp)
+trap 'rm -f "$REQS"' EXIT
+if [ "$TORCH" = 1 ]; then
+    cp requirements/runtime.txt "$REQS"
+else
+    grep -v -E '^(torch|torchvision)([=<>!~ ]|$)' requirements/runtime.txt > "$REQS"
+fi
+# The check below: grad-cam needs torch, which --no-torch leaves to the machine.
+CHECK=$(mktemp)
+trap 'rm -f "$REQS" "$CHECK"' EXIT
+cp "$REQS" "$CHECK"
+if [ "$CAM" = 1 ] && [ "$TORCH" = 1 ]; then
+    cat requirements/cam.txt >> "$REQS"
+    cat requirements/cam.txt >> "$CHECK"
+fi
 
-# One version of each package.
-dupes=$(ls "$DEST"/*.whl | xargs -n1 basename | cut -d- -f1 | tr 'A-Z-' 'a-z_' \
-        | sort | uniq -d)
-if [ -n "$dupes" ]; then
-    echo "fetch_wheels: several versions of: $dupes in $DEST; empty it and run again" >&2
+mkdir -p "$DEST"
+echo "fetch_wheels: the wheels of $(grep -c -v -E '^\s*(#|$)' "$REQS") requirements and their dependencies, for $("$PYTHON" -c 'import platform; print("Python", platform.python_version(), platform.system(), platform.machine())'), into $DEST"
+"$PYTHON" -m pip wheel -q --wheel-dir "$DEST" -r "$REQS"
+if [ "$CAM" = 1 ] && [ "$TORCH" = 0 ]; then
+    # grad-cam needs torch: its wheel alone, then its other needs.
+    "$PYTHON" -m pip wheel -q --no-deps --wheel-dir "$DEST" -r requirements/cam.txt
+    needs=$("$PYTHON" - "$DEST" <<'PY'
+import glob, re, sys, zipfile
+wheel = sorted(glob.glob(sys.argv[1] + '/grad_cam-*.whl'))[-1]
+with zipfile.ZipFile(wheel) as z:
+    meta = next(n for n in z.namelist() if n.endswith('.dist-info/METADATA'))
+    for line in z.read(meta).decode().splitlines():
+        if line.startswith('Requires-Dist:'):
+            spec = line.split(':', 1)[1].split(';')[0].strip()
+            name = re.split(r'[<>=!~ \[]', spec)[0].lower()
+            if name not in ('torch', 'torchvision'):
+                print(spec)
+PY
+)
+    [ -z "$needs" ] || "$PYTHON" -m pip wheel -q --wheel-dir "$DEST" $needs
+fi
+# Offline, as on the GPU machine: the folder alone must do.
+if ! "$PYTHON" -m pip install -q --dry-run --ignore-installed --no-index \
+        --find-links "$DEST" -r "$CHECK"; then
+    echo "fetch_wheels: $DEST does not satisfy the requirements offline (see pip's message above)" >&2
     exit 1
 fi
-ls -la "$DEST"
-echo "fetch_wheels: $(ls "$DEST"/*.whl | wc -l) wheels, $(du -sb "$DEST" | cut -f1) bytes in $DEST"
+echo "fetch_wheels: $(ls "$DEST"/*.whl | wc -l) wheels, $(du -sh "$DEST" | cut -f1) in $DEST; install them with --no-index --find-links $DEST"

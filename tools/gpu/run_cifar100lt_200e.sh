@@ -23,16 +23,15 @@
 #                      run, tiny benchmark settings)
 #   --time-limit S     stop the pipeline (SIGTERM: finished stages are kept)
 #                      so that the whole script ends within S seconds, and
-#                      collect what is there (default 570)
+#                      collect what is there, e.g. a job's wall time
+#                      (default: none)
 #   --no-bench         skip tools/benchmarks/gpu_steps.py
 #   -- ARGS            passed to run_pipeline.py (e.g. --cfg-options
 #                      train_cfg.max_epochs=1)
 #
-# Python: $PYTHON (default python3). The wheels in .whl/ (tools/gpu/
-# fetch_wheels.sh: mmengine, mmpretrain, mmcv-lite and their pure-Python
-# needs) are installed into /tmp/xerm_site and put on PYTHONPATH with the
-# repository; torch and torchvision are the machine's own, whatever their
-# version. Without .whl/ the interpreter's own packages are used.
+# Python: $PYTHON (default python3), with xerm_mm's requirements installed
+# (docs/gpu.md: with internet, or offline from a folder of wheels made by
+# tools/gpu/fetch_wheels.sh); the repository goes on PYTHONPATH.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$(pwd)
@@ -44,10 +43,9 @@ OUT_DIR=${OUT:-work_dirs/gpu_out}
 WORK=work_dirs/gpu_200e
 JOBS=
 DEVICE=cuda
-TIME_LIMIT=570
+TIME_LIMIT=0
 BENCH=1
 PYTHON=${PYTHON:-python3}
-SITE=${XERM_SITE:-/tmp/xerm_site}
 while [ $# -gt 0 ]; do
     case "$1" in
         --config) CONFIG=$2; shift 2;;
@@ -78,21 +76,8 @@ mark() {  # the wall seconds of the step that just ended
 }
 die() { echo "run_cifar100lt_200e: $*" >&2; mark "failed"; exit 1; }
 
-# 1. Packages.
-if ls .whl/*.whl >/dev/null 2>&1; then
-    wheels=(.whl/*.whl)
-    # setuptools<82 only where the machine's own has no pkg_resources.
-    if "$PYTHON" -c 'import pkg_resources' 2>/dev/null; then
-        wheels=($(ls .whl/*.whl | grep -v '/setuptools-'))
-    fi
-    "$PYTHON" -m pip install -q --no-index --no-deps --no-compile \
-        --no-cache-dir --upgrade --target "$SITE" "${wheels[@]}" \
-        || die "pip could not install the wheels of .whl/ into $SITE"
-    export PYTHONPATH=$SITE:$REPO${PYTHONPATH:+:$PYTHONPATH}
-else
-    echo "no .whl/: using the packages of $PYTHON"
-    export PYTHONPATH=$REPO${PYTHONPATH:+:$PYTHONPATH}
-fi
+# 1. Packages: the interpreter's own.
+export PYTHONPATH=$REPO${PYTHONPATH:+:$PYTHONPATH}
 # configs/ and tools/ inside the package, as the editable install links them
 # (xerm_mm:: config paths, the tools run_pipeline.py starts).
 mkdir -p xerm_mm/.mim
@@ -157,15 +142,20 @@ if [ -n "$JOBS" ]; then
         echo "run_pipeline.py has no --jobs here: running the steps one by one"
     fi
 fi
-left=$((TIME_LIMIT - ($(date +%s) - START) - 30))
-[ "$left" -gt 30 ] || die "no time left for the pipeline (--time-limit $TIME_LIMIT)"
-echo "pipeline: $PYTHON tools/run_pipeline.py ${args[*]} ${EXTRA[*]} (at most $left s)"
-timeout "$left" "$PYTHON" tools/run_pipeline.py "${args[@]}" "${EXTRA[@]}"
+if [ "$TIME_LIMIT" -gt 0 ]; then
+    left=$((TIME_LIMIT - ($(date +%s) - START) - 30))
+    [ "$left" -gt 30 ] || die "no time left for the pipeline (--time-limit $TIME_LIMIT)"
+    echo "pipeline: $PYTHON tools/run_pipeline.py ${args[*]} ${EXTRA[*]} (at most $left s)"
+    timeout "$left" "$PYTHON" tools/run_pipeline.py "${args[@]}" "${EXTRA[@]}"
+else
+    echo "pipeline: $PYTHON tools/run_pipeline.py ${args[*]} ${EXTRA[*]}"
+    "$PYTHON" tools/run_pipeline.py "${args[@]}" "${EXTRA[@]}"
+fi
 rc=$?
 mark "pipeline(rc=$rc)"
 
-# 5. What comes back: at most 8 files in $OUT_DIR (log.txt, timing.txt,
-#    env.txt, bench.txt, bench.json, report.md, report.json, logs_tail.txt).
+# 5. The summary in $OUT_DIR, no checkpoints (log.txt, timing.txt, env.txt,
+#    bench.txt, bench.json, report.md, report.json, logs_tail.txt).
 for f in report.md report.json; do
     [ -f "$WORK/$f" ] && cp "$WORK/$f" "$OUT_DIR/"
 done
