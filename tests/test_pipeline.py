@@ -11,6 +11,7 @@ import io
 import json
 import os
 import os.path as osp
+import re
 import shutil
 
 import pytest
@@ -168,6 +169,40 @@ def test_two_students_train_at_once(experiment, tmp_path):
 
 
 STAGES = ['xe', 'tde', 'xerm_pc', 'xerm_tde']
+
+TEACHER_AND_STUDENT = """
+stages = [
+    dict(name='xe', config={xe!r}),
+    dict(name='xerm_pc', config={xerm_pc!r}, teacher='xe'),
+]
+evaluations = [dict(name='xERM-PC', stage='xerm_pc')]
+"""
+
+
+@pytest.mark.slow
+def test_a_work_dir_with_spaces_commas_and_brackets(configs, tmp_path):
+    # The teacher's checkpoint and config files are in the work dir, which
+    # --cfg-options alone would split at the comma and squeeze.
+    config = tmp_path / 'teacher_and_student.py'
+    config.write_text(TEACHER_AND_STUDENT.format(**configs[1]))
+    work = str(tmp_path / "runs 1, ['a']")
+    argv = (str(config), '--work-dir', work, '--cfg-options',
+            'train_cfg.max_epochs=1')
+    stdout = run_pipeline(*argv)
+    assert 'exit:' not in stdout, stdout[-5000:]
+    log = open(osp.join(work, 'xerm_pc', 'pipeline.log')).read()
+    teacher = osp.join(work, 'xe', 'epoch_1.pth')
+    assert f'teacher loaded from {teacher}' in log
+    assert osp.isfile(osp.join(work, 'xerm_pc', 'epoch_1.pth'))
+    assert json.load(open(osp.join(work, 'eval', 'xERM-PC.json')))
+    # Each test set's status line names its set.
+    for test_set in ('balanced', 'ib10'):
+        assert re.search(rf'xERM-PC \(test\) \| iter \d+/\d+, '
+                         rf'{test_set}/lt/top1 \d', stdout), stdout[-3000:]
+    # Run again: the records match, nothing is redone.
+    again = run_pipeline(*argv)
+    assert again.count(': done (') == 3, again[-3000:]
+    assert not tool_runs(again)
 
 
 @pytest.mark.slow

@@ -1,7 +1,10 @@
 """The experiment-wide overrides reach the teacher configs of the xERM
 students (stand-in tools: seconds)."""
 import os.path as osp
+import runpy
 
+import pytest
+from conftest import ROOT
 from mmengine.config import Config
 from test_pipeline_jobs import StandIns
 
@@ -24,14 +27,14 @@ evaluations = [dict(name='XE', stage='xe'), dict(name='xERM', stage='xerm')]
 """
 
 
-def _experiment(tmp_path, options):
+def _experiment(tmp_path, options, work='work'):
     plain, student = tmp_path / 'plain.py', tmp_path / 'student.py'
     plain.write_text(PLAIN)
     student.write_text(STUDENT.format(teacher=str(plain)))
     config = tmp_path / 'pipeline.py'
     config.write_text(PIPELINE.format(plain=str(plain), student=str(student)))
     tools = StandIns(tmp_path)
-    Experiment(str(config), work_dir=str(tmp_path / 'work'),
+    Experiment(str(config), work_dir=str(tmp_path / work),
                cfg_options=options, tools_dir=tools.dir, jobs=1).run()
     return {(e['name'], e['tool']): e['args']
             for e in tools.events() if e['event'] == 'start'}
@@ -73,3 +76,32 @@ def test_only_teachers_given_as_files(tmp_path):
         f'model.{key}.config={tmp_path / "out" / (key + "_config.py")}'
         for key in ('imbalanced_teacher', 'balanced_teacher')]
     assert teacher_config_options(two, {}, str(tmp_path)) == []
+
+
+def _tool_config(tool: str, args) -> Config:
+    """The config that ``tools/{tool}`` builds from ``args``."""
+    parsed = runpy.run_path(osp.join(ROOT, 'tools', tool))['parse_args'](args)
+    cfg = Config.fromfile(parsed.config)
+    cfg.merge_from_dict(parsed.cfg_options or {})
+    return cfg
+
+
+@pytest.mark.parametrize('options', [[], ['model.head.num_classes=5']])
+def test_any_work_dir_path_reaches_the_student(tmp_path, options):
+    # --cfg-options would read a comma as a list and drop spaces and quotes.
+    name = "runs 1, [xe] 'b' \"c\""
+    args = _experiment(tmp_path, options, work=name)
+    work = tmp_path / name
+    student = _tool_config('train.py', args[('xerm', 'train.py')])
+    assert student.model.teacher.checkpoint == str(work / 'xe' / 'epoch_2.pth')
+    # The tool gets a copy of the student's config under its own name.
+    assert osp.basename(student.filename) == 'student.py'
+    evaluation = _tool_config('test.py', args[('xERM', 'test.py')])
+    if options:  # the teacher configs written with the overrides
+        for cfg, folder in ((student, work / 'xerm'),
+                            (evaluation, work / 'eval' / 'xERM')):
+            assert cfg.model.teacher.config == str(folder /
+                                                   'teacher_config.py')
+            assert cfg.model.head.num_classes == 5
+            assert Config.fromfile(cfg.model.teacher.config
+                                   ).model.head.num_classes == 5

@@ -14,7 +14,9 @@ each row came from.
 
 The experiment-wide ``cfg_options`` apply to every training and test
 config, the teacher configs that the xERM students name included (see
-:mod:`xerm_mm.apis.teacher_configs`).
+:mod:`xerm_mm.apis.teacher_configs`). The paths of a step's files (teacher
+checkpoints and configs) reach its tool whatever they hold (see
+:func:`xerm_mm.apis.launch.path_options`).
 
 What "done" means (see :mod:`xerm_mm.apis.manifest`): every stage and
 evaluation records its inputs (the resolved config's sha256, the overrides,
@@ -97,7 +99,7 @@ import os.path as osp
 import sys
 import time
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config, DictAction
 
@@ -109,7 +111,7 @@ from xerm_mm.utils.pretrained_checks import check_pretrained_files
 from xerm_mm.utils.schedule import stretch_schedule
 from .cost import LogWatcher, PeakRSS, step_cost, training_throughput
 from .jobs import Placement, check_jobs, default_jobs
-from .launch import check_launch, find_tools, tool_command
+from .launch import check_launch, find_tools, path_options, tool_command
 from .manifest import (checkpoint_problem, config_digest, read_manifest,
                        write_manifest)
 from .process import ChildGroups, WorkDirLock, forward_signals, run_child
@@ -118,7 +120,7 @@ from .report import build_report, write_report
 from .report_spec import check_report_spec
 from .scheduler import Launch, Step, run_steps
 from .post_hoc import PostHocStages, option_strings
-from .teacher_configs import teacher_config_options
+from .teacher_configs import TEACHER_KEYS, teacher_config_options
 from .validate import (ExperimentError, check_init_key, check_steps,
                        check_teacher_keys, needed_stages, resolve_chooser,
                        stages_run, teacher_stages)
@@ -241,6 +243,16 @@ class Experiment(PostHocStages):
                 chosen)
         except ValueError as error:
             raise ExperimentError(f'stage {stage}: {error}') from None
+
+    @staticmethod
+    def _split_paths(options: List[str]) -> Tuple[List[str], dict]:
+        """The options, less the teacher config files written for a step
+        (``model.{key}.config={file}``): ``{key: file}``, for
+        :func:`~xerm_mm.apis.launch.path_options`."""
+        files = {f'model.{key}.config' for key in TEACHER_KEYS}
+        paths = OrderedDict(o.split('=', 1) for o in options
+                            if o.split('=', 1)[0] in files)
+        return [o for o in options if o.split('=', 1)[0] not in files], paths
 
     def _stage_options(self, name: str) -> List[str]:
         """A stage's overrides (:meth:`_options`), then those that stretch
@@ -469,19 +481,21 @@ class Experiment(PostHocStages):
             self._digests[name] = record['checkpoint']['sha256']
             self.costs['stages'][name] = record.get('cost')
             return None
-        args = [resolve_config_path(stage['config']), '--work-dir', work]
+        options, paths = self._split_paths(
+            self._stage_options(name) +
+            self._teacher_configs(self.stage_config(name), work, name))
+        for key, teacher in teacher_stages(stage).items():
+            paths[f'model.{key}.checkpoint'] = self.final_checkpoint(teacher)
+        if stage.get('init_from') is not None:
+            paths['model.init_cfg.checkpoint'] = self.final_checkpoint(
+                stage['init_from'])
+        config, options = path_options(
+            resolve_config_path(stage['config']), options, paths, work)
+        args = [config, '--work-dir', work]
         if state == 'resume':
             args.append('--resume')  # an interrupted run goes on
         # Otherwise the stage folder is new or was set aside: nothing in it
         # for tools/train.py to refuse.
-        options = self._stage_options(name) + self._teacher_configs(
-            self.stage_config(name), work, name)
-        for key, teacher in teacher_stages(stage).items():
-            options.append(
-                f'model.{key}.checkpoint={self.final_checkpoint(teacher)}')
-        if stage.get('init_from') is not None:
-            options.append('model.init_cfg.checkpoint='
-                           f'{self.final_checkpoint(stage["init_from"])}')
         if options:
             args += ['--cfg-options', *options]
         os.makedirs(work, exist_ok=True)
@@ -593,9 +607,10 @@ class Experiment(PostHocStages):
             say(f'[experiment] evaluation {name}: its inputs changed (or its '
                 'metrics file); evaluated again')
         work = osp.join(self.work_dir, 'eval', name)
+        config, options = path_options(config, *self._split_paths(
+            options + self._teacher_configs(cfg, work, evaluation['stage'])),
+            work)
         args = [config, checkpoint, '--work-dir', work, '--metrics-out', out]
-        options = options + self._teacher_configs(cfg, work,
-                                                  evaluation['stage'])
         if options:
             args += ['--cfg-options', *options]
         if osp.isfile(out):
