@@ -14,6 +14,7 @@ from fake_cifar import write_fake_cifar10
 from xerm_mm.datasets import (CIFAR10LT, CIFAR100LT, DigitsLT, LongTailMixin,
                               check_lt_args, img_num_per_cls,
                               long_tail_indices, long_tail_subset)
+from xerm_mm.datasets.cifar_checks import content_digest
 from xerm_mm.datasets.digits_lt import _fixed_split
 
 # Expected here: IB > n_max on the tiny fake data.
@@ -313,7 +314,8 @@ def test_seed_determinism(c10):
     assert not np.array_equal(build(0), build(1))
 
 
-def test_md5_mismatch_is_information_not_a_warning(c100, monkeypatch):
+def test_own_data_is_checked_for_structure_only(c100, monkeypatch):
+    # images_per_class given: neither md5 nor content digest is compared.
     import xerm_mm.datasets.cifar_lt as cifar_lt
     logged = []
     monkeypatch.setattr(cifar_lt, 'print_log',
@@ -322,8 +324,216 @@ def test_md5_mismatch_is_information_not_a_warning(c100, monkeypatch):
         warnings.simplefilter('error')
         ds = CIFAR100LT(c100['root'], **c100['kw'], imbalance_ratio=10)
     assert len(ds) == sum(img_num_per_cls(C100_TRAIN, 100, 10))
-    assert len(logged) == 1 and logged[0][1] == logging.INFO
-    assert 'md5' in logged[0][0] and c100['folder'] in logged[0][0]
+    assert logged == []
+
+
+# ------------------------------------------- the official splits' content
+
+
+class _TinyOfficialC100(CIFAR100LT):
+    """CIFAR100LT whose 'official' split is the fake data's (20 / 4 a class),
+    with the fake files' content digests published and md5s unknown."""
+    official_images_per_class = dict(train=C100_TRAIN, test=C100_TEST)
+    train_list = [('train', '0' * 32)]
+    test_list = [('test', '0' * 32)]
+
+
+def _fake_official_c100(tmp_path, cls_name='Tiny'):
+    """A fresh fake CIFAR-100 and a dataset class that publishes its
+    digests."""
+    fake = _write_fake_cifar(str(tmp_path), 'cifar100', C100_TRAIN,
+                             C100_TEST)
+    digests = {}
+    for name in ('train', 'test'):
+        entry = pickle.load(open(osp.join(fake['folder'], name), 'rb'))
+        digests[name] = content_digest(entry['data'],
+                                       np.asarray(entry['fine_labels']))
+    cls = type(cls_name, (_TinyOfficialC100, ), dict(content_digests=digests))
+    return fake, cls
+
+
+def _rewrite(path, change):
+    entry = pickle.load(open(path, 'rb'))
+    entry.update(change(entry))
+    pickle.dump(entry, open(path, 'wb'))
+
+
+def test_content_digest_ignores_the_order_only():
+    rng = np.random.RandomState(0)
+    data = rng.randint(0, 256, (50, 3072), dtype=np.uint8)
+    labels = rng.randint(0, 10, 50)
+    digest = content_digest(data, labels)
+    order = rng.permutation(50)
+    assert content_digest(data[order], labels[order]) == digest
+    changed = data.copy()
+    changed[7, 100] ^= 1
+    assert content_digest(changed, labels) != digest
+    swapped = labels.copy()
+    i, j = np.flatnonzero(labels != labels[0])[0], 0
+    swapped[[i, j]] = swapped[[j, i]]
+    assert content_digest(data, swapped) != digest
+
+
+def test_official_copy_in_any_order_is_used(tmp_path, monkeypatch):
+    import xerm_mm.datasets.cifar_lt as cifar_lt
+    logged = []
+    monkeypatch.setattr(cifar_lt, 'print_log',
+                        lambda msg, **kw: logged.append((msg, kw['level'])))
+    fake, cls = _fake_official_c100(tmp_path)
+    # A re-pack ordered by class (as the shared CIFAR-100's test set).
+    path = osp.join(fake['folder'], 'test')
+    entry = pickle.load(open(path, 'rb'))
+    order = np.argsort(entry['fine_labels'], kind='stable')
+    _rewrite(path, lambda e: dict(data=e['data'][order],
+                                  fine_labels=[e['fine_labels'][i]
+                                               for i in order]))
+    ds = cls(fake['root'], split='test', imbalance_ratio=1,
+             train_imbalance_ratio=10)
+    assert len(ds) == 100 * C100_TEST
+    assert [level for _, level in logged] == [logging.INFO] * 2
+    assert all('holds the official images and labels' in msg
+               for msg, _ in logged)
+
+
+def _random_bytes(e):
+    data = e['data'].copy()
+    rng = np.random.RandomState(1)
+    # As 16 MB of the 155 MB training pickle: a tenth of the images.
+    flat = data.reshape(-1)
+    start, size = 5000, flat.size // 10
+    flat[start:start + size] = rng.randint(0, 256, size, dtype=np.uint8)
+    return dict(data=data)
+
+
+def _shuffled_labels(e):
+    return dict(fine_labels=np.random.RandomState(2).permutation(
+        e['fine_labels']).tolist())
+
+
+def _zeroed_images(e):
+    data = e['data'].copy()
+    data[100:102] = 0  # 2 of 2,000 (the constant-image limit)
+    return dict(data=data)
+
+
+@pytest.mark.parametrize('damage', [_random_bytes, _shuffled_labels,
+                                    _zeroed_images])
+def test_damaged_official_file_is_refused(tmp_path, damage):
+    fake, cls = _fake_official_c100(tmp_path)
+    path = osp.join(fake['folder'], 'train')
+    _rewrite(path, damage)
+    with pytest.raises(ValueError) as err:
+        cls(fake['root'], imbalance_ratio=10)
+    msg = str(err.value)
+    assert f"CIFAR data file '{path}' does not hold the official " \
+        "cifar-100-python 'train' images and labels" in msg
+    assert cls.content_digests['train'] in msg
+    assert 'Replace it with the file of the official archive' in msg
+    assert 'images_per_class=dict(train=N, test=M)' in msg
+    if damage is _zeroed_images:
+        assert '2 images are constant (e.g. zeroed) (from image 100 to ' \
+            '101)' in msg
+
+
+def test_official_md5_is_enough(tmp_path):
+    import hashlib
+    fake, cls = _fake_official_c100(tmp_path)
+    path = osp.join(fake['folder'], 'train')
+    _rewrite(path, _shuffled_labels)
+    md5 = hashlib.md5(open(path, 'rb').read()).hexdigest()
+    cls.train_list = [('train', md5)]
+    # The file of the official archive (its md5), whatever its digest.
+    assert len(cls(fake['root'], imbalance_ratio=10)) == sum(
+        img_num_per_cls(C100_TRAIN, 100, 10))
+
+
+def test_partial_copy_of_cifar_pack_is_used_for_its_split(tmp_path):
+    # tools/gpu/cifar_pack.py: real training images only in the packed
+    # long-tailed split, a placeholder elsewhere (so another digest).
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'cifar_pack', osp.join(osp.dirname(osp.dirname(__file__)), 'tools',
+                               'gpu', 'cifar_pack.py'))
+    cifar_pack = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cifar_pack)
+    fake, cls = _fake_official_c100(tmp_path / 'src')
+    for name in ('train', 'test'):
+        _rewrite(osp.join(fake['folder'], name), lambda e: dict(
+            coarse_labels=[c // 5 for c in e['fine_labels']]))
+    pack = str(tmp_path / 'pack.npz')
+    cifar_pack.pack(fake['root'], pack, imbalance_ratio=10)
+    root = str(tmp_path / 'restored')
+    cifar_pack.unpack(pack, root)
+    path = osp.join(root, 'cifar-100-python', 'train')
+    with pytest.raises(ValueError, match=re.escape(path) + '.*real images '
+                       'only in the long-tailed split imbalance_ratio=10 '
+                       'seed=0.*reads imbalance_ratio=100 seed=0'):
+        cls(root, imbalance_ratio=100)
+    cls(root, imbalance_ratio=10)
+    cls(root, split='test', imbalance_ratio=1, train_imbalance_ratio=100)
+    # Damage elsewhere is still found: the restored test split is whole.
+    _rewrite(osp.join(root, 'cifar-100-python', 'test'), _shuffled_labels)
+    with pytest.raises(ValueError, match="'test' images and labels"):
+        cls(root, split='test', imbalance_ratio=1, train_imbalance_ratio=10)
+
+
+def test_repack_without_digest_is_checked_for_noise(tmp_path, monkeypatch):
+    import xerm_mm.datasets.cifar_lt as cifar_lt
+    logged = []
+    monkeypatch.setattr(cifar_lt, 'print_log',
+                        lambda msg, **kw: logged.append((msg, kw['level'])))
+
+    class TinyC10(CIFAR10LT):  # no published digest, as CIFAR-10
+        official_images_per_class = dict(train=20, test=8)
+
+    root = write_fake_cifar10(str(tmp_path))
+    folder = osp.join(root, 'cifar-10-batches-py')
+    ramp = np.tile(np.arange(32, dtype=np.uint8) * 4, 96)  # smooth rows
+    for i in range(1, 6):
+        _rewrite(osp.join(folder, f'data_batch_{i}'),
+                 lambda e: dict(data=np.tile(ramp, (len(e['data']), 1))))
+    TinyC10(root, imbalance_ratio=10)
+    assert logged and all(level == logging.WARNING for _, level in logged)
+    assert 'no content digest is published' in logged[0][0]
+    path = osp.join(folder, 'data_batch_3')
+    _rewrite(path, lambda e: dict(data=np.random.RandomState(0).randint(
+        0, 256, e['data'].shape, dtype=np.uint8)))
+    with pytest.raises(ValueError, match=re.escape(f"'{path}': 40 of its 40 "
+                                                   'images are random noise')):
+        TinyC10(root, imbalance_ratio=10)
+
+
+SHARED_CIFAR100 = '/work/shared/data/cifar100'
+
+
+@pytest.mark.skipif(not osp.isdir(SHARED_CIFAR100),
+                    reason='no real CIFAR-100 here')
+def test_real_cifar100_has_the_published_digests():
+    folder = osp.join(SHARED_CIFAR100, 'cifar-100-python')
+    for name, digest in CIFAR100LT.content_digests.items():
+        entry = pickle.load(open(osp.join(folder, name), 'rb'),
+                            encoding='latin1')
+        assert content_digest(entry['data'],
+                              np.asarray(entry['fine_labels'])) == digest
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not osp.isdir(SHARED_CIFAR100),
+                    reason='no real CIFAR-100 here')
+def test_real_cifar100_with_16mb_of_random_bytes_is_refused(tmp_path):
+    src = osp.join(SHARED_CIFAR100, 'cifar-100-python')
+    folder = tmp_path / 'cifar-100-python'
+    folder.mkdir()
+    for name in ('test', 'meta'):
+        os.symlink(osp.join(src, name), folder / name)
+    raw = bytearray(open(osp.join(src, 'train'), 'rb').read())
+    start, size = 50_000_000, 16 * 2**20
+    raw[start:start + size] = np.random.RandomState(0).randint(
+        0, 256, size, dtype=np.uint8).tobytes()
+    (folder / 'train').write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match=r'does not hold the official.*'
+                       r'\d+ images are random noise'):
+        CIFAR100LT(str(tmp_path), imbalance_ratio=100)
 
 
 # ------------------------------------------------------ damaged data files

@@ -11,8 +11,14 @@ whether the content is a CIFAR split at all:
   overwritten with one value (a zeroed disk block, 0xFF) turn whole rows of
   ``data`` into constant, black or white, images; no image of the real
   CIFAR-10 / CIFAR-100 is constant;
-* (per split) every class holds the same, expected number of images.
+* (per split) every class holds the same, expected number of images;
+* (the official splits) the images and labels are the official ones: the
+  order-independent :func:`content_digest` of a file equals the one
+  published for it, or the file has the official archive's md5. Random
+  bytes, zeroed images or shuffled labels change the digest; a re-pack in
+  another order does not.
 """
+import hashlib
 import pickle
 from typing import Dict, List, Sequence, Tuple
 
@@ -20,6 +26,70 @@ import numpy as np
 from mmengine.fileio import get
 
 IMAGE_BYTES = 32 * 32 * 3
+# Mean absolute difference of horizontal neighbours above which an image is
+# taken for random bytes: uniform noise gives 85; the most textured image of
+# CIFAR-100 (train and test) 62.
+NOISE_LIMIT = 72.0
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser, element-wise on uint64 (wraps mod 2**64)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def content_digest(data: np.ndarray, labels: np.ndarray) -> str:
+    """Order-independent md5 of a split's (image, label) pairs.
+
+    Each image (a row of ``data``: 3072 bytes, as the pickles hold them) and
+    its label give a 64-bit key; the digest is the md5 of the sorted keys
+    (little-endian uint64). Re-ordering the images does not change it; a
+    changed pixel or label does. About 0.05 s for the 50,000 training
+    images of CIFAR-100.
+
+    Args:
+        data (np.ndarray): uint8 ``(N, 3072)``.
+        labels (np.ndarray): ``(N, )`` integer labels.
+    """
+    words = np.ascontiguousarray(data, dtype=np.uint8).view('<u8')
+    with np.errstate(over='ignore'):
+        weights = _mix64(
+            np.arange(1, words.shape[1] + 1, dtype=np.uint64) * _GOLDEN)
+        keys = words.astype(np.uint64, copy=False) @ (weights | np.uint64(1))
+        keys = _mix64(keys + (np.asarray(labels).astype(np.uint64) +
+                              np.uint64(1)) * _GOLDEN)
+    return hashlib.md5(np.sort(keys).astype('<u8').tobytes()).hexdigest()
+
+
+def constant_images(data: np.ndarray) -> np.ndarray:
+    """Indices of the images whose bytes all have one value."""
+    return np.flatnonzero(data.min(axis=1) == data.max(axis=1))
+
+
+def noise_images(data: np.ndarray) -> np.ndarray:
+    """Indices of the images that look like random bytes.
+
+    The mean absolute difference of horizontal neighbours (on every 4th
+    pixel row) is above :data:`NOISE_LIMIT`; natural images are smoother.
+    """
+    rows = data.reshape(-1, 3, 32, 32)[:, :, ::4, :].astype(np.int16)
+    diff = np.abs(np.diff(rows, axis=3)).mean(axis=(1, 2, 3))
+    return np.flatnonzero(diff > NOISE_LIMIT)
+
+
+def describe_damage(data: np.ndarray) -> str:
+    """What looks damaged in ``data`` (constant / noise images), or ''."""
+    found = []
+    for kind, idx in (('constant (e.g. zeroed)', constant_images(data)),
+                      ('random noise', noise_images(data))):
+        if len(idx):
+            found.append(f'{len(idx)} images are {kind} (from image '
+                         f'{idx[0]} to {idx[-1]})')
+    return '; '.join(found)
 
 
 def _constant_limit(num_images: int) -> int:
@@ -69,7 +139,7 @@ def load_cifar_file(path: str, label_key: str,
         raise ValueError(f"{what}: '{label_key}' must lie in [0, "
                          f'{num_classes}), but range over [{labels.min()}, '
                          f'{labels.max()}]. {fix}')
-    constant = np.flatnonzero(data.min(axis=1) == data.max(axis=1))
+    constant = constant_images(data)
     if len(constant) > _constant_limit(len(data)):
         values = sorted({int(v) for v in data[constant, 0]})
         raise ValueError(
