@@ -18,7 +18,7 @@ DEMO_THREADS ?= 1
 # out in the order of tests/conftest.py (the longest files first).
 PYTEST_ARGS ?= -n auto --dist loadfile --no-loadscope-reorder
 
-.PHONY: setup demo test clean editable
+.PHONY: setup demo test clean editable mim-link
 
 $(VENV)/.installed: requirements/runtime.txt requirements/tests.txt setup.py
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -36,6 +36,13 @@ editable: $(VENV)/.installed
 	if [ "$$there" != "$$here" ] || [ ! -e $(VENV)/.editable ] || [ setup.py -nt $(VENV)/.editable ]; then \
 		$(PY) -m pip install -q --no-deps --no-build-isolation -e . && touch $(VENV)/.editable; \
 	fi
+	@$(MAKE) --no-print-directory mim-link VENV=$(VENV)
+
+# mim (search / train / test) and mmengine.hub.get_config look for the package
+# at site-packages/xerm_mm, which an editable install leaves empty: link it to
+# this clone's package (pip uninstall removes the link, not the clone).
+mim-link:
+	@cd / && $(abspath $(PY)) $(CURDIR)/tools/misc/mim_link.py
 
 setup: editable
 

@@ -3,8 +3,11 @@
 One short training (the offline digits config, 1 epoch, in-process) gives the
 checkpoint that every test here uses. The tools are mmpretrain's installed
 ones (``mmpretrain/.mim/tools``), run in-process; ``mim train`` / ``mim
-test`` run on a regular (non-editable) install of this repository.
+test`` run on a regular (non-editable) install of this repository and on
+the editable install of the test run (after ``make mim-link``, which
+``make setup`` runs), as do ``mim search`` and ``mmengine.hub.get_config``.
 """
+import json
 import hashlib
 import os
 import glob
@@ -255,8 +258,29 @@ def installed(tmp_path_factory):
     return target
 
 
-def _mim(installed: str, *args: str, cwd: str) -> str:
-    env = dict(os.environ, PYTHONPATH=installed, OMP_NUM_THREADS='1')
+@pytest.fixture(scope='module')
+def editable():
+    """The editable install of this checkout, linked for mim by ``make
+    mim-link`` (what ``make setup`` runs)."""
+    from importlib import metadata
+    dist = metadata.distribution('xerm_mm')
+    info = json.loads(dist.read_text('direct_url.json') or '{}')
+    if not info.get('dir_info', {}).get('editable') or not osp.samefile(
+            info['url'][len('file://'):], ROOT):
+        pytest.skip('xerm_mm is not installed editable from this checkout')
+    proc = subprocess.run(['make', '-s', '-C', ROOT, 'mim-link',
+                           f'VENV={sys.prefix}'], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert 'mim_link: ' in proc.stdout
+    return None  # no PYTHONPATH: the venv's own install
+
+
+def _mim(installed, *args: str, cwd: str) -> str:
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    env.pop('PYTHONPATH', None)
+    if installed is not None:
+        env['PYTHONPATH'] = installed
     proc = subprocess.run([sys.executable, '-m', 'mim', *args],
                           cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=300)
@@ -265,22 +289,64 @@ def _mim(installed: str, *args: str, cwd: str) -> str:
     return out
 
 
+def _tools_of(installed) -> str:
+    """The tools mim runs: the package's ``.mim/tools`` (in the editable
+    install, the distribution's link to this checkout's)."""
+    if installed is None:
+        import sysconfig
+        return osp.join(sysconfig.get_paths()['purelib'], 'xerm_mm', '.mim',
+                        'tools')
+    return osp.join(installed, 'xerm_mm', '.mim', 'tools')
+
+
+@pytest.fixture(params=['regular', 'editable'])
+def install(request):
+    return request.getfixturevalue(
+        'installed' if request.param == 'regular' else 'editable')
+
+
+def test_mim_search_editable(editable, tmp_path):
+    out = _mim(editable, 'search', 'xerm_mm', '--field', 'config', cwd=str(
+        tmp_path))
+    assert 'config id: xe_bbn-resnet32_1xb128-12e_cifar100lt-ib100' in out
+    assert 'configs/xe/xe_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py' in out
+
+
+def test_hub_get_config_editable(editable, tmp_path):
+    code = ('import xerm_mm\n'
+            'from mmengine.hub import get_config\n'
+            "cfg = get_config('xerm_mm::xe/"
+            "xe_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py')\n"
+            'print(cfg.filename)\n'
+            "print(cfg.model.backbone.type)\n")
+    env = dict(os.environ)
+    env.pop('PYTHONPATH', None)
+    proc = subprocess.run([sys.executable, '-c', code], cwd=str(tmp_path),
+                          env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    filename, backbone = proc.stdout.split()[-2:]
+    assert osp.samefile(filename, osp.join(
+        ROOT, 'configs', 'xe', 'xe_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py'))
+    assert backbone == 'xerm_mm.BBNResNet32'
+
+
 @pytest.mark.slow
-def test_mim_train(installed, tmp_path):
-    out = _mim(installed, 'train', 'xerm_mm', CONFIG_NAME, '--work-dir',
+def test_mim_train(install, tmp_path):
+    out = _mim(install, 'train', 'xerm_mm', CONFIG_NAME, '--work-dir',
                str(tmp_path), '--cfg-options', *SHORT, cwd=str(tmp_path))
-    script = osp.join(installed, 'xerm_mm', '.mim', 'tools', 'train.py')
+    script = osp.join(_tools_of(install), 'train.py')
     assert f'Training command is {sys.executable} {script}' in out
     assert 'Epoch(train) [1][8/8]' in out
     torch.load(str(tmp_path / 'epoch_1.pth'), weights_only=True)
 
 
 @pytest.mark.slow
-def test_mim_test(installed, trained, tmp_path):
-    out = _mim(installed, 'test', 'xerm_mm', CONFIG_NAME, '--checkpoint',
+def test_mim_test(install, trained, tmp_path):
+    out = _mim(install, 'test', 'xerm_mm', CONFIG_NAME, '--checkpoint',
                trained['ckpt'], '--work-dir', str(tmp_path),
                cwd=str(tmp_path))
-    script = osp.join(installed, 'xerm_mm', '.mim', 'tools', 'test.py')
+    script = osp.join(_tools_of(install), 'test.py')
     assert f'Testing command is {sys.executable} {script}' in out
     rows = [line.split('|')[1].strip() for line in out.splitlines()
             if line.startswith('| ')]
