@@ -76,6 +76,8 @@ if __name__ == '__main__':
         extras_require={
             'tests': read_requirements('tests.txt'),
             'cam': read_requirements('cam.txt'),  # Grad-CAM
+            # TensorboardVisBackend
+            'tensorboard': read_requirements('tensorboard.txt'),
         },
         license='Apache License 2.0',
         zip_safe=False)
