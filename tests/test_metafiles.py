@@ -9,6 +9,7 @@ import ast
 import collections
 import fnmatch
 import glob
+import importlib.util
 import os.path as osp
 
 import pytest
@@ -139,9 +140,8 @@ def test_results_are_well_formed_and_in_the_readme(metafiles):
     for path, meta in metafiles.items():
         readmes = {c['Name']: c['README'] for c in meta['Collections']}
         for model in meta['Models']:
-            # No checkpoint is published yet: no entry may claim one.
-            assert 'Weights' not in model or model['Weights'], (
-                f'{path}: {model["Name"]}: empty Weights')
+            problem = _weights_problem(model)
+            assert problem is None, f'{path}: {problem}'
             with open(osp.join(ROOT, readmes[model['In Collection']])) as f:
                 readme = f.read()
             for result in model.get('Results') or []:
@@ -156,6 +156,101 @@ def test_results_are_well_formed_and_in_the_readme(metafiles):
                         f'{result["Dataset"]} is not in its README')
                 measured += 1
     assert measured > 0
+
+
+def _weights_problem(model, root=ROOT):
+    """None, or what is wrong with an entry's ``Weights``: an http(s) URL
+    of a published checkpoint, or a repo-relative ``.pth`` that exists
+    (``checkpoints/NAME.pth``)."""
+    if 'Weights' not in model:
+        return None
+    weights = model['Weights']
+    if not isinstance(weights, str) or not weights:
+        return f'{model["Name"]}: Weights must be a URL or a file, got ' \
+            f'{weights!r}'
+    if weights.startswith(('https://', 'http://')):
+        return None
+    if osp.isabs(weights) or not weights.endswith('.pth'):
+        return (f'{model["Name"]}: Weights {weights!r} must be a URL or a '
+                'repo-relative .pth file (checkpoints/NAME.pth)')
+    if not osp.isfile(osp.join(root, weights)):
+        return f'{model["Name"]}: Weights {weights} does not exist'
+    return None
+
+
+def test_weights_are_a_url_or_a_file_of_the_repository(tmp_path):
+    (tmp_path / 'checkpoints').mkdir()
+    (tmp_path / 'checkpoints' / 'a.pth').write_bytes(b'')
+    ok = [{}, dict(Weights='https://example.org/a.pth'),
+          dict(Weights='checkpoints/a.pth')]
+    for extra in ok:
+        assert _weights_problem(dict(Name='a', **extra), str(tmp_path)) is None
+    for weights, match in (('checkpoints/b.pth', 'does not exist'),
+                           ('/abs/a.pth', 'repo-relative'),
+                           ('checkpoints/a.txt', 'repo-relative'),
+                           ('', 'must be a URL or a file')):
+        problem = _weights_problem(dict(Name='a', Weights=weights),
+                                   str(tmp_path))
+        assert problem and match in problem, (weights, problem)
+
+
+def _complexity_tool():
+    spec = importlib.util.spec_from_file_location(
+        'metafile_complexity',
+        osp.join(ROOT, 'tools', 'analysis_tools', 'metafile_complexity.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_entry_has_flops_and_parameters(entries):
+    for path, model in entries:
+        meta = model['Metadata']
+        for key in ('FLOPs', 'Parameters'):
+            assert isinstance(meta.get(key), int) and meta[key] > 0, (
+                f'{path}: {model["Name"]}: Metadata.{key} must be a '
+                f'positive int (tools/analysis_tools/metafile_complexity.py '
+                f'measures it), got {meta.get(key)!r}')
+
+
+# One entry per kind of model: backbone, head, student with teachers,
+# 10 classes, 224 pixels.
+MEASURED = ('xe_bbn-resnet32_1xb128-12e_cifar100lt-ib100',
+            'crt_bbn-resnet32_1xb128-12e_cifar100lt-ib100',
+            'ride-pc_ride3-resnet32_1xb128-12e_cifar100lt-ib100',
+            'xerm-tde_bbn-resnet32_1xb64-30e_digitslt-ib10',
+            'xe_resnet50_1xb256-30e_places365lt')
+
+
+def test_flops_and_parameters_are_the_measured_ones(entries):
+    tool = _complexity_tool()
+    by_name = {model['Name']: model for _, model in entries}
+    for name in MEASURED:
+        model = by_name[name]
+        meta = model['Metadata']
+        assert (meta['FLOPs'], meta['Parameters']) == tool.measure(
+            osp.join(ROOT, model['Config'])), name
+    # ResNet-50 on 224x224 (365 classes): mmpretrain's 4.1 GFLOPs.
+    meta = by_name['xe_resnet50_1xb256-30e_places365lt']['Metadata']
+    assert 4.0e9 < meta['FLOPs'] < 4.2e9
+
+
+def test_complexity_tool_check_names_a_wrong_entry(tmp_path, capsys):
+    tool = _complexity_tool()
+    assert tool.main(['configs/la/metafile.yml', '--check']) == 0
+    wrong = tmp_path / 'metafile.yml'
+    with open(osp.join(ROOT, 'configs', 'la', 'metafile.yml')) as f:
+        text = f.read()
+    wrong.write_text(text.replace('FLOPs: ', 'FLOPs: 1', 1))
+    assert tool.main([str(wrong), '--check']) == 1
+    out = capsys.readouterr().out
+    assert f'{wrong}: la_bbn-resnet32_1xb128-12e_cifar100lt-ib100: FLOPs, ' \
+        'Parameters are (174224128, 550388), measured (74224128, ' \
+        '550388)' in out
+    assert 'metafile_complexity: 1 entries differ' in out
+    # Without --check the file is rewritten with the measured counts.
+    assert tool.main([str(wrong)]) == 0
+    assert wrong.read_text() == text
 
 
 def test_setup_packs_the_index_and_every_metafile():
