@@ -148,7 +148,7 @@ class _Planner:
     """Builds the :class:`Plan` (see :func:`make_plan`)."""
 
     def __init__(self, config, work_dir, data_root, cfg_options, launcher,
-                 nproc, jobs, gpus, cores, python, tools_dir):
+                 nproc, jobs, gpus, cores, python, tools_dir, threads):
         self.path = osp.abspath(config)
         self.cfg = Config.fromfile(config)
         self.resources = _split_resources(self.cfg, config)
@@ -171,7 +171,7 @@ class _Planner:
         self.cfg_options = list(cfg_options or [])
         self.launcher, self.nproc = launcher, nproc
         self.gpus = gpus
-        self.threads = max(1, cores // jobs)
+        self.threads = threads or max(1, cores // jobs)
         self.python = python
         self.tools_dir = tools_dir or find_tools()
         self.stages = OrderedDict((s['name'], s) for s in self.cfg.stages)
@@ -504,7 +504,8 @@ def make_plan(config: str,
               gpus: bool = False,
               cores: int = 1,
               python: str = sys.executable,
-              tools_dir: Optional[str] = None) -> Plan:
+              tools_dir: Optional[str] = None,
+              threads: Optional[int] = None) -> Plan:
     """The :class:`Plan` of pipeline config ``config`` (the report's step
     is added by :func:`report_step` once the plan has a file).
 
@@ -524,10 +525,13 @@ def make_plan(config: str,
             ``cores // jobs``).
         python (str): The interpreter of the tools.
         tools_dir (str, optional): The folder of train.py and test.py.
+        threads (int, optional): CPU threads of a step (default
+            ``cores // jobs``).
 
     Raises:
         ExperimentError: The pipeline config or an option is wrong.
         FileNotFoundError: No such config, or no tools.
     """
     return _Planner(config, work_dir, data_root, cfg_options, launcher,
-                    nproc, jobs, gpus, cores, python, tools_dir).plan()
+                    nproc, jobs, gpus, cores, python, tools_dir,
+                    threads).plan()

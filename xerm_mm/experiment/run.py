@@ -7,18 +7,23 @@ every step that is not up to date and then the report. What each option
 becomes is in docs/methods.md ("Pipelines on Snakemake").
 """
 import argparse
+import base64
 import os
 import os.path as osp
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 from typing import List, Optional
 
+import yaml
+
 from xerm_mm.apis.validate import ExperimentError
 from .plan import Plan, make_plan, report_step
 
+PROG = 'xerm_mm.experiment'
 SNAKEFILE = osp.join(osp.dirname(osp.abspath(__file__)), 'Snakefile')
 #: The SLURM profile of the package (``--profile`` of Snakemake).
 SLURM_PROFILE = osp.join(osp.dirname(osp.abspath(__file__)), 'profiles',
@@ -69,8 +74,9 @@ def parse_args(argv=None):
         'for them); auto: cuda when this machine has one')
     parser.add_argument(
         '--resume', action='store_true',
-        help='go on after an interruption: the steps it left unfinished run '
-        'again, an interrupted training from its last checkpoint')
+        help='rerun the steps whose outputs a killed run (SIGKILL, power '
+        'loss) left marked incomplete; after Ctrl-C / SIGTERM the same '
+        'command goes on without it (a training from its last checkpoint)')
     parser.add_argument(
         '--dry-run', action='store_true',
         help='print the steps that would run, why, and their commands; run '
@@ -100,6 +106,19 @@ def _cores() -> int:
     return os.cpu_count() or 1
 
 
+def env_threads() -> Optional[int]:
+    """The threads of a step that ``OMP_NUM_THREADS`` gives, if set
+    (Snakemake sets it for every step: a value the user set is kept)."""
+    text = os.environ.get('OMP_NUM_THREADS')
+    if text is None:
+        return None
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ExperimentError(
+            f'OMP_NUM_THREADS={text!r}: must be an int >= 1 (the threads of '
+            'each step), or unset (cores // --jobs)')
+    return int(text)
+
+
 def build(args) -> Plan:
     """The plan of ``args`` (checked; nothing written)."""
     gpus = _cuda_count()
@@ -109,7 +128,7 @@ def build(args) -> Plan:
     return make_plan(args.config, args.work_dir, args.data_root,
                      args.cfg_options, args.launcher, args.nproc,
                      jobs=jobs if not args.slurm else 1, gpus=use_gpus,
-                     cores=_cores())
+                     cores=_cores(), threads=env_threads())
 
 
 def write_plan(plan: Plan, folder: str) -> str:
@@ -147,17 +166,45 @@ def snakemake_command(args, plan: Plan, plan_file: str) -> List[str]:
         cmd.append('--rerun-incomplete')
     if args.dry_run:
         cmd.append('--dry-run')
-    cmd += shlex.split(args.engine_options)
-    return cmd
+    options = shlex.split(args.engine_options)
+    if args.slurm and '--profile' not in options:
+        options = with_profile_defaults(options)
+    return cmd + options
+
+
+def with_profile_defaults(options: List[str]) -> List[str]:
+    """``options`` whose ``--default-resources`` keep the SLURM profile's
+    defaults that they do not set (Snakemake would drop all of the
+    profile's: a job would get 1000 MB and no wall time)."""
+    if '--default-resources' not in options:
+        return options
+    with open(osp.join(SLURM_PROFILE, 'config.yaml')) as f:
+        profile = yaml.safe_load(f)
+    start = options.index('--default-resources') + 1
+    end = start
+    while end < len(options) and not options[end].startswith('-'):
+        end += 1
+    given = {item.split('=', 1)[0] for item in options[start:end]}
+    kept = [f'{key}={value}' for key, value in
+            profile.get('default-resources', {}).items() if key not in given]
+    return options[:start] + kept + options[start:]
 
 
 def run(cmd: List[str]) -> int:
-    """Run Snakemake; SIGINT / SIGTERM are passed on to it (it stops its
-    jobs and cleans up their unfinished outputs)."""
-    proc = subprocess.Popen(cmd)
+    """Run Snakemake in a process group of its own, with its local jobs.
+
+    SIGINT / SIGTERM reach the whole group as SIGINT, as Ctrl-C in a
+    terminal: the running tools stop, and Snakemake removes their
+    unfinished outputs and its lock (a SIGTERM of its own would wait for
+    the running jobs to end; a SIGINT of its own does not stop them).
+    """
+    proc = subprocess.Popen(cmd, start_new_session=True)
 
     def forward(signum, frame):
-        proc.send_signal(signum)
+        try:
+            os.killpg(proc.pid, signal.SIGINT)
+        except ProcessLookupError:  # it ended meanwhile
+            pass
 
     previous = {s: signal.signal(s, forward)
                 for s in (signal.SIGINT, signal.SIGTERM)}
@@ -172,37 +219,79 @@ def _listed(folder: str) -> bool:
     return osp.isdir(folder) and bool(os.listdir(folder))
 
 
+def incomplete_outputs(work_dir: str) -> List[str]:
+    """The existing files that Snakemake marks incomplete in ``work_dir``
+    (a run that stopped uncleanly left them; Snakemake refuses to go on
+    without ``--rerun-incomplete``). Snakemake names each marker by the
+    file's path in URL-safe base64, split into folders ``@PART/...`` where
+    it is longer than a file name may be."""
+    root = osp.join(work_dir, '.snakemake', 'incomplete')
+    found = []
+    for folder, _, files in os.walk(root):
+        for name in files:
+            parts = osp.relpath(osp.join(folder, name), root).split(os.sep)
+            try:
+                path = base64.urlsafe_b64decode(''.join(
+                    p.lstrip('@') for p in parts)).decode()
+            except ValueError:  # not a marker (e.g. migration_underway)
+                continue
+            if osp.isfile(osp.join(work_dir, path)):
+                found.append(path)
+    return sorted(found)
+
+
+def _dry_run(args, plan: Plan, plan_file: str) -> int:
+    """Print every step's command, then what Snakemake would run."""
+    print('Steps of the plan (each runs by hand as printed; RESUME / '
+          'OPTIONS are set by the helpers before it):')
+    for step in plan.steps:
+        print(f'\n[{step.name}]\n{step.command}')
+    print()
+    sys.stdout.flush()
+    code = run(snakemake_command(args, plan, plan_file))
+    if code:
+        _exit(args, plan, code)
+    return 0
+
+
+def _exit(args, plan: Plan, code: int) -> None:
+    """Exit with Snakemake's ``code``, saying why where the work dir
+    shows it."""
+    snakemake = osp.join(plan.work_dir, '.snakemake')
+    if _listed(osp.join(snakemake, 'locks')):
+        print(f'{PROG}: {plan.work_dir} is locked: another run is '
+              'on it, or a killed one left its lock (then add '
+              "--engine-options=--unlock once)", file=sys.stderr)
+    elif not args.resume and incomplete_outputs(plan.work_dir):
+        print(f'{PROG}: a killed run left files marked incomplete; add '
+              '--resume to run their steps again', file=sys.stderr)
+    sys.exit(code)
+
+
 def main(argv=None) -> Optional[int]:
     args = parse_args(argv)
     try:
         plan = build(args)
     except (ExperimentError, FileNotFoundError) as e:
-        sys.exit(f'run_pipeline: {e}')
+        sys.exit(f'{PROG}: {e}')
     if args.dry_run:  # nothing is written in the work dir
         folder = tempfile.mkdtemp(prefix='xerm-plan-')
     else:
         folder = osp.join(plan.work_dir, '.plans')
     plan_file = write_plan(plan, folder)
     if args.dry_run:
-        print('Steps of the plan (each runs by hand as printed; RESUME / '
-              'OPTIONS are set by the helpers before it):')
-        for step in plan.steps:
-            print(f'\n[{step.name}]\n{step.command}')
-        print()
-        sys.stdout.flush()
+        try:
+            return _dry_run(args, plan, plan_file)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
     code = run(snakemake_command(args, plan, plan_file))
     if code:
-        snakemake = osp.join(plan.work_dir, '.snakemake')
-        if _listed(osp.join(snakemake, 'locks')):
-            print(f'run_pipeline: {plan.work_dir} is locked: another run is '
-                  'on it, or a killed one left its lock (then add '
-                  "--engine-options=--unlock once)", file=sys.stderr)
-        elif not args.resume and _listed(osp.join(snakemake, 'incomplete')):
-            print('run_pipeline: an earlier run was interrupted; add '
-                  '--resume to go on from where it stopped',
-                  file=sys.stderr)
-        sys.exit(code)
-    if not args.dry_run:
-        with open(osp.join(plan.work_dir, 'report.md')) as f:
+        _exit(args, plan, code)
+    report = osp.join(plan.work_dir, 'report.md')
+    if osp.isfile(report):
+        with open(report) as f:
             print(f.read())
+    else:  # Snakemake options that stop short of the report (--unlock, ...)
+        print(f'{PROG}: no report yet ({report}); run without those '
+              '--engine-options to make it')
     return 0
