@@ -131,6 +131,7 @@ def tool_runs(output):
 # the usual order.
 LONGEST_FILES_FIRST = [
     'test_pipeline.py',  # 334: one trained pipeline, its reruns
+    'test_experiment_run.py',  # 241 (alone): tests/test_experiment/
     'test_lt_pipelines.py',  # 207
     'test_xerm_ablation.py',  # 130
     'test_pipeline_killed.py',  # 112
