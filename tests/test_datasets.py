@@ -503,10 +503,14 @@ def test_repack_without_digest_is_checked_for_noise(tmp_path, monkeypatch):
         TinyC10(root, imbalance_ratio=10)
 
 
-SHARED_CIFAR100 = '/work/shared/data/cifar100'
+# The real CIFAR-100 beside the repository, where present (the tests skip
+# elsewhere).
+SHARED_CIFAR100 = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
+                           '..', 'shared', 'data', 'cifar100')
 
 
-@pytest.mark.skipif(not osp.isdir(SHARED_CIFAR100),
+@pytest.mark.skipif(
+    not osp.isdir(osp.join(SHARED_CIFAR100, 'cifar-100-python')),
                     reason='no real CIFAR-100 here')
 def test_real_cifar100_has_the_published_digests():
     folder = osp.join(SHARED_CIFAR100, 'cifar-100-python')
@@ -518,7 +522,8 @@ def test_real_cifar100_has_the_published_digests():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not osp.isdir(SHARED_CIFAR100),
+@pytest.mark.skipif(
+    not osp.isdir(osp.join(SHARED_CIFAR100, 'cifar-100-python')),
                     reason='no real CIFAR-100 here')
 def test_real_cifar100_with_16mb_of_random_bytes_is_refused(tmp_path):
     src = osp.join(SHARED_CIFAR100, 'cifar-100-python')
