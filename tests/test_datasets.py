@@ -511,7 +511,7 @@ SHARED_CIFAR100 = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
 
 @pytest.mark.skipif(
     not osp.isdir(osp.join(SHARED_CIFAR100, 'cifar-100-python')),
-                    reason='no real CIFAR-100 here')
+    reason='no real CIFAR-100 here')
 def test_real_cifar100_has_the_published_digests():
     folder = osp.join(SHARED_CIFAR100, 'cifar-100-python')
     for name, digest in CIFAR100LT.content_digests.items():
@@ -524,7 +524,7 @@ def test_real_cifar100_has_the_published_digests():
 @pytest.mark.slow
 @pytest.mark.skipif(
     not osp.isdir(osp.join(SHARED_CIFAR100, 'cifar-100-python')),
-                    reason='no real CIFAR-100 here')
+    reason='no real CIFAR-100 here')
 def test_real_cifar100_with_16mb_of_random_bytes_is_refused(tmp_path):
     src = osp.join(SHARED_CIFAR100, 'cifar-100-python')
     folder = tmp_path / 'cifar-100-python'
