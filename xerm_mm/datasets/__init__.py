@@ -6,7 +6,7 @@ from .cifar_lt import CIFAR10LT, CIFAR100LT
 from .cifar_lt_heldout import CIFAR10LTHeldOut, CIFAR100LTHeldOut
 from .class_balanced_sampler import ClassBalancedSampler, dataset_labels
 from .digits_lt import DigitsLT
-from .imbalanced_test import imbalanced_test_indices
+from .imbalanced_test_sets import imbalanced_test_indices
 from .list_file import read_list_file
 from .long_tail_list import LongTailListDataset
 from .long_tail_mixin import LongTailMixin

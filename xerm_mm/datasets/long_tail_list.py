@@ -19,7 +19,7 @@ from mmengine.logging import MMLogger
 
 from xerm_mm.registry import DATASETS
 from .folder_tree import IMG_EXTENSIONS, class_folders, scan_tree
-from .imbalanced_test import imbalanced_test_indices
+from .imbalanced_test_sets import imbalanced_test_indices
 from .list_file import read_list_file
 from .lt_profile import img_num_per_cls
 
@@ -59,7 +59,7 @@ class LongTailListDataset(BaseDataset):
             largest label of the training list plus one. On a tree it
             must equal the number of class folders.
         imbalance_ratio (float): Keep the imbalanced test subset of this list
-            (see :mod:`.imbalanced_test`); 1 keeps the whole list. Only on a
+            (see :mod:`.imbalanced_test_sets`); 1 keeps the whole list. Only on a
             list other than the training list. Defaults to 1.
         reverse (bool): Backward imbalanced test set. Defaults to False.
         train_data_prefix (str, optional): Tree form: the training tree,

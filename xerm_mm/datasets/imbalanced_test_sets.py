@@ -1,11 +1,6 @@
 """Imbalanced test sets of ImageNet-LT and Places365-LT (LADE / SADE).
 
-The test-agnostic protocol orders the classes by training frequency
-(descending; ties by class id) and keeps, of the class of rank ``r``,
-``n_c = int(n_test * IB^(-r / (C - 1)))`` test images: the first ``n_c`` of
-the class in list order. ``n_test`` is the per-class size of the balanced
-list (50 on ImageNet-LT test, 100 on Places365-LT test). ``reverse`` gives
-the backward profile (the rarest training class keeps the most images).
+The profile is described in docs/datasets.md, "Imbalanced test sets".
 """
 from typing import List, Sequence, Tuple
 
