@@ -136,9 +136,9 @@ class PlainLoop:
                              imbalance_ratio=100,
                              pipeline=[dict(type='PackInputs')],
                              batch_fetch=True)
-        self.images = torch.from_numpy(dataset._batch_images)
-        self.labels = torch.tensor(
-            [info['gt_label'] for info in dataset._batch_infos])
+        dataset.full_init()
+        self.images = torch.from_numpy(dataset.batch_images)
+        self.labels = torch.from_numpy(dataset.get_gt_labels())
         self.model = MODELS.build(cfg.model)
         memory_format = memory_format_of(cfg)
         if memory_format is not None:

@@ -92,6 +92,12 @@ class BatchFetchMixin:
         self.batch_fetch = batch_fetch
         self._batch_images: Optional[np.ndarray] = None
 
+    @property
+    def batch_images(self) -> Optional[np.ndarray]:
+        """The stacked ``(N, C, H, W)`` uint8 images (``batch_fetch=True``,
+        after ``full_init``), else None."""
+        return self._batch_images
+
     def full_init(self) -> None:
         if self._fully_initialized:
             return

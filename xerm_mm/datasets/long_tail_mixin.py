@@ -39,6 +39,10 @@ class LongTailMixin:
     ints).
     """
 
+    #: Read by the config checks (``xerm_mm.utils.config_checks``): the
+    #: training counts of a test split follow ``train_imbalance_ratio``.
+    has_long_tail_split = True
+
     def _init_long_tail(self, split: str, imbalance_ratio: float,
                         imb_type: str, reverse: bool, seed: int,
                         train_imbalance_ratio: Optional[float]) -> None:

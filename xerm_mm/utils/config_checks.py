@@ -157,8 +157,8 @@ def check_number_keys(cfg: Mapping) -> None:
 
 
 def _long_tail_class(type_: Any) -> Optional[type]:
-    """The dataset class of ``type_`` if it is a LongTailMixin dataset."""
-    from xerm_mm.datasets.long_tail_mixin import LongTailMixin
+    """The dataset class of ``type_`` if it has a long-tailed split
+    (``LongTailMixin``, marked by ``has_long_tail_split``)."""
     from xerm_mm.registry import DATASETS
     cls = type_
     if isinstance(type_, str):
@@ -166,7 +166,8 @@ def _long_tail_class(type_: Any) -> Optional[type]:
             cls = DATASETS.get(type_)
         except Exception:  # an unknown scope: not ours
             return None
-    if isinstance(cls, type) and issubclass(cls, LongTailMixin):
+    if isinstance(cls, type) and getattr(cls, 'has_long_tail_split',
+                                         False) is True:
         return cls
     return None
 
