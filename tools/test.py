@@ -1,23 +1,9 @@
-"""Test a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [options]``.
+"""Test a checkpoint on every test set of the config.
 
-The flags are mmpretrain's, with mmpretrain's meaning, plus our own
-(``--metrics-out``, ``--test-sets``, ``--views``, ``--data-root``). With the
-configs of this project the model is evaluated on every test set of
-``test_cfg.test_sets`` (the balanced test set and the imbalanced ones) in one
-run, and one table is printed, a row per test set (and view).
+mmpretrain's flags plus ``--metrics-out``, ``--test-sets``, ``--views`` and
+``--data-root`` (docs/get_started.md).
 
-When a run has several test sets or views, ``--out`` (predictions) writes one
-pickle per set, ``{stem}_{set}{ext}``, and ``--show-dir`` one sub-folder per
-set, ``{show_dir}/{set}/``; with one, the file and the folder given (see
-:mod:`xerm_mm.engine.per_set_outputs`). ``--out --out-item metrics`` dumps
-the metrics of all sets into the one file, as ``--metrics-out`` does in JSON.
-
-The checkpoint is refused, before any evaluation, if it is empty or
-truncated, holds NaN/inf weights, or (unless ``--no-strict-load``) its keys
-and shapes are not those of the config's model; ``--out`` and
-``--metrics-out`` are checked for writability at the start. The checkpoint
-is the one of the command line: ``--cfg-options load_from=...`` (or
-``resume``) is refused.
+    python tools/test.py CONFIG CHECKPOINT [options]
 """
 import argparse
 import copy
@@ -31,8 +17,8 @@ from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.dist import is_main_process
 
 from xerm_mm.engine.per_set_outputs import PerSetDumpResults
-from xerm_mm.evaluation.report import (markdown_table, split_by_test_set,
-                                       write_metrics_json)
+from xerm_mm.report import (markdown_table, split_by_test_set,
+                            write_metrics_json)
 from xerm_mm.utils import register_all_modules
 from xerm_mm.utils.config import (build_runner, load_config,
                                   merge_cfg_options, set_data_root,
@@ -45,7 +31,8 @@ METRICS_FORMATS = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Test a checkpoint')
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0])
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(

@@ -1,22 +1,9 @@
-"""Train a model: ``python tools/train.py CONFIG [options]``.
+"""Train a model.
 
-The flags are mmpretrain's, plus ``--data-root`` to point every dataset of
-the config at a folder (e.g. ``--data-root ../shared/data/cifar100``).
-``--amp`` trains with MMEngine's AmpOptimWrapper (float16, loss scaling) on
-CUDA and with bfloat16 autocast (:class:`~xerm_mm.engine.
-AutocastOptimWrapper`) on a machine without CUDA.
+mmpretrain's flags plus ``--data-root``, ``--overwrite`` and ``--amp`` on a
+machine without CUDA (docs/get_started.md).
 
-A training holds its work dir for its whole run: a second one started into
-it meanwhile is refused, naming the first (pid, host, command); the lock goes
-with its process, however that ends. A work dir that already holds the
-checkpoints of a run (``epoch_N.pth``, ``best_*_epoch_N.pth``,
-``last_checkpoint``) is used only with ``--resume`` (go on from its last
-checkpoint) or ``--overwrite`` (remove those files, and only those, and
-start over); ``--resume`` with nothing to resume is an error, as is text
-where the config holds a number (``--cfg-options
-optim_wrapper.optimizer.lr=abc``). Scheduler phases that begin after
-``train_cfg.max_epochs`` are left out, with a warning, so any
-``max_epochs >= 1`` trains.
+    python tools/train.py CONFIG [options]
 """
 import argparse
 import os
@@ -49,7 +36,8 @@ UNFINISHED = r'\.(?P<name>.+)\.\d+\.tmp'
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Train a model')
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0])
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     rerun = parser.add_mutually_exclusive_group()

@@ -1,30 +1,7 @@
-"""xerm_mm: unbiased long-tailed classification (xERM) on MMEngine and mmpretrain.
+"""xerm_mm: unbiased long-tailed classification (xERM) on MMEngine/mmpretrain.
 
-Inheriting the package's configs from another project:
-``_base_ = 'xerm_mm::xe/xe_bbn-resnet32_1xb64-30e_digitslt-ib10.py'`` works
-once ``xerm_mm`` is imported. MMEngine resolves a ``package::`` prefix only
-for the packages of its fixed ``MODULE2PACKAGE`` table, with no entry point
-for others; importing this package adds it (below). A config's
-``custom_imports`` come too late for that: MMEngine reads them after it has
-resolved the config's ``_base_`` files. So:
-
-* in Python, ``import xerm_mm`` before ``Config.fromfile(...)``;
-* for a config that a tool you do not control loads (mmpretrain's
-  ``tools/train.py`` or ``analysis_tools/get_flops.py``, ``mim train``),
-  list first in its ``_base_`` a file of your project holding the one line
-  ``__import__('xerm_mm')`` (an ``import`` statement would make MMEngine take
-  the file for a lazy-import config): the bases are loaded in order::
-
-      # my_project/configs/xerm_mm_prefix.py
-      __import__('xerm_mm')
-
-      # my_project/configs/my_xe.py
-      _base_ = ['./xerm_mm_prefix.py',
-                'xerm_mm::xe/xe_bbn-resnet32_1xb64-30e_digitslt-ib10.py']
-
-The package's own configs need neither: they inherit through relative paths
-and import ``xerm_mm`` with ``custom_imports``, which is what mmpretrain's
-tools and ``get_model`` need to find the ``xerm_mm.``-scoped types.
+Importing the package lets configs inherit ours as ``xerm_mm::path.py``
+(docs/get_started.md, "Inheriting our configs from another project").
 """
 from .version import __version__, version_info
 

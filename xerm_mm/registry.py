@@ -1,22 +1,7 @@
-"""Registries of xerm_mm, each a child of mmpretrain's registry of the same kind.
+"""Registries of xerm_mm, each a child of mmpretrain's of the same kind.
 
-A config with ``default_scope='xerm_mm'`` resolves a plain type name first in
-these registries, then in mmpretrain's, then in MMEngine's, so
-``ImageClassifier`` (mmpretrain) and ``TDEHead`` (xerm_mm) are written the same
-way. ``locations`` lets MMEngine import our modules on first use.
-
-The configs name our types with the scope, ``'xerm_mm.BBNResNet32'``: MMEngine
-resolves a scoped name from the registry of that scope and from its parent
-(mmpretrain's), so mmpretrain's own entry points, which build under the
-``mmpretrain`` scope (``get_model``, its tools), find them too.
-
-``RUNNERS`` and ``FUNCTIONS`` are the exceptions: their parent is MMEngine's root ``RUNNERS``, which
-resolves a scoped name only among its direct children. That is where
-``RUNNERS.build(cfg)`` looks up ``runner_type='xerm_mm.XERMRunner'`` in
-mmpretrain's ``tools/train.py`` and ``mim train``; mmpretrain registers no
-runner of its own, so nothing is lost. Likewise MMEngine's Runner looks up a
-dataloader's ``collate_fn=dict(type='xerm_mm.collate_fetched_batch')`` in
-MMEngine's root ``FUNCTIONS`` (mmpretrain has no such registry).
+``RUNNERS`` and ``FUNCTIONS`` are children of MMEngine's root registries,
+where mmpretrain's tools and MMEngine's Runner look up scoped names.
 """
 from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS

@@ -1,22 +1,9 @@
 """JPEG decoding speed of mmcv's image backends, one worker, one process.
 
-Generates ``--num`` ImageNet-like JPEGs (``--size`` W H, default 500 375,
-smooth random content plus fine noise, quality 90) in a temporary directory,
-then times, for every backend of ``mmcv.imfrombytes`` that is importable here
-(cv2, pillow, turbojpeg; tifffile does not read JPEG):
+Times ``mmcv.imfrombytes`` and mmpretrain's train pipeline per backend on
+generated JPEGs (docs/get_started.md, "JPEG decoding").
 
-    decode B      mmcv.imfrombytes on the files' bytes, already in memory
-    pipeline B    mmpretrain's train pipeline per file: LoadImageFromFile
-                  (imdecode_backend=B), RandomResizedCrop(224), RandomFlip,
-                  ColorJitter(0.4, 0.4, 0.4)
-
-The contenders alternate in ``--rounds`` rounds, the best round counts; one
-worker means this process on one thread (``cv2.setNumThreads(1)``), so
-images/s here is images/s per dataloader worker. Prints images/s per
-contender and ``fastest BACKEND`` (by decode speed).
-
-    python tools/benchmarks/decode_backends.py [--num 200] [--rounds 3] \
-        [--size 500 375]
+    python tools/benchmarks/decode_backends.py [--num 200] [--rounds 3]
 """
 import argparse
 import os.path as osp

@@ -1,15 +1,9 @@
 """Do the fast and the standard path give the same accuracy? (12 epochs, XE)
 
-Trains the standard recipe and its fast-path twin (and, with ``--paths ...
-fast-amp``, the fast path under ``--amp``) with several seeds through
-tools/train.py, tests every final checkpoint with tools/test.py on the
-balanced and the imbalanced CIFAR100-LT test sets, and prints one row per
-run plus the mean of each path. A run whose metrics file exists is not
-redone (delete ``WORK_DIR/{path}_seed{S}`` to redo it).
+Trains both recipes with several seeds, tests every final checkpoint and
+prints a row per run and the mean per path (docs/get_started.md).
 
-    python tools/benchmarks/fast_path_accuracy.py \
-        [--data-root ../shared/data/cifar100] [--seeds 0 1] \
-        [--work-dir work_dirs/fast_path_accuracy] [--cfg-options K=V ...]
+    python tools/benchmarks/fast_path_accuracy.py [--seeds 0 1]
 """
 import argparse
 import json

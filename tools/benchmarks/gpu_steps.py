@@ -1,36 +1,11 @@
 """GPU throughput of the XE and xERM training steps, standard and fast path.
 
-Times, on the training device, one iteration of Runner's train loop,
-``model.train_step(next(loader), optim_wrapper)``, data included: the
-config's own DataLoader on the real data (``--data-root``), the model and
-optimizer wrapper the config builds. Four contenders:
+Times one ``model.train_step`` of each contender on the real data, then
+projects a whole pipeline's wall time from them (docs/gpu.md, "The GPU
+benchmark").
+Without CUDA (``--device cuda``) it says so and exits 0.
 
-* XE / xERM step, standard path: the per-sample pipeline (random crop, flip,
-  ``PackInputs``) in the DataLoader's worker processes;
-* XE / xERM step, fast path: the ``*-fast.py`` twin of the config (whole
-  uint8 batches from the dataset, crop and flip on the device in the data
-  preprocessor); a twin that does not exist is reported and skipped.
-
-They run in ``--rounds`` rounds that alternate them (each loader keeps its
-iterator, so its workers stay warm); the best round of each counts. Then the
-test forward (``model.test_step``, no grad) is timed on the test loader, and
-the wall time of a whole pipeline (``--pipeline``, default the 200-epoch
-CIFAR100-LT IB 100 fast one) is projected: per stage, epochs x iterations per
-epoch x the measured step of its kind (XE for the teachers, xERM for the
-students) and path, plus its validations; a post-hoc stage (``post_hoc=``:
-no training) one feature pass over the training images and, for
-``choose_tde_alpha.py``, its two tests; per evaluation, the test images of
-every test set at the measured test speed; plus ``--startup-s`` per process.
-The critical path runs the stages in dependency levels (teachers, then what
-needs them, ...), each level as long as its longest stage.
-
-Without CUDA (``--device cuda``, the default) it says so and exits 0;
-``--device cpu`` runs the same on the CPU (small ``--batch`` / ``--steps``
-for a check).
-
-    python tools/benchmarks/gpu_steps.py --data-root DIR [--device cuda] \\
-        [--batch N] [--steps 50] [--rounds 3] [--workers N] \\
-        [--json-out FILE] [--cfg-options k=v ...]
+    python tools/benchmarks/gpu_steps.py --data-root DIR [--device cuda]
 """
 import argparse
 import json

@@ -1,34 +1,9 @@
 """Parameters and CPU step times of the large backbones with their heads.
 
-For each recipe config of the large benchmarks (ImageNet-LT: ResNeXt-50
-32x4d, 1000 classes; Places365-LT: ResNet-152 and ResNet-50, 365 classes;
-iNaturalist 2018: ResNet-50, 8142 classes) and method (``--methods``: XE,
-the linear head, which PC trains as well; TDE; the xERM-PC and xERM-TDE
-students with their frozen teacher), builds the config's model and optimizer
-wrapper as the runner does, in the config's memory format, and prints a
-markdown table, one row per config:
+Prints a markdown table, one row per recipe config of the large benchmarks
+and method, on synthetic batches (docs/get_started.md, "Large backbones").
 
-    params trainable  parameters the optimizer updates (M)
-    params total      all parameters, the frozen teacher's included (M)
-    train s/step      median of ``--steps`` training steps after
-                      ``--warmup`` ones: ``model.train_step`` (data
-                      preprocessor, forward, the teacher's no-grad forward
-                      for xERM, backward, optimizer step)
-    train images/s    ``--batch`` / train s/step
-    infer images/s    ``--batch`` / the median ``model.test_step`` (no grad)
-
-on synthetic uint8 batches of ``--batch`` images of ``--size`` pixels
-(default 224, the recipes' crop), by the wall clock or (``--clock cpu``,
-with ``--threads 1`` on a busy machine) this process's CPU time. No weights
-are trained or downloaded: an xERM student's teacher is built from its
-config, saved to a temporary checkpoint and loaded back; a PC / TDE head
-that needs training class counts or a moving average gets made-up ones. One
-model at a time is in memory.
-
-    python tools/benchmarks/large_backbones.py [--batch 8] [--steps 3] \\
-        [--warmup 1] [--threads N] [--size 224] [--clock {wall,cpu}] \\
-        [--methods xe tde xerm-pc xerm-tde] [--only SUBSTR ...] \\
-        [--configs CONFIG ...]
+    python tools/benchmarks/large_backbones.py [--batch 8] [--steps 3]
 """
 import argparse
 import gc

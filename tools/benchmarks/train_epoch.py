@@ -1,29 +1,9 @@
-"""One training epoch of CIFAR100-LT IB 100: tools/train.py against a plain loop.
+"""One epoch of CIFAR100-LT IB 100: tools/train.py against a plain loop.
 
-Contenders, alternating in rounds in this one process (machine noise hits
-them alike; the best round of each counts), all on the real data, the same
-network, batch, optimizer and augmentation (pad-4 crop + flip):
+Prints seconds, images/s and ``ratio epoch_overhead`` (fast-path recipe over
+the plain loop, goal <= 1.10) (docs/get_started.md, "One epoch, end to end").
 
-    fast      tools/train.py on the fast-path recipe (whole-batch fetching,
-              augmentation in the data preprocessor), everything of an epoch
-              included: the loader, every hook, the logger, the checkpoint
-              saved at the epoch's end (no validation);
-    standard  tools/train.py on the standard recipe (per-sample pipeline in
-              DataLoader workers), likewise;
-    plain     a hand-written PyTorch loop: the images in one uint8 tensor, a
-              random permutation, the batched crop + flip
-              (``xerm_mm.models.utils.pad_crop_flip``), normalisation,
-              forward, cross-entropy, backward, SGD; the same memory format
-              as the recipe (``memory_format`` of the config).
-
-An epoch of tools/train.py is timed around MMEngine's
-``EpochBasedTrainLoop.run_epoch``. Prints seconds and images/s and
-
-    ratio epoch_overhead T(fast epoch) / T(plain epoch)   goal <= 1.10
-    ratio standard_epoch_overhead T(standard epoch) / T(plain epoch)
-
-    python tools/benchmarks/train_epoch.py [--data-root ../shared/data/cifar100]
-        [--rounds 2] [--max-iters N]
+    python tools/benchmarks/train_epoch.py [--rounds 2] [--max-iters N]
 """
 import argparse
 import importlib.util

@@ -1,38 +1,10 @@
 """Training-step throughput: our pipeline against baselines, one process.
 
-All steps train on the same synthetic 32x32 batches, with the same batch size
-and threads, in rounds that alternate the contenders so that machine noise
-hits them alike; the best round of each counts. Prints images/s and
+Prints images/s and ``ratio framework_overhead`` (goal <= 1.05) and
+``ratio xerm_over_xe`` (goal <= 1.25); ``--amp`` and ``--compile`` add
+contenders (docs/get_started.md, "Benchmark").
 
-    ratio framework_overhead T(XE step through MMEngine: data preprocessor,
-        model train_step, optimizer wrapper) / T(plain PyTorch loop on the
-        same network: normalise, forward, cross-entropy, backward, the
-        config's SGD)
-        goal <= 1.05
-    ratio xerm_over_xe T(xERM step: the same student plus one no-grad
-        teacher forward, XERMLoss) / T(XE step through MMEngine)
-        goal <= 1.25
-
-With ``--amp``, two more contenders, the XE and xERM steps under bfloat16
-autocast (``AutocastOptimWrapper``, what ``tools/train.py --amp`` uses
-without CUDA), and
-
-    ratio bf16_speedup_xe T(XE step) / T(XE step, bf16 autocast)
-    ratio bf16_speedup_xerm T(xERM step) / T(xERM step, bf16 autocast)
-
-With ``--compile``, two more: the bf16 XE and xERM steps with every
-backbone (student and teachers) wrapped in ``torch.compile`` (inductor), and
-
-    ratio compile_speedup_xe T(XE step, bf16) / T(XE step, bf16, compiled)
-    ratio compile_speedup_xerm T(xERM step, bf16) / T(xERM step, bf16,
-        compiled)
-
-``--channels-last`` puts every contender's models and input batches in
-``torch.channels_last`` memory format; by default they follow the config's
-``memory_format`` (channels-last in every recipe), as tools/train.py does.
-
-    python tools/benchmarks/train_step.py [--batch 128] [--steps 10] \
-        [--amp] [--compile] [--channels-last] [--clock cpu]
+    python tools/benchmarks/train_step.py [--batch 128] [--amp] [--compile]
 """
 import argparse
 import os

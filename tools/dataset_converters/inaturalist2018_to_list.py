@@ -1,21 +1,10 @@
 """Convert the official iNaturalist 2018 json annotations to list files.
 
-Usage::
+Writes ``iNaturalist18_{train,val}.txt`` (``file_name category_id`` a line)
+next to the first json or in ``--out-dir`` (docs/datasets.md).
 
     python tools/dataset_converters/inaturalist2018_to_list.py \\
         data/inat2018/train2018.json data/inat2018/val2018.json
-    python tools/dataset_converters/inaturalist2018_to_list.py \\
-        --train T.json --val V.json --out-dir data/inat2018 [--overwrite]
-
-The jsons are COCO-like (``images`` [{id, file_name}], ``annotations``
-[{image_id, category_id}], ``categories`` [{id}]). Each becomes
-``iNaturalist18_{train,val}.txt`` with one ``file_name category_id`` per
-line, in the json's image order: the format and labels (the category ids,
-0..8141) of the published lists that ``xerm_mm.INaturalist2018`` reads. A
-positional json's split is taken from its name (``train*`` / ``val*``).
-``--out-dir`` defaults to the folder of the first json (the data root, where
-the official archives unpack ``train_val2018/``). Both jsons are checked
-before anything is written; each list is written atomically.
 """
 import argparse
 import json

@@ -1,16 +1,6 @@
 """Print the counts of long-tailed list files as a Markdown table.
 
-Usage::
-
-    python tools/dataset_converters/lt_list_stats.py LIST [LIST ...]
-    python tools/dataset_converters/lt_list_stats.py DIR   # every *.txt
-
-For every list: lines, classes (largest label + 1), images per class (max ..
-min) and, for a training list (``*_train.txt``), the many / medium / few
-classes (> 100, 20..100, < 20 training images). For a balanced test list
-(``*_test.txt``) it adds the sizes of the imbalanced test sets of
-``--ratios`` (forward and backward have the same size:
-``sum_r int(n_test * IB^(-r / (C - 1)))``).
+    python tools/dataset_converters/lt_list_stats.py LIST_OR_DIR [...]
 """
 import argparse
 import glob

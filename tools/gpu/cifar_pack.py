@@ -1,29 +1,10 @@
 """Pack the CIFAR-100 images one long-tailed experiment reads, and unpack them.
 
-The device machine takes at most 64 MiB with a call (repository, wheels and
-data together), but ``cifar-100-python`` is 184 MB of raw pixels, which no
-lossless coder brings under that. A CIFAR100-LT experiment at one imbalance
-ratio reads only part of the training split (IB 100, seed 0: 10,847 of
-50,000 images) and the whole test split (the balanced and the imbalanced
-test sets are drawn from it). ``pack`` keeps exactly those images, each
-coded as a lossless WebP (about 58 % of the raw bytes: 37 MB at IB 100),
-with every label of both splits and the ``meta`` file; ``unpack`` writes
-``cifar-100-python/{train,test,meta}`` again:
+``pack`` keeps the images of one long-tailed training split and the whole
+test split as lossless WebP; ``unpack`` writes ``cifar-100-python`` again,
+with placeholders for the images left out (docs/gpu.md).
 
-* the test split is the original, image for image;
-* the training split holds the original images at the indices of the packed
-  long-tailed split and a marked placeholder (a fixed, non-constant ramp) at
-  every other index, so that the labels, the per-class counts and hence the
-  seeded split of :mod:`xerm_mm.datasets.lt_profile` are those of the
-  original. ``batch_label`` says so. Only the packed ``imbalance_ratio`` and
-  ``seed`` give real images: use the restored folder for that split alone.
-
-``unpack`` checks the md5 of the restored real images against the pack's.
-
-    python tools/gpu/cifar_pack.py pack ../shared/data/cifar100 \\
-        .gpu_data/cifar100lt-ib100.npz [--imbalance-ratio 100] [--seed 0]
-    python tools/gpu/cifar_pack.py unpack .gpu_data/cifar100lt-ib100.npz \\
-        /tmp/cifar100
+    python tools/gpu/cifar_pack.py {pack,unpack} SRC DST
 """
 import argparse
 import hashlib

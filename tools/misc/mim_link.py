@@ -1,11 +1,7 @@
 """Make an editable install of xerm_mm visible to mim and mmengine.hub.
 
-``mim search / train / test xerm_mm`` and ``mmengine.hub.get_config(
-'xerm_mm::...')`` look for the package at its distribution's location
-(``site-packages/xerm_mm``), where an editable install (``pip install -e .``)
-puts nothing. This links that path to the checkout's package and records the
-link in the distribution's RECORD, so that ``pip uninstall`` or a
-reinstall removes the link (never the checkout). ``make setup`` runs it.
+Links ``site-packages/xerm_mm`` to the checkout and records the link in the
+distribution's RECORD (docs/get_started.md).
 
     python tools/misc/mim_link.py
 """

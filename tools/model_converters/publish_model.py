@@ -1,12 +1,6 @@
-"""Make a checkpoint fit to publish: ``publish_model.py IN.pth OUT.pth``.
+"""Strip a checkpoint to weights and minimal meta; name it by date and hash.
 
-Keeps the weights and a minimal ``meta`` (the dataset meta, which mmpretrain's
-``get_model`` and inferencers read for the class names, the epoch and
-iteration, the package versions); drops the optimizer, the parameter
-schedulers, the message hub and everything else of training. The result is
-written as ``OUT_{YYYYMMDD}-{first 8 hex digits of its sha256}.pth``, as
-mmpretrain's published checkpoints are, and loads with
-``torch.load(weights_only=True)`` and no allowlist.
+    python tools/model_converters/publish_model.py IN.pth OUT.pth
 """
 import argparse
 import datetime
@@ -27,8 +21,7 @@ KEPT_META = ('dataset_meta', 'epoch', 'iter')
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='Strip a training checkpoint to its weights and a '
-        'minimal meta, and name it with its date and hash')
+        description=__doc__.splitlines()[0])
     parser.add_argument('in_file', help='checkpoint written by training')
     parser.add_argument(
         'out_file',

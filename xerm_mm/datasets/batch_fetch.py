@@ -1,15 +1,6 @@
-"""Whole batches from an in-memory image dataset, without a per-sample pipeline.
+"""Whole uint8 batches from an in-memory image dataset (the fast path).
 
-PyTorch's ``DataLoader`` asks a map-style dataset that defines
-``__getitems__(indices)`` for a whole batch at once. A dataset with
-:class:`BatchFetchMixin` and ``batch_fetch=True`` answers with one uint8
-tensor ``(B, C, H, W)`` (one indexing of the images it holds) and the
-batch's ``DataSample``s, exactly what its per-sample pipeline
-``[PackInputs]`` followed by :func:`collate_fetched_batch` would give, minus
-the Python work per image. Augmentation then runs on the whole batch in the
-data preprocessor, on the training device (``PixelAugClsDataPreprocessor``
-with ``RandomPadCropFlip``): the *fast path* of the ``*-fast.py`` configs
-(docs/configs.md, "Fast path").
+See docs/configs.md, "Fast path".
 """
 from typing import List, Optional, Sequence
 

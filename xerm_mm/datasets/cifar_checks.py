@@ -1,22 +1,6 @@
 """Content checks of the CIFAR pickles, each error naming the file.
 
-The md5 of the official archive only says whether a file is the original
-one: a re-packed copy differs, and so does a damaged one. These checks say
-whether the content is a CIFAR split at all:
-
-* the pickle loads (a truncated file does not);
-* ``data`` is a uint8 ``(N, 3072)`` array (32x32x3 images) with one label per
-  row and labels in ``[0, num_classes)``;
-* few images are constant (every byte the same). Bytes of the file
-  overwritten with one value (a zeroed disk block, 0xFF) turn whole rows of
-  ``data`` into constant, black or white, images; no image of the real
-  CIFAR-10 / CIFAR-100 is constant;
-* (per split) every class holds the same, expected number of images;
-* (the official splits) the images and labels are the official ones: the
-  order-independent :func:`content_digest` of a file equals the one
-  published for it, or the file has the official archive's md5. Random
-  bytes, zeroed images or shuffled labels change the digest; a re-pack in
-  another order does not.
+What is checked: docs/datasets.md, "CIFAR10LT, CIFAR100LT".
 """
 import hashlib
 import pickle

@@ -1,21 +1,6 @@
 """CIFAR10-LT and CIFAR100-LT: mmpretrain's CIFAR, down-sampled to a long tail.
 
-Each split is loaded by mmpretrain's :class:`~mmpretrain.datasets.CIFAR10` /
-:class:`~mmpretrain.datasets.CIFAR100` (pickles of the official archive) and
-then reduced to the long-tailed profile of :mod:`.lt_profile`, with ``n_max``
-the per-class count of the split (CIFAR-100: 500 train / 100 test):
-
-    n_i = int(n_max * IB^(-i / (C - 1)))
-
-The training split of the literature is ``imbalance_ratio`` 100 / 50 / 10
-with seed 0 (CIFAR-100: 10,847 / 12,608 / 19,573 images); ``imbalance_ratio=1``
-keeps a split whole and in order (the balanced test set).
-
-Before use, the split's files are checked (:mod:`.cifar_checks`): they load,
-hold uint8 32x32x3 images with labels in range, few constant images and the
-split's number of images per class; the official splits' images and labels
-must be the official ones (the published content digest, else the archive's
-md5); an error names the file and the fault.
+Profiles, splits and file checks: docs/datasets.md.
 """
 import logging
 import os

@@ -1,19 +1,5 @@
-"""A held-out validation split for CIFAR-LT: the training images left out.
-
-CIFAR has no validation split, and choosing a post-hoc setting (Decoupling's
-tau-norm exponent, say) on the test set would leak the test labels into the
-model. The long-tailed down-sampling, however, leaves most of the official
-training images unused (CIFAR100-LT IB 100 keeps 10,847 of 50,000). This
-split is those images: the official training split minus the long-tailed
-training subset of the same ``imbalance_ratio``, ``imb_type``, ``reverse``
-and ``seed`` (so it never overlaps the training data), at most
-``max_per_class`` per class, in file order.
-
-It is balanced in its weighting, not in its counts: the head classes keep
-few or no images (at IB 100 the largest class keeps all 500, so class 0 has
-none; class 1 has 23; tail classes 495), so score it by the mean of the
-per-class accuracies over the classes present (what
-``tools/analysis_tools/choose_tau_norm.py`` does).
+"""Held-out data of CIFAR-LT: the training images the long-tailed split leaves
+out (docs/datasets.md, "CIFAR10LT, CIFAR100LT").
 """
 from typing import Callable, Optional, Sequence
 
@@ -69,14 +55,14 @@ class _HeldOutMixin:
 
 @DATASETS.register_module()
 class CIFAR10LTHeldOut(_HeldOutMixin, CIFAR10LT):
-    """The CIFAR-10 training images that CIFAR10-LT leaves out (see the
-    module docstring and :class:`_HeldOutMixin`)."""
+    """The CIFAR-10 training images that CIFAR10-LT leaves out (see
+    :class:`_HeldOutMixin`)."""
 
 
 @DATASETS.register_module()
 class CIFAR100LTHeldOut(_HeldOutMixin, CIFAR100LT):
-    """The CIFAR-100 training images that CIFAR100-LT leaves out (see the
-    module docstring and :class:`_HeldOutMixin`).
+    """The CIFAR-100 training images that CIFAR100-LT leaves out (see
+    :class:`_HeldOutMixin`).
 
     Examples:
         >>> ds = CIFAR100LTHeldOut('data/cifar100', imbalance_ratio=100)

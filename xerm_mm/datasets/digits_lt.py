@@ -1,13 +1,4 @@
-"""DigitsLT: a tiny offline long-tailed dataset from scikit-learn's digits.
-
-scikit-learn ships ``load_digits()``: 1,797 grey 8x8 images of the digits
-0..9 (values 0..16, 174 to 183 per class). A fixed split (independent of the
-long-tail seed) puts ``test_per_class`` images of each class in ``test`` and
-the rest in ``train``; each split is then down-sampled with the profile of
-:mod:`.lt_profile` (``n_max``: the smallest class of the split, 124 for the
-train split with 50 test images per class). Images are CIFAR-shaped uint8
-32x32x3 arrays, so the CIFAR pipelines apply as they are.
-"""
+"""DigitsLT: a tiny offline long-tailed dataset from scikit-learn's digits."""
 import functools
 from typing import List, Optional, Sequence, Tuple
 

@@ -1,9 +1,5 @@
-"""Scan an image-folder tree (``root/class_name/xxx.jpg``) into labels.
-
-mmpretrain's ``CustomDataset`` conventions, with its own helpers
-(``find_folders``, ``get_samples``): the classes are the sorted subfolder
-names, a class's label is its index, images are found recursively under the
-class folder and kept in sorted order.
+"""Scan an image-folder tree (``root/class_name/xxx.jpg``) into labels, as
+mmpretrain's ``CustomDataset`` does.
 """
 from typing import Dict, List, Sequence, Tuple
 

@@ -1,9 +1,6 @@
 """Read the ``relative/path label`` list files of the long-tailed benchmarks.
 
-The literature (OLTR's ImageNet-LT and Places-LT, the iNaturalist 2018
-lists) distributes each split as a text file with one image per line: a path
-relative to the data root, whitespace, an integer class. The class is split
-off at the LAST whitespace, so a path may itself contain spaces.
+The label is split off at the last whitespace: a path may hold spaces.
 """
 from typing import List, Tuple
 

@@ -1,11 +1,5 @@
-"""LongTailListDataset: a long-tailed split given as a list file or tree.
-
-One ``relative/path label`` per line (see :mod:`.list_file`), the format of
-ImageNet-LT, Places-LT and iNaturalist 2018, or (without ``ann_file``) an
-image-folder tree ``root/class_name/xxx.jpg`` (see :mod:`.folder_tree`): the
-way to bring a user's own long-tailed data. Only the lists (or the file
-names) are read when the dataset is built; the images are read by the
-pipeline's ``LoadImageFromFile``.
+"""LongTailListDataset: a long-tailed split given as a list file or an
+image-folder tree (docs/datasets.md).
 """
 import os.path as osp
 from typing import List, Optional, Sequence, Union
@@ -59,8 +53,8 @@ class LongTailListDataset(BaseDataset):
             largest label of the training list plus one. On a tree it
             must equal the number of class folders.
         imbalance_ratio (float): Keep the imbalanced test subset of this list
-            (see :mod:`.imbalanced_test_sets`); 1 keeps the whole list. Only on a
-            list other than the training list. Defaults to 1.
+            (see :mod:`.imbalanced_test_sets`); 1 keeps the whole list.
+            Only on a list other than the training list. Defaults to 1.
         reverse (bool): Backward imbalanced test set. Defaults to False.
         train_data_prefix (str, optional): Tree form: the training tree,
             relative to ``data_root`` unless absolute. Defaults to this

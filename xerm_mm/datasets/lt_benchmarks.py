@@ -1,11 +1,4 @@
-"""ImageNet-LT, Places365-LT and iNaturalist 2018 from their published lists.
-
-Each split is the list the literature distributes (OLTR, Liu et al. 2019;
-iNaturalist 2018 as used by LADE / SADE), found in ``data_root`` under its
-published name unless ``ann_file`` is given; the image paths in the lists
-are relative to ``data_root``. The training list is read for every split:
-it gives ``metainfo['train_class_counts']``.
-"""
+"""ImageNet-LT, Places365-LT and iNaturalist 2018 from the published lists."""
 from typing import Optional
 
 from xerm_mm.registry import DATASETS

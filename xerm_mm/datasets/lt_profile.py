@@ -1,16 +1,5 @@
-"""Long-tailed class profiles and the seeded long-tailed split of a dataset.
-
-These are the LDAM-DRW conventions used across the long-tailed literature
-(CIFAR10-LT, CIFAR100-LT): with ``C`` classes, ``n_max`` images in the
-largest class and the imbalance ratio ``IB = n_max / n_min``,
-
-* ``exp``:  ``n_i = int(n_max * IB^(-i / (C - 1)))``, ``i = 0..C-1``;
-* ``step``: the first ``C // 2`` classes keep ``n_max``, the others
-  ``int(n_max / IB)``;
-* ``reverse`` flips the profile (a "backward" long tail).
-
-The split seeds a NumPy random stream with ``seed``, then for each class in
-order shuffles that class's indices and keeps the first ``n_i``.
+"""Long-tailed class profiles (LDAM-DRW's ``exp`` / ``step``) and the seeded
+long-tailed split of a dataset (docs/datasets.md).
 """
 import math
 import numbers

@@ -1,11 +1,4 @@
-"""Mixed-precision training in bfloat16 where AmpOptimWrapper cannot run.
-
-MMEngine's ``AmpOptimWrapper`` asserts a GPU (CUDA, NPU, MLU, MUSA) at
-construction, because it scales the loss for float16. bfloat16 has float32's
-exponent range and needs no loss scaling, and ``torch.autocast`` runs it on
-the CPU, so ``tools/train.py --amp`` on a machine without CUDA uses this
-wrapper instead.
-"""
+"""bfloat16 autocast training where MMEngine's AmpOptimWrapper cannot run."""
 from contextlib import contextmanager
 from typing import Optional
 

@@ -1,22 +1,5 @@
-"""Files written while testing, kept apart per test set of a MultiTestLoop.
-
-mmpretrain's ``tools/test.py --out`` dumps the predictions to one pickle
-(:class:`mmengine.evaluator.DumpResults`) and ``--show-dir`` draws them into
-one folder. Our :class:`~xerm_mm.engine.MultiTestLoop` evaluates several test
-sets (and views) in one run; each would overwrite the one before. The two
-classes here read the tag of the running evaluation from the message hub
-(runtime info ``'multi_test_loop/set'`` and ``'multi_test_loop/sets'``, set
-by the loop) and, when the run has more than one evaluation, write
-
-* predictions to ``{stem}_{tag}{ext}`` (``preds.pkl`` ->
-  ``preds_balanced.pkl``, ``preds_balanced_balanced_view.pkl``);
-* drawings to ``{show_dir}/{tag}/`` (``vis/balanced/``,
-  ``vis/balanced/balanced_view/``).
-
-With one evaluation (a plain TestLoop or one test set and view) the paths are
-mmpretrain's: the file given, the folder given. A plain ``DumpResults`` in
-the evaluator of a MultiTestLoop (what mmpretrain's ``tools/test.py --out``
-appends) is made a :class:`PerSetDumpResults` when the loop starts.
+"""``--out`` and ``--show-dir`` of tools/test.py: one file / folder per test
+set of a MultiTestLoop (docs/get_started.md).
 """
 import os.path as osp
 from typing import Optional
@@ -50,7 +33,7 @@ class PerSetDumpResults(DumpResults):
 
     Args:
         out_file_path (str): The file of a one-set run; with several sets
-            the tag of each goes before the extension (see module doc).
+            the tag of each goes before the extension (:func:`per_set_file`).
         **kwargs: Of :class:`~mmengine.evaluator.DumpResults`.
     """
 
@@ -83,7 +66,7 @@ class PerSetVisualizationHook(VisualizationHook):
 
     Args:
         out_dir (str, optional): The folder of a one-set run; with several
-            sets, a sub-folder per tag (see module doc).
+            sets, a sub-folder ``{out_dir}/{tag}/`` per tag.
         **kwargs: Of :class:`mmpretrain.engine.hooks.VisualizationHook`.
     """
 

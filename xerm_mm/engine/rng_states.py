@@ -1,18 +1,4 @@
-"""The process-wide random number generators as plain checkpoint data.
-
-A run draws from four generators besides its samplers' own: python's
-``random``, numpy's global one (mmpretrain's ``RandomCrop`` / ``RandomFlip``),
-torch's CPU one and, where present, the CUDA ones. :func:`get_rng_states`
-returns their states as tensors, ints and floats (a checkpoint with them still
-loads with ``torch.load(weights_only=True)`` and no allowlist);
-:func:`set_rng_states` puts such a state back.
-
-Example:
-    >>> states = get_rng_states()
-    >>> a = np.random.rand()
-    >>> set_rng_states(states)
-    >>> assert np.random.rand() == a
-"""
+"""The process-wide random generators' states as plain checkpoint data."""
 import random
 from typing import Sequence
 

@@ -1,36 +1,7 @@
-"""MMEngine's Runner with the fixes this project needs.
+"""XERMRunner: MMEngine's Runner with plain-data, checked, atomic checkpoints.
 
-* Checkpoints: the files it writes are plain data, which
-  ``torch.load(weights_only=True)`` loads with no allowlist (mmpretrain's
-  ``get_model`` and tools, plain ``torch.load``), and ``resume`` still
-  restores the logging buffers exactly; files written before, with
-  ``PortableHistoryBuffer``, still load (see :mod:`xerm_mm.utils.checkpoint`).
-* CPU-only distributed runs: MMEngine's ``pytorch`` launcher calls
-  ``torch.cuda.set_device`` and wraps DDP with ``device_ids``; without CUDA
-  this runner starts a gloo process group and wraps with ``device_ids=None``.
-* Loading (``load_from``, ``resume``, ``tools/test.py``): a file that is
-  empty or truncated, weights holding NaN/inf and, unless
-  ``load_strict=False``, a state dict whose keys or shapes are not the
-  model's are refused with an error naming them (see
-  :mod:`xerm_mm.utils.checkpoint_checks`).
-* Memory format: ``memory_format = 'channels_last'`` (a top-level config
-  key; ``configs/_base_/default_runtime.py`` sets it) puts the model's 4-d
-  weights, and so its convolutions' activations, in channels-last layout
-  before it is wrapped (about 1.2x faster convolutions with oneDNN on the
-  CPU, the layout tensor cores prefer on a GPU); checkpoints hold the same
-  values either way. ``'contiguous_format'`` or None keeps PyTorch's default.
-* Pretrained initialisation: a missing local ``init_cfg`` ``Pretrained``
-  file stops ``train()`` before any dataset is built, with an error naming
-  the config key and how to get the file.
-* Weights-only loading: every checkpoint, whatever loads it (``load_from``,
-  ``resume``, ``init_cfg`` ``Pretrained``, a URL) and whatever the
-  environment (``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``), is loaded
-  weights-only, so a file cannot run code (see
-  :mod:`xerm_mm.utils.weights_only`).
-* Atomic checkpoints: a checkpoint (each epoch's, the best one) is written to
-  a temporary name in its folder, ``fsync``-ed and renamed, so a full disk
-  or a kill never leaves a truncated file under a checkpoint's name (see
-  :mod:`xerm_mm.utils.atomic`).
+Also: CPU-only distributed runs (gloo), ``memory_format``, pretrained files
+checked before training, weights-only loading (docs/get_started.md).
 """
 import copy
 import os

@@ -1,22 +1,7 @@
 """Seed the dataloader workers from (seed, epoch, rank, worker id).
 
-The random transforms of a training pipeline (mmpretrain's ``RandomCrop``,
-``RandomFlip``) draw from numpy's global generator of the process that loads
-the data: a dataloader worker. MMEngine's ``worker_init_fn`` seeds a worker
-once, when it starts, from (seed, rank, worker id). With
-``persistent_workers=True`` a worker lives for the whole run, so the draws of
-epoch ``e`` depend on every draw before it: a resumed run, whose workers start
-at its first epoch, draws other crops than an uninterrupted one.
-
-:class:`EpochWorkerSeeding` reseeds each worker (python ``random``, numpy,
-torch) at its first batch of every epoch, from ``(seed, epoch, rank,
-worker_id)`` only, so the crops of an epoch no longer depend on what the
-workers did before, with or without persistent workers (without them, every
-epoch also gets new crops instead of MMEngine's same seeds again). The epoch
-reaches the workers through a shared integer that the main process sets
-before it starts the epoch's iterator; a worker reads it through the
-dataset's ``__getitems__``, which PyTorch's fetcher calls with each batch of
-indices and which is set on the worker's own copy of the dataset only.
+Makes ``--resume`` draw the crops of an uninterrupted run, with persistent
+workers too (docs/get_started.md, "Exact resume").
 """
 import multiprocessing
 from functools import partial
@@ -54,6 +39,9 @@ def _init_worker(worker_id: int, init_fn: Optional[Callable], epoch, seed: int,
                  rank: int) -> None:
     if init_fn is not None:
         init_fn(worker_id)
+    # The worker's own copy of the dataset: PyTorch's fetcher calls its
+    # ``__getitems__`` with each batch; ``epoch`` is an integer shared with
+    # the main process, set before the epoch's iterator starts.
     dataset = get_worker_info().dataset
     dataset.__getitems__ = _EpochReseeder(dataset, epoch, seed, rank,
                                           worker_id)

@@ -1,14 +1,4 @@
-"""Atomic files: a final name always holds a complete file.
-
-A file written in place is truncated when the disk fills up or the process
-is killed half-way, and the truncated file then looks finished to whoever
-checks that it exists. :func:`atomic_write` writes to a temporary name in
-the same folder, flushes and ``fsync``-s it, and only then renames it to the
-final name (``os.replace``, atomic on POSIX within one file system), so the
-final name holds the old complete file or the new complete one, never a
-part. If the writing fails, the temporary file is removed and the final name
-is untouched.
-"""
+"""Atomic files: written to a temporary name, fsync-ed, then renamed."""
 import contextlib
 import hashlib
 import os

@@ -1,24 +1,7 @@
 """Checkpoints that torch's weights-only unpickler loads with no allowlist.
 
-Since torch 2.6, ``torch.load`` defaults to ``weights_only=True``: it only
-rebuilds tensors, plain containers and scalars, plus the types on an
-allowlist. A checkpoint written by MMEngine's Runner also holds its
-``MessageHub`` (logging buffers of numpy arrays, numpy scalars in the runtime
-information), which that unpickler refuses: mmpretrain's ``get_model``, its
-tools and plain ``torch.load`` fail on such a file.
-
-:class:`~xerm_mm.engine.XERMRunner` therefore writes plain data:
-
-* on save, :func:`make_checkpoint_plain` turns each logging buffer into a
-  dict of tensors (:func:`buffer_to_plain`: the histories keep their dtype,
-  so the statistics are exactly the same) and every numpy value of ``meta``
-  and the message hub into a Python scalar or a tensor;
-* on load, :func:`restore_message_hub` turns the buffers back into
-  :class:`HistoryBuffer` objects before the message hub reads them.
-
-Files written before (message hub of :class:`PortableHistoryBuffer`) still
-load for resume through :func:`checkpoint_safe_globals`, which allows those
-types for the duration of one load only.
+The Runner's message hub is saved as plain data and restored on load
+(docs/get_started.md, "Checkpoints under torch >= 2.6").
 """
 import contextlib
 from collections import OrderedDict, deque

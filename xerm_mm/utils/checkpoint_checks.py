@@ -1,19 +1,5 @@
-"""Checks of a checkpoint before its weights are used.
-
-* :func:`read_checkpoint`: ``torch.load`` (weights-only) with errors that name
-  the file: missing, empty, truncated, not a checkpoint, or holding objects
-  that could run code (:func:`check_checkpoint_file`: the same without
-  loading, from the first bytes);
-* :func:`non_finite_keys` / :func:`check_finite`: the tensors holding NaN or
-  inf (a diverged training);
-* :func:`state_dict_mismatches` / :func:`check_state_dict_fits`: every key and
-  shape of a state dict against a model's (another number of classes,
-  another backbone, another config).
-
-Buffers that the project fills later (:data:`UNSET_BUFFERS`: PCHead's
-``log_prior_train``, all NaN until the training class counts are set, absent
-from an XE checkpoint) may be missing, and may be all NaN; any other NaN or
-inf in them (a prior used at test time) is refused like any weight's.
+"""Checks of a checkpoint before its weights are used: the file, NaN/inf and
+keys / shapes against the model, each error naming the file.
 """
 import os.path as osp
 import pickle

@@ -1,13 +1,4 @@
-"""Checks of a training / test config before a runner is built from it.
-
-:func:`check_config` (called by :func:`xerm_mm.utils.config.build_runner`,
-so by ``tools/train.py``, ``tools/test.py`` and the pipelines' runs) refuses:
-a pipeline config; a top-level key one edit away from a key the runner reads
-(``trian_cfg``); text or a list where a number belongs (``lr: "0.05"``);
-test sets whose training counts (``train_imbalance_ratio``) are not those of
-the configured training split. :func:`follow_training_split` makes the test
-sets follow a training split changed by ``--cfg-options``.
-"""
+"""Checks of a training / test config before a runner is built from it."""
 import inspect
 import logging
 from numbers import Number
@@ -330,7 +321,9 @@ def follow_training_split(cfg, options: Mapping) -> List[str]:
 
 
 def check_config(cfg: Mapping) -> None:
-    """All checks of this module, cheapest first (see the module doc)."""
+    """Refuse a pipeline config, top-level key typos, text where a number
+    belongs and test sets whose training counts are not the training
+    split's, cheapest check first."""
     check_not_pipeline(cfg)
     check_key_typos(cfg)
     check_number_keys(cfg)

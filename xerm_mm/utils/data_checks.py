@@ -1,11 +1,4 @@
-"""Checks of the model against the data it is trained or tested on.
-
-:class:`HeadClassesCheckHook` (added by :func:`xerm_mm.utils.config.
-build_runner`) compares the head's ``num_classes`` with the classes of every
-dataset the run reads, once the datasets are built and before the first
-step: a head with more outputs than classes would train silently, one with
-fewer fail with an IndexError inside the loss.
-"""
+"""Checks of the model against the data it is trained or tested on."""
 from typing import Optional
 
 from mmengine.hooks import Hook

@@ -1,23 +1,6 @@
-"""The dataloader defaults that mmpretrain's train.py / test.py inject.
-
-mmpretrain's tools fill every dataloader of the config with
-``pin_memory=True``, ``persistent_workers=True`` (train.py only) and
-``collate_fn=dict(type='default_collate')`` where the config leaves them out.
-Ours do the same, with three fixes:
-
-* ``pin_memory`` only where pinning has an effect (an accelerator other than
-  Apple's MPS): elsewhere PyTorch pins nothing and warns at every new
-  iterator, so it is set off there, whatever the config says.
-* ``persistent_workers`` is only set where ``num_workers > 0`` (PyTorch
-  refuses it without workers; our DigitsLT configs load in-process).
-* A ``collate_fn`` (or ``worker_init_fn``) dict inherited from a package
-  config (``_base_ = 'xerm_mm::...'`` or ``'mmpretrain::...'``) carries a
-  ``_scope_`` key: MMEngine's ``Config`` adds it to the outermost dicts with a
-  ``type`` of a scoped base, to build them in that package's registry. But
-  ``Runner.build_dataloader`` does not build these two through a registry: it
-  looks the function up in MMEngine's ``FUNCTIONS`` by type and binds every
-  other key as an argument, so the collate function gets called with
-  ``_scope_='xerm_mm'`` and fails with a ``TypeError``. The key is dropped.
+"""The dataloader defaults that mmpretrain's train.py / test.py inject, with
+``pin_memory``, ``persistent_workers`` and ``_scope_`` fixed
+(docs/get_started.md).
 """
 import torch
 from mmengine.config import Config
@@ -69,6 +52,10 @@ def set_dataloader_defaults(cfg: Config,
             loader['pin_memory'] = False
         if not persistent_workers and 'persistent_workers' in loader:
             loader['persistent_workers'] = False
+        # Runner.build_dataloader looks these two up in MMEngine's FUNCTIONS
+        # and passes every other key as an argument: the ``_scope_`` that a
+        # package base config (``xerm_mm::``, ``mmpretrain::``) adds would
+        # reach the function as a keyword and fail.
         for fn_key in ('collate_fn', 'worker_init_fn'):
             if isinstance(loader.get(fn_key), dict):
                 loader[fn_key].pop('_scope_', None)

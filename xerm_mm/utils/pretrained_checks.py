@@ -1,16 +1,4 @@
-"""The pretrained weights a model config initialises from, checked before
-any work.
-
-A model whose ``init_cfg`` is ``dict(type='Pretrained', checkpoint=FILE)``
-(MMEngine's ``PretrainedInit``: the Places365-LT recipes' ImageNet-pretrained
-backbones) reads ``FILE`` only when the runner initialises the weights,
-after the datasets and the dataloaders are built.
-:func:`check_pretrained_files` names a missing local file, the config key
-that sets it and where to get it before that (``XERMRunner.train``, and
-``Experiment`` for every stage of a pipeline before its first one). A URL or
-any ``scheme://`` name (MMEngine downloads or resolves those itself) is left
-alone.
-"""
+"""The pretrained files a model config initialises from, checked up front."""
 import os.path as osp
 from typing import Iterator, List, Optional, Tuple
 

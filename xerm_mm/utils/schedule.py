@@ -1,12 +1,4 @@
-"""Fit an epoch-based LR/momentum schedule to ``train_cfg.max_epochs``.
-
-The recipes' schedules are written for their number of epochs: a phase that
-begins at or after the last epoch (the digits schedule's cosine from epoch 2
-with ``max_epochs=1`` or 2) makes MMEngine's scheduler fail deep inside
-(``end`` must be larger than ``begin``). Such a phase never runs, so it is
-left out with a warning; phases that end after the last epoch are cut by
-the run's end as MMEngine does (a later milestone is simply not reached).
-"""
+"""Fit an epoch-based LR/momentum schedule to ``train_cfg.max_epochs``."""
 import logging
 from typing import Any, Optional, Union
 

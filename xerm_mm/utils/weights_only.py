@@ -1,20 +1,5 @@
 """Weights-only loading for MMEngine's checkpoint loaders, whatever the
-environment says.
-
-MMEngine's ``CheckpointLoader`` (``init_cfg=dict(type='Pretrained')``,
-``load_checkpoint``, mmpretrain's ``get_model``) calls ``torch.load`` without
-``weights_only`` for a local file, so ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``
-in the environment turns on full unpickling, which runs any code a file
-holds; for a URL, ``torch.hub.load_state_dict_from_url`` passes
-``weights_only=False`` itself. :func:`install_weights_only_loaders` registers
-over each scheme, through ``CheckpointLoader.register_scheme(force=True)``:
-
-* local files: :func:`~xerm_mm.utils.checkpoint_checks.read_checkpoint`
-  (``weights_only=True`` passed explicitly; errors that name the file);
-* every other scheme (``http(s)://``, ``torchvision://``, ...): MMEngine's
-  loader under :func:`forced_weights_only`.
-
-``xerm_mm.engine`` and the xERM classifier install them when imported.
+environment says (``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``).
 """
 import contextlib
 import functools

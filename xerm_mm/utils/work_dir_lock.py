@@ -1,13 +1,4 @@
-"""One training per work dir: a lock that the OS drops when its holder dies.
-
-:class:`WorkDirLock` holds an exclusive ``flock`` on ``WORK_DIR/.train.lock``
-for the whole of a training (``tools/train.py``). The file names its holder
-(pid, host, command, start), so a second training started into the same
-work dir is refused with who holds it, instead of both writing the same
-checkpoint names. The kernel releases a ``flock`` when the process holding
-it ends, however it ends (a kill, a crash), so no lock is ever left stuck;
-a normal end removes the file too.
-"""
+"""One training per work dir: a ``flock`` the OS drops when its holder dies."""
 import datetime
 import errno
 import fcntl

@@ -1,8 +1,5 @@
-"""When the logger writes a training line: the steps where a hook may sync.
-
-Reading a loss on the host (``.item()``, ``float()``) waits for the device
-to finish the step. Hooks that only need the values when the logger writes
-them keep the tensors and read them all at once on these steps.
+"""The training steps the logger writes: where a hook may read its tensors on
+the host (``.item()`` waits for the device).
 """
 from mmengine.hooks import LoggerHook
 

@@ -1,11 +1,4 @@
-"""CIFAR ResNet-32 backbones: classic He et al. and the BBN/TDE variant.
-
-Both use mmpretrain's ``BasicBlock`` with a parameter-free "option A"
-shortcut (``ZeroPadShortcut``) wherever a block changes the shape, and return
-the maps of the stages ``out_indices`` (by default the last one, a 1-tuple),
-like mmpretrain's ResNets (use them with
-``neck=dict(type='GlobalAveragePooling')``).
-"""
+"""CIFAR ResNet-32 backbones: classic He et al. and the BBN/TDE variant."""
 from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch

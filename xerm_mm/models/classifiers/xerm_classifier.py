@@ -1,15 +1,5 @@
-"""xERM classifier: a student trained against frozen teacher networks.
-
-xERM (Zhu et al., AAAI 2022; docs/methods.md). With the teachers'
-imbalanced and balanced logits on the SAME (augmented, preprocessed) batch as
-the student, the student's head loss (an
-:class:`~xerm_mm.models.losses.XERMLoss`) is
-
-    R(f) = w_imba * (-log f_y(x)) + w_ba * (-sum_i p_ba(i|x) log f_i(x))
-
-The teachers are built here but their checkpoints are loaded only by
-:meth:`XERMClassifier.load_teachers` (``XERMTeacherHook`` calls it before
-training), so testing a student never needs the teachers' files.
+"""xERM classifier: a student trained against frozen teacher networks
+(docs/methods.md, "xERM").
 """
 import os.path as osp
 from collections.abc import Mapping

@@ -1,15 +1,5 @@
-"""Decoupling (Kang et al., ICLR 2020): heads over a frozen XE classifier.
-
-cRT, tau-normalisation and LWS re-balance the classifier of a network
-trained with plain cross-entropy (XE), its representation kept. Every head
-here keeps the XE linear layer ``fc`` (same keys as ``LinearClsHead``, so an
-XE checkpoint loads into it) frozen, and gives, from one feature pass ``x``:
-
-- imbalanced: ``fc(x)``, the XE network's own logits;
-- balanced: the re-balanced classifier's logits (per subclass).
-
-``forward`` returns the imbalanced view (as every :class:`TwoViewClsHead`);
-the loss of the trainable heads (cRT, LWS) is computed on the balanced view.
+"""Decoupling (Kang et al., ICLR 2020): cRT, tau-norm and LWS heads over a
+frozen XE classifier (docs/methods.md).
 """
 from typing import List, Tuple
 

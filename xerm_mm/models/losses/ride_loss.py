@@ -1,10 +1,5 @@
-"""RIDE's training loss as the xERM authors trained their RIDE teacher.
-
-Their release (github.com/BeierZhu/xERM, ``xERM.RIDE.public``, ``SimpleLoss``)
-trains RIDE without its diversity term: the sum over the experts of an LDAM
-cross-entropy (Cao et al., NeurIPS 2019; margin ``0.5 * (n_min / n_y)^(1/4)``
-times the cosine scale 30 taken off the label's logit). Its re-weighting
-would start after epoch 200, so it never does in their 200-epoch runs.
+"""RIDE's training loss as the xERM authors trained their RIDE teacher
+(docs/methods.md, "RIDE and xERM over it").
 """
 from typing import Optional, Sequence
 

@@ -1,9 +1,4 @@
-"""The xERM loss: cross-domain empirical risk minimisation (Zhu et al. 2022).
-
-A student learns from the ground truth and from a balanced teacher; per sample,
-the two targets are weighted by how badly each of two frozen teachers (one
-imbalanced, one balanced) fits the label.
-"""
+"""The xERM loss: cross-domain empirical risk minimisation (Zhu et al.)."""
 import math
 from typing import NamedTuple, Optional
 
