@@ -18,11 +18,8 @@ COLLATE_HINT = ("collate_fn=dict(type='xerm_mm.collate_fetched_batch') in "
 
 
 class FetchedBatch(dict):
-    """A batch from ``__getitems__``: ``inputs`` and ``data_samples``.
-
-    Only :func:`collate_fetched_batch` knows it; any other collate function
-    (MMEngine's ``pseudo_collate``, PyTorch's ``default_collate``) indexes it
-    as a list of samples and gets an error that says what to configure.
+    """A batch from ``__getitems__``: ``inputs`` and ``data_samples``; only
+    :func:`collate_fetched_batch` reads it (others get an error saying so).
     """
 
     def __missing__(self, key):
@@ -61,19 +58,10 @@ def collate_fetched_batch(data_batch, _scope_: Optional[str] = None) -> dict:
 class BatchFetchMixin:
     """``batch_fetch=True``: whole uint8 batches for the DataLoader.
 
-    Mixed in before an mmpretrain ``BaseDataset`` whose data infos hold the
-    decoded image under ``img`` (all of one shape, uint8, H x W x C) and
-    whose pipeline is ``[PackInputs]`` (checked when the data is loaded).
-    The dataset calls :meth:`_init_batch_fetch` first in its ``__init__``.
-    At ``full_init`` the images are stacked once into a ``(N, C, H, W)``
-    uint8 array (shared by the DataLoader's forked workers) and the other
-    fields of each data info are kept for ``PackInputs``.
-
-    ``dataset[i]`` still runs the pipeline (tools that browse a dataset see
-    no difference); ``__getitems__`` returns a :class:`FetchedBatch`, for
-    which the dataloader needs :func:`collate_fetched_batch`. With
-    ``batch_fetch=False`` ``__getitems__`` is ``[dataset[i] for i in
-    indices]``, PyTorch's default.
+    Mixed in before an mmpretrain ``BaseDataset`` whose data infos hold a
+    decoded ``img`` of one shape and whose pipeline is ``[PackInputs]``; the
+    dataset calls :meth:`_init_batch_fetch` first in its ``__init__``.
+    ``dataset[i]`` still runs the pipeline.
     """
 
     def _init_batch_fetch(self, batch_fetch: bool) -> None:

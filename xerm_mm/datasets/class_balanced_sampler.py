@@ -30,19 +30,9 @@ def dataset_labels(dataset: Sized) -> np.ndarray:
 class ClassBalancedSampler(DefaultSampler):
     """Every class equally likely, then a uniform sample of that class.
 
-    The sampling of Decoupling's cRT and LWS stages: each index is drawn by
-    choosing a class uniformly among the classes present, then a sample of
-    it uniformly (with replacement), so every class is seen about equally
-    often whatever its size. mmpretrain's ``ClassBalancedDataset`` is not
-    this: it repeats the images of rare classes by a repeat factor
-    ``max(1, sqrt(t / f_c))`` (LVIS), which evens the classes only
-    partially and not at all above the threshold ``t``.
-
-    An epoch has ``len(dataset)`` draws in all (rounded up to the world
-    size). As MMEngine's ``DefaultSampler`` (whose rank, world size, seed,
-    length and ``set_epoch`` it keeps), every process draws the same list
-    from ``seed + epoch`` and takes every ``world_size``-th index from its
-    ``rank``, so the processes share one class-balanced epoch.
+    The sampling of Decoupling's cRT and LWS stages (docs/methods.md); an epoch
+    has ``len(dataset)`` draws, shared across processes as MMEngine's
+    ``DefaultSampler`` does.
 
     Args:
         dataset (Sized): A labelled dataset (see :func:`dataset_labels`).

@@ -24,17 +24,9 @@ __all__ = ['LongTailListDataset']
 class LongTailListDataset(BaseDataset):
     """A long-tailed image-classification split: a list file or a tree.
 
-    Without ``ann_file`` the split is the image-folder tree at
-    ``data_root`` / ``data_prefix`` (mmpretrain's ``CustomDataset``
-    conventions: classes = the sorted class subfolders of the TRAINING tree,
-    labels their index). This split's tree may lack a class (its count is
-    0, with a warning); a folder that is not a training class is an error.
-
-    ``metainfo`` holds ``classes``, ``train_class_counts`` (images per class
-    of the training list, for LongTailMetric's many / medium / few groups
-    and PCHead's prior), ``class_counts`` (of this split, after the
-    imbalanced-test subset), ``imbalance_ratio`` and ``reverse``, as the
-    CIFAR-LT datasets do (tuples of ints).
+    ``metainfo`` holds ``classes``, ``train_class_counts``, ``class_counts``,
+    ``imbalance_ratio`` and ``reverse``, as the CIFAR-LT datasets do
+    (docs/datasets.md).
 
     Args:
         ann_file (str, optional): This split's list, relative to

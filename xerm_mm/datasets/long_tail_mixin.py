@@ -12,16 +12,11 @@ class LongTailMixin:
     """Down-sample a labelled split to a long tail and record its counts.
 
     Mixed in before an mmpretrain dataset class (``CIFAR10LT(LongTailMixin,
-    CIFAR10)``, ``DigitsLT(LongTailMixin, BaseDataset)``). The dataset:
+    CIFAR10)``): the dataset calls :meth:`_init_long_tail` in ``__init__``,
+    :meth:`_long_tail_keep` in ``load_data_list`` and adds
+    :meth:`_long_tail_metainfo` to its ``_metainfo``.
 
-    1. calls :meth:`_init_long_tail` in its ``__init__`` (checks and keeps
-       the arguments below), then after ``super().__init__`` puts
-       :meth:`_long_tail_metainfo` in its ``_metainfo``;
-    2. in ``load_data_list`` calls :meth:`_long_tail_keep` with the labels of
-       its split, and keeps the returned indices;
-    3. adds :meth:`_long_tail_repr` to ``extra_repr``.
-
-    Long-tail arguments (see :mod:`.lt_profile` for the profile):
+    Long-tail arguments (of :meth:`_init_long_tail`):
         split (str): ``'train'`` or ``'test'``.
         imbalance_ratio (float): ``IB = n_max / n_min`` of this split (>= 1;
             1 gives ``n_max`` images of every class).
@@ -29,14 +24,9 @@ class LongTailMixin:
         reverse (bool): Backward long tail (last class largest).
         seed (int): Seed of the down-sampling.
         train_imbalance_ratio (float, optional): ``IB`` of the training split
-            this split belongs to (forward profile, same ``imb_type``); it
-            defines ``metainfo['train_class_counts']``. Required for
-            ``split='test'``; for ``'train'`` None or ``imbalance_ratio``.
-
-    ``metainfo`` then holds ``imbalance_ratio``, ``train_imbalance_ratio``,
-    ``imb_type``, ``reverse`` and, once the data is loaded (after
-    ``full_init``), ``train_class_counts`` and ``class_counts`` (tuples of
-    ints).
+            this split belongs to; it defines
+            ``metainfo['train_class_counts']``. Required for ``split='test'``;
+            for ``'train'`` None or ``imbalance_ratio``.
     """
 
     #: Read by the config checks (``xerm_mm.utils.config_checks``): the

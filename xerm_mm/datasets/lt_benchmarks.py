@@ -11,8 +11,7 @@ class _PublishedListDataset(LongTailListDataset):
     """A benchmark whose splits are the published list files.
 
     Subclasses set ``LIST_NAME`` (with ``{split}``), ``SPLITS``,
-    ``NUM_CLASSES`` and ``IMBALANCED_TEST`` (whether val / test take
-    ``imbalance_ratio`` and ``reverse``).
+    ``NUM_CLASSES`` and ``IMBALANCED_TEST``.
 
     Args:
         data_root (str): Root of the images and the lists.
@@ -66,11 +65,9 @@ class _PublishedListDataset(LongTailListDataset):
 
 @DATASETS.register_module()
 class ImageNetLT(_PublishedListDataset):
-    """ImageNet-LT: 1,000 classes, 115,846 training images (1,280 .. 5).
+    """ImageNet-LT: 1,000 classes, lists ``ImageNet_LT_{train,val,test}.txt``.
 
-    Lists ``ImageNet_LT_{train,val,test}.txt``; the paths start with
-    ``train/`` or ``val/`` of the ILSVRC-2012 tree. See
-    :class:`_PublishedListDataset` for the arguments.
+    Arguments: :class:`_PublishedListDataset`.
     """
     LIST_NAME = 'ImageNet_LT_{split}.txt'
     NUM_CLASSES = 1000
@@ -78,11 +75,9 @@ class ImageNetLT(_PublishedListDataset):
 
 @DATASETS.register_module()
 class Places365LT(_PublishedListDataset):
-    """Places365-LT: 365 classes, 62,500 training images (4,980 .. 5).
+    """Places365-LT: 365 classes, lists ``Places_LT_{train,val,test}.txt``.
 
-    Lists ``Places_LT_{train,val,test}.txt``; the paths start with
-    ``data_256/`` or ``val_256/`` of Places365-Standard (256x256). See
-    :class:`_PublishedListDataset` for the arguments.
+    Arguments: :class:`_PublishedListDataset`.
     """
     LIST_NAME = 'Places_LT_{split}.txt'
     NUM_CLASSES = 365
@@ -90,11 +85,9 @@ class Places365LT(_PublishedListDataset):
 
 @DATASETS.register_module()
 class INaturalist2018(_PublishedListDataset):
-    """iNaturalist 2018: 8,142 classes, 437,513 training images.
+    """iNaturalist 2018: 8,142 classes, ``iNaturalist18_{train,val}.txt``.
 
-    Lists ``iNaturalist18_{train,val}.txt`` (no test split, no imbalanced
-    test set); the paths start with ``train_val2018/``. See
-    :class:`_PublishedListDataset` for the arguments.
+    Arguments: :class:`_PublishedListDataset`.
     """
     LIST_NAME = 'iNaturalist18_{split}.txt'
     SPLITS = ('train', 'val')

@@ -11,10 +11,8 @@ from xerm_mm.registry import OPTIM_WRAPPERS
 
 @OPTIM_WRAPPERS.register_module()
 class AutocastOptimWrapper(OptimWrapper):
-    """OptimWrapper whose forward passes run under bfloat16 autocast.
-
-    Gradients, parameters and the optimizer state stay float32; no loss
-    scaler (bfloat16 does not underflow where float16 does).
+    """OptimWrapper whose forward passes run under bfloat16 autocast (no loss
+    scaler; gradients, parameters and optimizer state stay float32).
 
     Example:
         >>> optim_wrapper = dict(

@@ -22,16 +22,10 @@ TEST_SETS_KEY = 'multi_test_loop/sets'
 class MultiTestLoop(TestLoop):
     """Test on several test sets, e.g. balanced and imbalanced ones.
 
-    Each entry of ``test_sets`` names a test set and gives the dataset fields
-    that differ from ``test_dataloader.dataset`` (a dict with a ``type`` key
-    replaces the dataset config whole). Every set is evaluated with the same
-    evaluator, whose ``dataset_meta`` (and the visualizer's) follows the set,
-    and its metrics are returned under ``'{name}/{metric}'``. While a set is
-    evaluated, the runner's message hub holds its tag under the runtime info
-    key ``'multi_test_loop/set'`` and the tags of the run under
-    ``'multi_test_loop/sets'`` (keys that LogProcessor does not log). A
-    plain ``DumpResults`` of the evaluator (mmpretrain's ``tools/test.py
-    --out``) writes one file per set, as our ``--out`` does.
+    Each entry of ``test_sets`` gives the dataset fields that differ from
+    ``test_dataloader.dataset`` (a dict with ``type`` replaces it); metrics go
+    under ``'{name}/{metric}'``. The running set's tag is in the message hub
+    (``'multi_test_loop/set'``, all tags under ``'multi_test_loop/sets'``).
 
     Example:
         >>> test_cfg = dict(

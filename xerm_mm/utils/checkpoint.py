@@ -114,10 +114,8 @@ def restore_message_hub(checkpoint: dict) -> None:
 
 
 class PortableHistoryBuffer(HistoryBuffer):
-    """The logging buffer of earlier checkpoints (loaded, no longer written).
-
-    It pickled a :class:`HistoryBuffer` without its function references, and
-    needs :func:`checkpoint_safe_globals` to load.
+    """The logging buffer of earlier checkpoints (loaded through
+    :func:`checkpoint_safe_globals`, no longer written).
     """
 
     def __getstate__(self) -> dict:

@@ -41,10 +41,8 @@ def check_head_classes(model, dataset, key: str) -> None:
 
 
 class HeadClassesCheckHook(Hook):
-    """Check the head against the dataset of each loop the run built.
-
-    ``before_run``: after ``Runner.train()`` / ``test()`` / ``val()`` built
-    their loops (and datasets), before any weight is loaded or step taken.
+    """Check the head's ``num_classes`` against the dataset of each loop,
+    before any weight is loaded or step taken.
     """
 
     priority = 'VERY_HIGH'

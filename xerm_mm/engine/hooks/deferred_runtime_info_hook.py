@@ -10,21 +10,9 @@ from .log_steps import is_log_step, logger_interval
 
 @HOOKS.register_module()
 class DeferredRuntimeInfoHook(RuntimeInfoHook):
-    """``RuntimeInfoHook`` that hands the step's outputs over in bursts.
-
-    MMEngine's hook puts every training step's outputs (``loss``, the loss
-    terms, the xERM weights' statistics) into the message hub at once,
-    which turns each tensor into a Python float: a host sync that makes the
-    CPU wait for the device at every step. This hook keeps the detached
-    tensors and moves them all to the host in one transfer on the steps
-    where the logger writes (every ``interval`` steps and at the end of each
-    epoch; see :mod:`.log_steps`), before any checkpoint is saved and at the
-    end of training. The message hub then holds exactly the values
-    MMEngine's hook would have put there, in the same order, so the logs,
-    their smoothing windows and the checkpoints' log buffers are unchanged.
-
-    It is ``default_hooks.runtime_info`` in
-    ``configs/_base_/default_runtime.py``.
+    """``RuntimeInfoHook`` that hands the step's outputs to the message hub in
+    bursts, on the steps the logger writes (:mod:`.log_steps`): one host sync
+    there instead of one a step, the same values in the message hub.
 
     Args:
         interval (int, optional): Hand over every this many steps. Defaults

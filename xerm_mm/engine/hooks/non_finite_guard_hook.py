@@ -48,27 +48,9 @@ def _everywhere(here: bool) -> bool:
 class NonFiniteGuardHook(Hook):
     """Stop a training that diverges, before anything of it is saved.
 
-    * Every training step's loss terms (the output keys holding ``loss``)
-      and the gradient norm that the optimizer wrapper logs when it clips
-      (``train/grad_norm``; not under AMP's loss scaling, whose skipped steps
-      have an inf norm on purpose) are kept as tensors and checked together
-      on the steps where the logger writes (every ``check_interval`` steps
-      and at the end of each epoch): one host sync there, none in the other
-      steps. If one is NaN or inf, raise :class:`NonFiniteLossError` naming
-      the first such step (epoch, iteration), every loss term with its value
-      and the likely fixes.
-    * After each training epoch, before validation and the epoch's
-      checkpoint (and every ``weights_interval`` iterations if set): the
-      same if the weights or buffers hold NaN/inf (with BatchNorm, a loss
-      can stay finite for a while after the weights overflowed).
-    * Before any checkpoint is saved (the last, a "best" one after
-      validation): raise if its weights hold NaN/inf, so no diverged model is
-      ever written.
-
-    In several processes the verdict is shared, so every process stops.
-    Its priority (``ABOVE_NORMAL``) puts it before the logger, MMEngine's
-    ``SyncBuffersHook`` and ``CheckpointHook``. It is in ``default_hooks`` of
-    ``configs/_base_/default_runtime.py`` (key ``non_finite_guard``).
+    Checks the loss terms and gradient norm on the logger's steps, the weights
+    after each epoch and before every checkpoint, and raises
+    :class:`NonFiniteLossError` at the first NaN/inf (docs/get_started.md).
     """
 
     priority = 'ABOVE_NORMAL'

@@ -29,28 +29,9 @@ def _train_sampler(loader):
 class RNGStateHook(Hook):
     """Makes ``--resume`` reproduce an uninterrupted run bit for bit.
 
-    A resumed run draws the same random numbers as the run it continues:
-
-    * **Process generators** (python ``random``, numpy, torch CPU and CUDA):
-      their states at the end of every training epoch are kept and written
-      into each checkpoint (``checkpoint['rng_state']``, one entry per rank),
-      and put back at the start of the next epoch, so validation, checkpoint
-      saving or a restart in between draw nothing from training's streams.
-      Resuming restores them from the checkpoint.
-    * **Sampler**: its seed is stored and restored (MMEngine's
-      ``DistSamplerSeedHook`` sets its epoch from the resumed epoch).
-    * **Dataloader workers** (where ``num_workers > 0``): reseeded at the
-      start of every epoch from (seed, epoch, rank, worker id), also with
-      ``persistent_workers=True`` (:class:`EpochWorkerSeeding`); the
-      loader's own generator, from which PyTorch draws the workers' base
-      seed, is seeded per epoch as well.
-
-    States are restored only when the run continues from the checkpoint's
-    iteration (``--resume``), not for ``load_from`` (fine-tuning). Exact
-    for epoch-based loops (this project's); in an iteration-based loop a
-    checkpoint holds rank 0's states at saving time. On CUDA,
-    bit-identical numbers also need ``randomness=dict(deterministic=True)``;
-    on the CPU the kernels used here are deterministic already.
+    Saves the random states (process generators, sampler seed) in every
+    checkpoint, restores them on ``--resume`` (not ``load_from``) and reseeds
+    the dataloader workers every epoch (docs/get_started.md, "Exact resume").
     """
 
     priority = 'NORMAL'

@@ -17,17 +17,8 @@ def _lr_of(module, param_groups, default: float) -> float:
 
 @HOOKS.register_module()
 class TDEMomentumHook(Hook):
-    """Each epoch, ``mu = 1 - 0.1 * min(50 * lr, 1)``.
-
-    From Tang et al., NeurIPS 2020 (docs/methods.md).
-
-    Calls ``head.set_momentum_from_lr(lr)`` of every module that has it, with
-    the current learning rate of the head's own parameters (the classifier's
-    lr where a recipe gives the backbone another one, as Places365-LT's
-    param-wise lrs do; the first parameter group's where the optimizer's
-    groups are not reachable). A head built with
-    ``lr_dependent_momentum=False`` (the CIFAR recipe, mu = 0.9) keeps its
-    momentum. Modules without the method are left alone.
+    """Each epoch, ``head.set_momentum_from_lr(lr)``: ``mu = 1 - 0.1 * min(50 *
+    lr, 1)`` from the head parameters' learning rate (docs/methods.md).
     """
 
     priority = 'LOW'

@@ -25,19 +25,11 @@ def _counts_of(dataloader) -> Optional[tuple]:
 
 @HOOKS.register_module()
 class SetTrainClassCountsHook(Hook):
-    """Give ``head.set_class_counts`` the training split's class counts.
+    """Give ``set_class_counts`` of the head (or of its loss) the training
+    split's ``metainfo['train_class_counts']``.
 
-    The taker is the model's head if it has ``set_class_counts`` (PCHead,
-    LogitAdjustedHead), else the head's loss module if that has it (e.g. a
-    ``LogitAdjustedLoss`` under a plain ``LinearClsHead``).
-
-    In the manner of mmpretrain's ``SetAdaptiveMarginsHook``: before training
-    the counts come from the training dataset's
-    ``metainfo['train_class_counts']``. Before validation or testing, a head
-    that has no counts yet (e.g. an XE checkpoint evaluated with a
-    :class:`PCHead`) takes them from the evaluated dataset's metainfo, which
-    carries the counts of the training split it belongs to. Counts loaded
-    from a checkpoint are kept. Models with no taker are left alone.
+    Before validation or testing, a head without counts takes them from the
+    evaluated dataset's metainfo.
 
     Args:
         overwrite (bool): Before training, replace counts the head already

@@ -43,35 +43,12 @@ def _long_tail_metric(runner) -> Optional[LongTailMetric]:
 
 @HOOKS.register_module()
 class XERMTeacherHook(Hook):
-    """Load the teachers of an ``XERMClassifier`` and check them.
+    """Load the teachers of an ``XERMClassifier``; check them before training.
 
-    ``before_train`` runs after MMEngine's ``load_or_resume`` (``Runner.train``
-    calls ``before_run``, ``init_weights``, ``load_or_resume``, then the
-    loop's ``before_train``). In order, every failure raising before any
-    training step:
-
-    1. ``model.load_teachers()`` (weights only; a teacher file that is
-       missing, empty, truncated, not a checkpoint or holding NaN/inf
-       weights is refused with the teacher's config key and file named).
-    2. Each teacher, and the student head, has as many classes as
-       ``train_dataset.metainfo['classes']``; a teacher normalising its
-       inputs differently from the student is refused (it sees the
-       student's preprocessed batch).
-    3. The balanced view is available: a ``PCHead`` without training counts
-       gets them from the training dataset's ``metainfo['train_class_counts']``
-       (as ``SetTrainClassCountsHook``); a ``TDEHead`` must have a trained
-       moving average (``num_updates > 0``).
-    4. One batch (the first val batch, else one training sample) goes through
-       the teachers and the student's loss (eval mode, no gradient).
-    5. With ``log_teacher_accuracy`` and a val dataloader: top-1 and
-       many / medium / few recall of both teacher views on the whole val set,
-       through an MMEngine ``Evaluator`` with a ``LongTailMetric`` per view
-       (thresholds of the val ``LongTailMetric``; gathered across processes
-       as validation is).
-    6. With ``model.init_student_from_teacher``, on a fresh start only
-       (iteration 0, and no ``after_load_checkpoint`` call: nothing resumed
-       or loaded with ``load_from``): copy the teacher's matching tensors
-       into the student.
+    ``before_train`` (after ``load_or_resume``) loads them, checks their
+    classes, normalisation and balanced view, runs one batch, logs their
+    accuracy on the val set and, on a fresh start, applies
+    ``init_student_from_teacher`` (docs/methods.md, "xERM").
 
     Args:
         log_teacher_accuracy (bool): Evaluate and log the teacher views on

@@ -50,55 +50,18 @@ def _harmonic(precision: float, recall: float) -> float:
 class LongTailMetric(BaseMetric):
     r"""Top-1 accuracy and per-group (many/medium/few-shot) macro metrics.
 
-    Classes are grouped by their number of TRAINING images :math:`n_c`:
-    many-shot if :math:`n_c > \text{many\_thr}`, few-shot if
-    :math:`n_c < \text{few\_thr}`, medium-shot otherwise. From the test-set
-    counts per class (true positives :math:`TP_c`, ground-truth count
-    :math:`G_c`, prediction count :math:`P_c`):
-
-    .. math::
-
-        R_c = \frac{TP_c}{G_c}, \quad
-        \mathrm{Prec}_c = \frac{TP_c}{P_c}, \quad
-        F1_c = \frac{2\,TP_c}{2\,TP_c + (P_c - TP_c) + (G_c - TP_c)}
-             = \frac{2\,\mathrm{Prec}_c R_c}{\mathrm{Prec}_c + R_c}
-
-    A group value is the mean of the per-class values over the group's
-    classes where the value is defined (in percent):
-
-    - recall: classes present in the test set (:math:`G_c > 0`); a class
-      absent from the test set is left out.
-    - precision: classes that were predicted (:math:`P_c > 0`). A class that
-      is never predicted but present in the test set gets precision 0 under
-      ``undefined_precision='zero'`` (zero division as 0, the common
-      convention) and is left out under ``'exclude'`` (the xERM authors'
-      convention). A class absent from both the test set and the predictions
-      is left out under both.
-    - F1 (``*_f1``): classes present in the test set or predicted
-      (:math:`TP_c + FP_c + FN_c > 0`). It is computed from the counts, so it
-      is 0 for a never-predicted class under BOTH conventions
-      (``undefined_precision`` only changes the precision average), and 0 when
-      P + R == 0.
-    - ``*_f1_of_means``: the harmonic mean of the group's averaged precision
-      and recall, :math:`2\bar P \bar R / (\bar P + \bar R)`. This is how the
-      F1 columns of the xERM paper's Table 1 are obtained (their numbers
-      satisfy this identity), so use it with ``'exclude'`` to compare.
-
-    A group without any class (or without any class where the value is
-    defined) gets ``float('nan')``; MMEngine logs NaN as a plain scalar.
-    ``recall``, ``precision``, ``f1`` and ``f1_of_means`` without a group
-    prefix are the same macro averages over all classes.
-
-    The training counts come from ``train_class_counts`` if given, otherwise
-    from ``self.dataset_meta['train_class_counts']`` (set by the Runner from
-    the evaluated dataset's metainfo). Their length is the number of classes.
+    Classes are grouped by their number of training images; recall,
+    precision, F1 and ``f1_of_means`` are defined in docs/metrics.md. The
+    training counts come from ``train_class_counts`` or
+    ``dataset_meta['train_class_counts']``.
 
     Args:
         many_thr (int): Classes with more training images are many-shot.
             Defaults to 100.
         few_thr (int): Classes with fewer training images are few-shot.
             Defaults to 20.
-        undefined_precision (str): ``'zero'`` or ``'exclude'``, see above.
+        undefined_precision (str): ``'zero'`` or ``'exclude'``
+            (docs/metrics.md).
             Defaults to ``'zero'``.
         train_class_counts (Sequence[int], optional): Training images per
             class; overrides the dataset meta. Defaults to None.
@@ -213,8 +176,8 @@ class LongTailMetric(BaseMetric):
                 images per class, shape (C, ).
             many_thr (int): Many-shot if count > many_thr. Defaults to 100.
             few_thr (int): Few-shot if count < few_thr. Defaults to 20.
-            undefined_precision (str): ``'zero'`` or ``'exclude'``; see the
-                class docstring. Defaults to ``'zero'``.
+            undefined_precision (str): ``'zero'`` or ``'exclude'``
+                (docs/metrics.md). Defaults to ``'zero'``.
 
         Returns:
             dict: Floats in percent (NaN for an empty group): ``top1``,

@@ -94,14 +94,8 @@ def _make_stage(in_channels: int, out_channels: int, num_blocks: int,
 class ResNet32(BaseBackbone):
     """Classic CIFAR ResNet-32 (He et al., 2016), 64-d output.
 
-    Stem: 3x3 conv (16) + BN + ReLU. Three stages of ``stage_blocks`` basic
-    blocks with 16/32/64 channels and strides 1/2/2; option-A shortcuts.
-    A 32x32 input gives a ``(N, 64, 8, 8)`` map; 463,504 parameters
-    (464,154 with a 10-class linear classifier, 470,004 with 100 classes).
-
-    Stages for ``frozen_stages``: 0 is the stem, 1..3 are ``layer1..3``.
-    Stages for ``out_indices`` (as in mmpretrain's ResNet): 0..2 are
-    ``layer1..3``.
+    Stages for ``frozen_stages``: 0 is the stem, 1..3 are ``layer1..3``; for
+    ``out_indices``: 0..2 are ``layer1..3``.
 
     Args:
         in_channels (int): Input image channels. Defaults to 3.
@@ -219,11 +213,8 @@ class ResNet32(BaseBackbone):
 class BBNResNet32(ResNet32):
     """ResNet-32 of BBN, used by TDE and xERM on CIFAR; 128-d output.
 
-    Like :class:`ResNet32` with 5/5/4 blocks, then two parallel 64-channel
-    basic blocks (``branch1``, ``branch2``) on the stage-3 map whose outputs
-    are concatenated: ``(N, 128, 8, 8)`` for a 32x32 input; 537,488
-    parameters. For ``frozen_stages``, stage 4 is the two branches; for
-    ``out_indices``, stage 3 (the last, the default).
+    :class:`ResNet32` with 5/5/4 blocks, then two parallel 64-channel blocks
+    whose maps are concatenated (stage 4 for ``frozen_stages``).
 
     Args:
         in_channels (int): Input image channels. Defaults to 3.

@@ -12,22 +12,9 @@ from .resnet32 import _DEFAULT_INIT, ResNet32, _make_stage
 class RIDEResNet32(ResNet32):
     """ResNet-32 with a shared stem and stage 1, and one stage 2 + 3 per expert.
 
-    The network of RIDE's CIFAR models (and of the xERM authors' RIDE
-    release, ``reduce_dimension=True``): the stem (3x3 conv, 16) and stage 1
-    (16 channels) are shared; every expert has its own stage 2 and stage 3 of
-    reduced width (``expert_channels``, by default 24 and 48 instead of 32
-    and 64), strides 2 and 2, option-A shortcuts. The experts' last maps are
-    concatenated along the channels: a 32x32 input gives
-    ``(N, num_experts * 48, 8, 8)``, expert ``k`` in channels
-    ``[48k, 48(k + 1))``; :class:`~xerm_mm.models.heads.RIDEHead` splits
-    them again after the pooling neck.
-
-    Parameters: 23,824 shared + 248,544 per expert with the defaults
-    (520,912 for 2 experts, 769,456 for 3).
-
-    Stages for ``frozen_stages``: 0 is the stem, 1 ``layer1``, 2 and 3 the
-    experts' stages 2 and 3. Stages for ``out_indices``: 0 ``layer1``, 1 and
-    2 the experts' stages 2 and 3 (the experts' maps concatenated).
+    The experts' last maps are concatenated along the channels (expert ``k``
+    in channels ``[48k, 48(k + 1))``); :class:`~xerm_mm.models.heads.RIDEHead`
+    splits them again (docs/methods.md, "RIDE and xERM over it").
 
     Args:
         num_experts (int): Number of experts, >= 1. Defaults to 2.

@@ -9,16 +9,9 @@ from .xerm_classifier import SINGLE, XERMClassifier, _float32_head
 
 @MODELS.register_module()
 class RIDEXERMClassifier(XERMClassifier):
-    """An :class:`XERMClassifier` whose loss gets the teacher's experts.
-
-    The single teacher (``teacher=``) must have a head with
-    ``expert_views(feats)`` (:class:`~xerm_mm.models.heads.RIDEHead`). In
-    training, ONE teacher pass gives both views of every expert, ``(N, K,
-    C)`` each, as ``imbalanced_score`` / ``balanced_score`` of the student
-    head's loss (:class:`~xerm_mm.models.losses.RIDEXERMLoss`, on the
-    student's expert logits: the authors' per-expert xERM). Everything else
-    (:meth:`teacher_scores` with the two averaged views, the checks and the
-    accuracy log of ``XERMTeacherHook``, prediction) is the base class's.
+    """An :class:`XERMClassifier` whose loss gets the teacher's experts: the
+    single teacher's ``head.expert_views`` give the per-expert xERM of
+    :class:`~xerm_mm.models.losses.RIDEXERMLoss`.
 
     Args:
         **kwargs: Those of :class:`XERMClassifier`, with ``teacher=``.

@@ -170,32 +170,11 @@ def load_teacher_checkpoint(model: nn.Module, path: Optional[str],
 class XERMClassifier(ImageClassifier):
     """An image classifier trained with xERM from frozen teachers.
 
-    The student is an ``ImageClassifier`` (``backbone``, ``neck``, ``head``)
-    whose head loss is an ``XERMLoss``. Teacher forms (exactly one):
-
-    * ``teacher``: one network whose head has ``views(feats)`` (PCHead,
-      TDEHead); ONE forward pass gives the imbalanced and the balanced view.
-    * ``imbalanced_teacher`` and ``balanced_teacher``: two networks. The
-      imbalanced score is the plain logits ``head(feats)`` of the first; the
-      balanced score is ``head.views(feats)['balanced']`` of the second if
-      its head has views, else its plain logits.
-
-    A teacher spec is ``dict(config=PATH_OR_MODEL_DICT, checkpoint=PATH)``;
-    ``config`` is a config file (``xerm_mm::tde/x.py`` names a config of the
-    package) whose ``model`` is used, or a model config dict.
-
-    Teachers are frozen and kept OUT of the module tree: they are not in
-    ``parameters()``, ``state_dict()`` (nor in saved checkpoints), the
-    optimizer or a DDP wrapper, and ``init_weights()`` / ``train()`` do not
-    reach them. ``_apply`` is extended so ``.to()``, ``.cuda()``, ``.half()``
-    move them too. They always run in eval mode under ``torch.no_grad()``
-    (BatchNorm running statistics and TDE's moving average never change);
-    their heads compute in float32 under autocast. Their memory format is
-    the student's (``XERMRunner``'s ``memory_format`` reaches them through
-    ``.to()``).
-
-    Prediction is the student's plain prediction (``ImageClassifier``); a
-    TDE student head is configured with ``predict_view='imbalanced'`` (TE).
+    Exactly one teacher form: ``teacher`` or ``imbalanced_teacher`` +
+    ``balanced_teacher``, each ``dict(config=..., checkpoint=...)``
+    (docs/methods.md, "xERM"). Teachers are kept out of the module tree (not in
+    ``parameters()``, ``state_dict()`` or the optimizer; ``_apply`` moves
+    them) and always run in eval mode without gradient.
 
     Args:
         backbone, neck, head, pretrained, train_cfg, data_preprocessor,

@@ -10,17 +10,8 @@ from .decoupled_head import DecoupledClsHead
 class CRTHead(DecoupledClsHead):
     """The frozen XE classifier ``fc`` and a re-trained one, ``crt_fc``.
 
-    cRT keeps the representation of an XE network and trains a newly
-    initialised linear classifier on it with class-balanced sampling
-    (``xerm_mm.ClassBalancedSampler``). Views from one feature pass ``x``:
-
-    - imbalanced: ``fc(x)``, the XE classifier (frozen, from the XE
-      checkpoint);
-    - balanced: ``crt_fc(x)``, the re-trained classifier (what the loss
-      trains and, by default, what the head predicts with).
-
-    ``crt_fc`` starts as ``LinearClsHead`` initialises ``fc`` (normal, std
-    0.01; bias 0), as Kang et al. re-initialise the classifier.
+    Views: imbalanced ``fc(x)``, balanced ``crt_fc(x)`` (trained, initialised
+    as ``LinearClsHead`` does) (docs/methods.md, "Decoupling").
 
     Args:
         num_classes (int): Number of classes.

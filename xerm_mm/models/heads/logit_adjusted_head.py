@@ -15,26 +15,9 @@ from .two_view_head import TwoViewClsHead
 class LogitAdjustedHead(TwoViewClsHead, LinearClsHead):
     """Linear head trained with a logit-adjusted loss, with both views.
 
-    For a network trained on ``CE(z + tau * log prior_train, y)``
-    (:class:`~xerm_mm.models.losses.LogitAdjustedLoss`,
-    :class:`~xerm_mm.models.losses.BalancedSoftmaxLoss` with ``tau = 1``,
-    :class:`~xerm_mm.models.losses.LADELoss`), the softmax of the ADJUSTED
-    logits is what fits the long-tailed training data, so the raw logits
-    ``z = fc(x)`` are already free of the training prior. Hence, unlike
-    :class:`PCHead` (plain CE: ``z`` imbalanced, ``z - log prior`` balanced),
-    from one feature pass:
-
-    - imbalanced: ``z + tau * log(prior_train)``, the logits the training
-      loss saw (also what ``forward`` returns);
-    - balanced: ``z + tau * log(C * prior_test)``, exactly ``z`` for the
-      default uniform test prior.
-
-    The loss is computed on ``z`` (the loss adds the prior itself). The
-    training prior and ``tau`` are the loss module's (one copy, saved in
-    checkpoints as ``head.loss_module.log_prior_train``); ``set_class_counts``
-    and ``has_class_counts`` reach it, so ``SetTrainClassCountsHook`` and
-    ``XERMTeacherHook`` fill it as they fill PCHead's. The balanced view
-    needs no counts.
+    Views: imbalanced ``z + tau * log(prior_train)``, balanced ``z + tau *
+    log(C * prior_test)``; the training prior is the loss module's
+    (docs/methods.md, "LogitAdjustedHead").
 
     Args:
         num_classes (int): Number of classes.

@@ -8,18 +8,10 @@ from .decoupled_head import DecoupledClsHead
 
 @MODELS.register_module()
 class LWSHead(DecoupledClsHead):
-    """The frozen XE classifier with a learnt scale per class.
+    """The frozen XE classifier with a learnt scale per class (``scales``).
 
-    LWS keeps the XE network (backbone and classifier) and learns only one
-    scale ``s_c`` per class with class-balanced sampling, i.e. the classifier
-    ``s_c * w_c`` (and ``s_c * b_c``). Views from one feature pass ``x``:
-
-    - imbalanced: ``z = fc(x)``, the XE classifier (frozen);
-    - balanced: ``s * z``, the scaled logits (what the loss trains and, by
-      default, what the head predicts with).
-
-    The scales start at 1 (the XE classifier) and are the only trainable
-    parameters of the head (``scales``, saved in checkpoints).
+    Views: imbalanced ``z = fc(x)``, balanced ``scales * z``
+    (docs/methods.md, "Decoupling").
 
     Args:
         num_classes (int): Number of classes.

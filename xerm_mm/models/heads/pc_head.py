@@ -13,20 +13,9 @@ from .two_view_head import TwoViewClsHead
 class PCHead(TwoViewClsHead, LinearClsHead):
     """Linear head whose balanced view is post-compensated (PC, post-hoc LA).
 
-    Views, from one feature pass (``z = fc(x)``):
-
-    - imbalanced: ``z``, the plain logits (also what ``forward`` returns and
-      what the loss is computed on);
-    - balanced: ``z - tau * (log(prior_train) - log(prior_test))``, with
-      ``prior_train = counts / counts.sum()``. ``tau = 1`` is PC (Hong et
-      al., CVPR 2021); another ``tau`` is post-hoc logit adjustment (Menon
-      et al., ICLR 2021), which scales the correction.
-
-    The training prior is the persistent buffer ``log_prior_train`` (NaN
-    until counts are given), so a checkpoint carries it and testing needs no
-    training data. The test prior is the non-persistent buffer
-    ``log_prior_test``: it comes from the config (``test_prior``), never from
-    a checkpoint.
+    Views: imbalanced ``z = fc(x)``, balanced ``z - tau * (log(prior_train) -
+    log(prior_test))`` (docs/methods.md, "PCHead"). The training prior is the
+    persistent buffer ``log_prior_train`` (NaN until counts are given).
 
     Args:
         num_classes (int): Number of classes.

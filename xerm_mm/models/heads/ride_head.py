@@ -14,34 +14,10 @@ from .pc_head import PCHead
 class RIDEHead(PCHead):
     """Multi-expert head of RIDE (Wang et al., ICLR 2021) with a PC view.
 
-    The pooled feature ``(N, num_experts * D)`` of
-    :class:`~xerm_mm.models.backbones.RIDEResNet32` is split into the experts'
-    ``D``-dim features ``x_k``; expert ``k`` scores class ``c`` with a
-    normalised linear (cosine) classifier without bias:
-
-    .. math::
-        z_{k,c} = s \\, \\frac{x_k}{\\lVert x_k \\rVert} \\cdot
-                  \\frac{w_{k,c}}{\\lVert w_{k,c} \\rVert}, \\qquad
-        z_c = \\frac{1}{K} \\sum_k z_{k,c}
-
-    Views (one pass):
-
-    - imbalanced: the averaged logits ``z`` (what ``forward`` returns);
-    - balanced: PC on them,
-      ``z - tau * log(prior_train) + log(prior_test)``. The xERM authors'
-      RIDE release subtracts the log prior twice (``tau=2``, their RIDE-PC
-      and the balanced teacher of xERM-RIDE); ``tau=1`` is plain PC.
-
-    :meth:`expert_views` gives both views per expert, ``(N, K, C)`` (PC
-    adds the same vector to every expert, so their mean is :meth:`views`);
-    the per-expert xERM student uses them
-    (:class:`~xerm_mm.models.classifiers.RIDEXERMClassifier`). The loss gets
-    the experts' logits ``(N, K, C)``
-    (:class:`~xerm_mm.models.losses.RIDELoss`,
-    :class:`~xerm_mm.models.losses.RIDEXERMLoss`). The training prior, its
-    buffer, ``set_class_counts`` and ``SetTrainClassCountsHook`` are those of
-    :class:`PCHead`; a loss with ``set_class_counts`` (the LDAM margins of
-    :class:`RIDELoss`) gets the head's counts when it has none.
+    Expert ``k`` scores its slice of the pooled feature with a cosine
+    classifier; the views are PC on the averaged logits and
+    :meth:`expert_views` gives them per expert (docs/methods.md, "RIDE and
+    xERM over it"). Class counts as :class:`PCHead`.
 
     Args:
         num_classes (int): Number of classes.

@@ -27,18 +27,8 @@ def tau_normalised_weight(weight: torch.Tensor, tau: float) -> torch.Tensor:
 class TauNormHead(DecoupledClsHead):
     """An XE linear classifier whose balanced view is tau-normalised.
 
-    Post hoc: nothing is trained; the weights are those of an XE checkpoint
-    (same keys as ``LinearClsHead``). Views from one feature pass ``x``:
-
-    - imbalanced: ``W x + b``, the plain logits;
-    - balanced: ``W_tau x`` with rows ``w_c / ||w_c||^tau``. The bias is left
-      out: Kang et al. re-scale the weight norms only, and the XE bias
-      carries the training prior as well.
-
-    Training a config with this head trains the plain XE network (the loss
-    is computed on the plain logits, ``forward``), so an XE checkpoint or a
-    run of the tau-norm config serve alike. Choose ``tau`` on held-out
-    balanced data with ``tools/analysis_tools/choose_tau_norm.py``.
+    Views: imbalanced ``W x + b``, balanced ``W_tau x`` with rows ``w_c /
+    ||w_c||^tau`` and no bias (docs/methods.md, "Decoupling").
 
     Args:
         num_classes (int): Number of classes.

@@ -27,42 +27,10 @@ def _unit(x: torch.Tensor) -> torch.Tensor:
 class TDEHead(TwoViewClsHead):
     r"""Causal-norm classifier of TDE (Tang et al., NeurIPS 2020).
 
-    The feature ``x`` (``in_channels = D``) and every class weight ``w_c``
-    (row of ``weight``, no bias) are split into ``K = num_heads`` heads of
-    ``D / K`` dimensions::
-
-        x_k_hat  = x_k / ||x_k||
-        w_kc_hat = w_kc / (||w_kc|| + gamma)
-        y_TE(c)  = tau / K * sum_k x_k_hat . w_kc_hat
-        y_TDE(c) = tau / K * sum_k (x_k_hat - alpha * cos(x_k_hat, c_k_hat)
-                                    * c_k_hat) . w_kc_hat
-
-    with ``c_k_hat = m_k / ||m_k||`` from the moving average ``m`` of the
-    batch-mean feature. ``forward`` (training logits, loss) returns ``y_TE``;
-    :meth:`views` gives ``{'imbalanced': y_TE, 'balanced': y_TDE}`` (both,
-    and ``predict``, from :class:`TwoViewClsHead`).
-
-    Moving average: every feature pass in training mode (``self.training``)
-    does ``m <- mu * m + mean_batch(x)`` with the detached, un-normalised
-    feature, before the logits are computed. The batch mean is taken over the
-    union of the batches of all processes (``all_reduce`` of the feature sum
-    and the count), so ``m`` is identical on every process; under
-    distributed training every process must therefore run the head in
-    training mode equally often (as DDP training does). Passes in eval mode
-    leave ``m`` unchanged.
-
-    Precision: the head computes in float32 whatever the features' dtype
-    (features cast with ``.float()``, autocast disabled inside), so under
-    bf16 / fp16 autocast ``m`` is updated from float32 features, stays
-    float32, and both views are float32 logits; the head is a few hundred
-    multiply-adds per sample, so this costs nothing measurable.
-
-    Buffers (persistent, saved in checkpoints): ``moving_avg`` (``(D,)``,
-    float32) and ``num_updates`` (int64 scalar; 0 means never updated, in
-    which case the balanced view raises RuntimeError).
-
-    ``weight`` starts uniform in ``[-1/sqrt(D), 1/sqrt(D)]`` (as the TDE
-    authors do); an ``init_cfg`` such as ``Pretrained`` still applies.
+    Views: imbalanced ``y_TE``, balanced ``y_TDE`` (docs/methods.md,
+    "TDEHead"). The moving average ``moving_avg`` (and ``num_updates``; 0
+    means none, and the balanced view raises) is updated in training mode,
+    synchronised across processes; the head computes in float32.
 
     Args:
         num_classes (int): Number of classes.
@@ -116,7 +84,7 @@ class TDEHead(TwoViewClsHead):
         self.lr_dependent_momentum = lr_dependent_momentum
 
         self.weight = nn.Parameter(torch.empty(num_classes, in_channels))
-        bound = 1.0 / math.sqrt(in_channels)
+        bound = 1.0 / math.sqrt(in_channels)  # as the TDE authors'
         nn.init.uniform_(self.weight, -bound, bound)
         self.register_buffer('moving_avg', torch.zeros(in_channels))
         self.register_buffer('num_updates',

@@ -18,17 +18,9 @@ def check_view(view: str) -> str:
 class TwoViewClsHead(ClsHead):
     """A classification head that scores every sample in two views.
 
-    The views come from one feature pass:
-
-    - ``imbalanced``: the logits the head is trained on (what ``forward`` and
-      the loss use), which follow the long-tailed training prior;
-    - ``balanced``: the same pass with the training prior's effect removed.
-
-    Subclasses override only what differs, as mmpretrain's ``LinearClsHead``
-    does over ``ClsHead``: :meth:`pre_views` (the one pass), and
-    :meth:`imbalanced_logits` / :meth:`balanced_logits` (the views from its
-    result). ``forward``, :meth:`views`, :meth:`predict` and the
-    ``predict_view`` switch are written here once.
+    ``imbalanced`` (what ``forward`` and the loss use) and ``balanced``, from
+    one feature pass: subclasses override :meth:`pre_views`,
+    :meth:`imbalanced_logits` and :meth:`balanced_logits`.
 
     Args:
         *args: Positional arguments of the next base class.

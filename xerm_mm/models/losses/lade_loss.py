@@ -53,14 +53,8 @@ def lade_regulariser(pred: torch.Tensor,
 
 @MODELS.register_module()
 class LADELoss(LogitAdjustedLoss):
-    """The LADE training loss: ``PriorCE + lade_weight * L_LADE``.
-
-    ``PriorCE`` is Balanced Softmax, ``CE(z + log prior, y)``
-    (:class:`BalancedSoftmaxLoss`); ``L_LADE`` is
-    :func:`lade_regulariser`. The defaults are the authors' CIFAR-100-LT
-    config (hyperconnect/LADE, ``config/CIFAR100_LT/lade.yaml``): LADE weight
-    0.1, ``remine_lambda`` 0.1. Views as Balanced Softmax: ``z`` balanced,
-    ``z + log prior`` imbalanced (:class:`LogitAdjustedHead`).
+    """The LADE training loss: ``PriorCE + lade_weight * L_LADE``, with the
+    authors' CIFAR-100-LT defaults (docs/methods.md).
 
     Args:
         class_counts (Sequence[int], optional): Training images per class.

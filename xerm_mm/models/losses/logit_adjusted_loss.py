@@ -66,17 +66,8 @@ def check_hard_labels(cls_score: torch.Tensor, label: torch.Tensor,
 class LogitAdjustedLoss(nn.Module):
     """Logit-adjusted loss, mean ``CE(z + tau * log(counts / sum), y)``.
 
-    Menon et al., "Long-tail learning via logit adjustment", ICLR 2021. A
-    network trained with it learns logits ``z`` in which the training prior
-    is already taken out: ``z`` is its balanced prediction and
-    ``z + tau * log prior`` the imbalanced one (:class:`LogitAdjustedHead`
-    gives both views).
-
-    The training prior is the persistent buffer ``log_prior_train`` (NaN
-    until counts are given), saved in checkpoints with the model. The counts
-    come from ``class_counts``, from :meth:`set_class_counts`, or from
-    ``SetTrainClassCountsHook`` (the dataset's
-    ``metainfo['train_class_counts']``).
+    Menon et al., ICLR 2021. The training prior is the persistent buffer
+    ``log_prior_train`` (NaN until counts are given).
 
     Args:
         class_counts (Sequence[int], optional): Training images per class.

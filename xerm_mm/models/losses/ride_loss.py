@@ -107,11 +107,8 @@ class ClassMarginLoss(nn.Module):
 
 @MODELS.register_module()
 class RIDELoss(ClassMarginLoss):
-    """The RIDE teacher's loss: ``mean_n sum_k CE(z_k - s m_y e_y, y)``.
-
-    With ``z_k`` expert ``k``'s logits, ``m_y`` the LDAM margin of the
-    label (:func:`ldam_margins`), ``s`` the scale and ``e_y`` the label's
-    one-hot vector. ``max_margin=0`` is plain per-expert cross-entropy.
+    """The RIDE teacher's loss: ``mean_n sum_k CE(z_k - s m_y e_y, y)`` with
+    the LDAM margins ``m_y`` (:func:`ldam_margins`).
 
     Args:
         class_counts, max_margin, scale: As :class:`ClassMarginLoss`.

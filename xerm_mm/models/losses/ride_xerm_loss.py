@@ -13,33 +13,8 @@ from .xerm_loss import XERMLoss, xerm_weights
 class RIDEXERMLoss(XERMLoss):
     r"""xERM loss of a multi-expert (RIDE) student, per expert.
 
-    The form of the xERM authors' RIDE release (github.com/BeierZhu/xERM,
-    ``xERM.RIDE.public``, ``SimplexERMLoss`` with ``T=1``). With the
-    student's expert logits :math:`s_k`, the teacher's imbalanced and
-    balanced expert logits :math:`t_k, t^{ba}_k` (:meth:`RIDEHead.expert_views
-    <xerm_mm.models.heads.RIDEHead.expert_views>`), :math:`\bar t, \bar
-    t^{ba}` their means over the experts (the teacher's two views) and the
-    label :math:`y`:
-
-    .. math::
-        XE_{imba} = CE(\bar t, y), \quad XE_{ba} = CE(\bar t^{ba}, y)
-
-        w_{ba} = \frac{XE_{ba}^\gamma}{XE_{ba}^\gamma + XE_{imba}^\gamma
-                 + \epsilon}, \quad w_{imba} = 1 - w_{ba}
-
-        \ell = w_{imba} \sum_k CE(s_k - s\,m_y e_y, y)
-             + w_{ba} \sum_k \Big(-\sum_j \mathrm{softmax}(t^{ba}_k)_j
-                                  \log \mathrm{softmax}(s_k)_j\Big)
-
-    The ground-truth term is the teacher's loss (:class:`RIDELoss`, LDAM
-    margins :math:`m_y`), the other one distils every expert from the
-    same teacher expert's balanced distribution. Note where :math:`\epsilon`
-    sits: in the authors' RIDE code it is in the balanced weight's
-    denominator (``w_imba -> 1`` when both teachers are perfect), in their
-    PC / TDE code (and :class:`XERMLoss`) in the imbalanced one's.
-
-    ``(N, C)`` inputs count as one expert. Teacher scores and weights carry
-    no gradient; float32 with autocast off, as :class:`XERMLoss`.
+    The form of the xERM authors' RIDE release (docs/methods.md, "RIDE and
+    xERM over it"); ``eps`` sits in the balanced weight's denominator there.
     ``last_weights`` holds the batch means of ``w_imba`` and ``w_ba``.
 
     Args:
@@ -49,7 +24,7 @@ class RIDEXERMLoss(XERMLoss):
             :class:`RIDELoss` (``set_class_counts`` sets them later; a
             ``RIDEHead`` gives its own counts).
         constant_weight (float, optional): A fixed ``w_ba`` instead.
-        eps (float): See above. Defaults to 1e-5.
+        eps (float): In the balanced weight's denominator. Defaults to 1e-5.
         loss_weight (float): Multiplies the loss. Defaults to 1.0.
     """
 

@@ -172,13 +172,8 @@ def xerm_loss(cls_score: torch.Tensor,
 
 @MODELS.register_module()
 class XERMLoss(nn.Module):
-    """xERM loss module, the batch mean of :func:`xerm_loss`.
-
-    After each call, ``last_weights`` holds the batch means of the weights,
-    ``{'w_imba': Tensor, 'w_ba': Tensor}`` (detached 0-dim float32 tensors, so
-    no host sync), for a model to put in its loss dict: MMEngine logs them and,
-    as their keys do not contain ``'loss'``, does not add them to the loss.
-    Empty before the first call.
+    """xERM loss module, the batch mean of :func:`xerm_loss`; ``last_weights``
+    holds the batch means of ``w_imba`` and ``w_ba`` (detached tensors).
 
     Args:
         gamma (float): Scaling exponent of the weights. Defaults to 2.0.

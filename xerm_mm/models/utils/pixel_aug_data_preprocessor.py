@@ -11,23 +11,9 @@ from xerm_mm.registry import BATCH_AUGMENTS, MODELS
 class PixelAugClsDataPreprocessor(ClsDataPreprocessor):
     """mmpretrain's ``ClsDataPreprocessor`` with augments before normalising.
 
-    In training, the batch is stacked and moved to the device, then every
-    transform of ``pixel_augments`` runs on the raw pixel tensor (the uint8
-    or float values the dataset gives, before the BGR-to-RGB swap and the
-    normalisation), called as ``aug(inputs, data_samples) -> (inputs,
-    data_samples)``. Then ``ClsDataPreprocessor`` goes on as usual. In
-    evaluation (``training=False``) it is ``ClsDataPreprocessor``.
-
-    mmpretrain's own ``batch_augments`` (Mixup, CutMix) still run after the
-    normalisation; ``pixel_augments`` are for transforms whose padding or
-    clipping is defined in pixel space, such as
-    :class:`RandomPadCropFlip`.
-
-    With ``non_blocking=True`` and pinned batches (the tools' default
-    ``pin_memory=True`` on a GPU machine) the batch goes to a GPU without waiting for it, the
-    labels too (in one pinned copy; ``ClsDataPreprocessor`` copies them
-    with a blocking ``.to(device)``, which waits for the GPU's queue to
-    drain at every step).
+    In training, ``pixel_augments`` run on the raw pixel batch on the device,
+    as ``aug(inputs, data_samples) -> (inputs, data_samples)``
+    (docs/configs.md, "Augmentation on the device").
 
     Args:
         pixel_augments (dict | callable | list, optional): One transform or

@@ -44,24 +44,9 @@ def pad_crop_flip(inputs: torch.Tensor, top: torch.Tensor, left: torch.Tensor,
 class RandomPadCropFlip:
     """Pad-``padding`` random crop and random horizontal flip of a batch.
 
-    The batch version of mmpretrain's per-sample ``RandomCrop(crop_size=H,
-    padding=padding, pad_val=pad_val)`` followed by ``RandomFlip(
-    prob=flip_prob, direction='horizontal')``: every sample is padded with
-    ``pad_val`` on each side, cropped back to H x W at its own random offset
-    (all ``(2 * padding + 1) ** 2`` offsets equally likely) and flipped
-    horizontally with probability ``flip_prob``, independently of the other
-    samples. The draws come from torch's generator of the inputs' device, so
-    ``torch.manual_seed`` makes them reproducible.
-
-    ``pad_val`` fills every channel, as mmpretrain's ``pad_val=(v, v, v)``
-    does; with the default 0 both are the same. (A single non-zero number
-    given to mmpretrain's ``RandomCrop`` reaches OpenCV as a scalar and fills
-    the first channel only.)
-
-    It works on pixel values (uint8 or float, not yet normalised), so that
-    the padding is ``pad_val`` in pixel space (black for 0): use it through
-    :class:`PixelAugClsDataPreprocessor`'s ``pixel_augments``, which runs it
-    before normalisation. mmpretrain's ``batch_augments`` run after it.
+    mmpretrain's ``RandomCrop`` + ``RandomFlip`` per sample, on pixel values
+    (use it in :class:`PixelAugClsDataPreprocessor`'s ``pixel_augments``);
+    draws from torch's generator of the inputs' device.
 
     Args:
         padding (int): Pixels added on each side. Defaults to 4.
