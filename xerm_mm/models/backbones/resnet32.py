@@ -219,6 +219,7 @@ class BBNResNet32(ResNet32):
     Args:
         in_channels (int): Input image channels. Defaults to 3.
         stage_blocks (Sequence[int]): Defaults to ``(5, 5, 4)``.
+        norm_cfg (dict): Norm layer config. Defaults to ``dict(type='BN')``.
         **kwargs: The other arguments of :class:`ResNet32`.
     """
 

@@ -23,8 +23,11 @@ class RIDEResNet32(ResNet32):
             Defaults to ``(5, 5, 5)``.
         expert_channels (Sequence[int]): Widths of an expert's stages 2 and
             3. Defaults to ``(24, 48)``.
-        **kwargs: ``out_indices``, ``frozen_stages``, ``norm_eval``,
-            ``norm_cfg``, ``init_cfg`` of :class:`ResNet32`.
+        norm_cfg (dict): Norm layer config. Defaults to ``dict(type='BN')``.
+        init_cfg (dict, optional): As :class:`ResNet32`'s (Kaiming for
+            convs, weight 1 / bias 0 for BN).
+        **kwargs: ``out_indices``, ``frozen_stages``, ``norm_eval`` of
+            :class:`ResNet32`.
     """
 
     stage_channels = (16, )

@@ -27,8 +27,9 @@ class RIDEHead(PCHead):
         tau (float): Multiplier of ``log(prior_train)`` in the balanced view.
             Defaults to 1.0.
         class_counts, test_prior, predict_view: As :class:`PCHead`.
-        **kwargs: ``loss``, ``topk``, ``init_cfg`` of mmpretrain's
-            ``ClsHead`` (not ``cal_acc``).
+        init_cfg (dict, optional): Defaults to None.
+        **kwargs: ``loss``, ``topk`` of mmpretrain's ``ClsHead`` (not
+            ``cal_acc``).
     """
 
     def __init__(self,
