@@ -12,8 +12,7 @@ import torch
 
 from conftest import small_cifar10_config
 from inprocess_tool import run_main
-from xerm_mm.apis.report import build_report, write_report
-from xerm_mm.evaluation.report import write_metrics_json
+from xerm_mm.report import build_report, write_metrics_json, write_report
 from xerm_mm.utils.atomic import atomic_write, atomic_write_text, sha256_of
 
 XE = 'xe/xe_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py'

@@ -431,7 +431,7 @@ def test_pipeline_trains_each_teacher_then_its_student(epochs):
 
 
 def test_report_summary_judges_each_student_against_its_teacher():
-    from xerm_mm.evaluation.summary import summarize_tables
+    from xerm_mm.report import summarize_tables
     table1 = {
         m: {
             'top1': t,

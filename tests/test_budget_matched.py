@@ -10,8 +10,8 @@ from mmengine.config import Config
 from conftest import ROOT
 from xerm_mm.apis import Experiment, ExperimentError, build_report
 from xerm_mm.apis.experiment import parse_options
-from xerm_mm.apis.report import _markdown
-from xerm_mm.evaluation.summary import summarize_tables
+from xerm_mm.report import summarize_tables
+from xerm_mm.report.tables import _markdown
 from xerm_mm.utils.schedule import stretch_schedule
 
 PIPELINES = osp.join(ROOT, 'configs', 'pipelines')

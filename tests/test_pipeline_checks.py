@@ -258,7 +258,7 @@ def test_log_watcher_reads_device_and_cuda_memory():
 
 
 def test_training_throughput_from_the_message_hub(tmp_path):
-    from xerm_mm.apis.cost import cost_table, training_throughput
+    from xerm_mm.report import cost_table, training_throughput
     path = str(tmp_path / 'epoch_2.pth')
     times = dict(log_history=torch.tensor([0.5, 0.25, 0.25, 0.5],
                                           dtype=torch.float64),

@@ -17,9 +17,8 @@ import argparse
 import json
 from collections import OrderedDict
 
-from xerm_mm.analysis.report_merge import (merge_reports, read_report,
-                                           table_rows)
-from xerm_mm.evaluation.report import markdown_table
+from xerm_mm.report import markdown_table, merge_reports, read_report
+from xerm_mm.report.merge import table_rows
 from xerm_mm.utils.atomic import atomic_write
 
 

@@ -38,7 +38,7 @@ from xerm_mm.analysis.reused_stages import link_finished_stages
 from xerm_mm.apis import Experiment, ExperimentError, Interrupted
 from xerm_mm.apis.experiment import parse_options
 from xerm_mm.apis.jobs import check_jobs
-from xerm_mm.evaluation.report import markdown_table
+from xerm_mm.report import markdown_table
 from xerm_mm.utils.atomic import atomic_write
 from xerm_mm.utils.config import resolve_config_path
 

@@ -1,7 +1,7 @@
+from xerm_mm.report import build_report, write_report
 from .experiment import Experiment
 from .launch import find_tools
 from .process import Interrupted
-from .report import build_report, write_report
 from .validate import ExperimentError
 
 __all__ = [

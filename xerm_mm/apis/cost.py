@@ -1,41 +1,16 @@
-"""What a step of an experiment cost: wall time, device, images/s, memory.
+"""What a running tool costs, measured as it runs: device, memory, wall time.
 
-Every stage (``tools/train.py``) and evaluation (``tools/test.py``) of an
-:class:`~xerm_mm.apis.Experiment` records a ``cost`` dict in its manifest,
-and the report gathers them (``report.json`` ``cost``, ``report.md``
-"Cost" table). The numbers come from what the tool and MMEngine already
-give, nothing is added to the tools:
-
-* ``wall_s``: seconds from the tool's start to its end (process start-up,
-  data, validation and checkpoints included).
-* ``device`` (``cpu`` or ``cuda:NAME``) and ``processes``: the device from
-  the environment MMEngine's Runner logs at its start (``CUDA available``,
-  ``GPU 0: NAME``); the processes are the step's ``nproc``.
-* ``peak_rss_mib``: the peak resident memory of the largest process of the
-  tool (the tool itself or, under torchrun, a worker): the largest
-  ``VmHWM`` of ``/proc/PID/status`` over the processes of the tool's
-  process group, read every half second while it runs (``ru_maxrss`` of
-  ``os.wait4`` would count the pipeline's own memory, copied at the fork,
-  in every child). Without ``/proc``: that ``ru_maxrss``.
-* ``peak_cuda_mib``: with CUDA, the largest ``memory`` MMEngine logs
-  (``torch.cuda.max_memory_allocated`` of rank 0, MiB); None on a CPU.
-* stages only: ``iterations`` (the final checkpoint's ``meta.iter``),
-  ``train_s`` (the iterations' time: the mean of MMEngine's per-iteration
-  ``train/time``, data loading included, from the message hub saved in the
-  final checkpoint, times ``iterations``; a resumed stage's history holds
-  its earlier runs too), ``images`` (``iterations x batch size x
-  processes``: the last, partial batch of an epoch counts in full) and
-  ``images_per_s`` (``images / train_s``).
+:class:`LogWatcher` reads the device and MMEngine's logged CUDA memory from
+the tool's output, :class:`PeakRSS` samples the peak resident memory of its
+process group (``VmHWM`` of ``/proc/PID/status``) and :func:`step_cost`
+makes the step's record; :mod:`xerm_mm.report.cost` turns records into the
+report's "Cost" table.
 """
 import os
 import re
 import threading
 from collections import OrderedDict
-from typing import Dict, List, Optional
-
-import torch
-
-from xerm_mm.utils.checkpoint import checkpoint_safe_globals
+from typing import Optional
 
 _CUDA = re.compile(r'\bCUDA available: (True|False)\b')
 _GPU = re.compile(r'\bGPU [\d,]+: (.+?)\s*$')
@@ -127,61 +102,3 @@ def step_cost(wall_s: float, watcher: LogWatcher, processes: int,
         wall_s=round(wall_s, 3),
         peak_rss_mib=round(maxrss_kib / 1024, 1),
         peak_cuda_mib=watcher.peak_cuda_mib)
-
-
-def training_throughput(checkpoint: str, batch_size: int,
-                        processes: int) -> dict:
-    """``iterations``, ``train_s``, ``images`` and ``images_per_s`` of a
-    stage from its final checkpoint (see the module); empty when the
-    checkpoint holds no ``train/time`` history."""
-    with checkpoint_safe_globals():
-        ckpt = torch.load(checkpoint, map_location='cpu', weights_only=True)
-    iterations = (ckpt.get('meta') or {}).get('iter')
-    history = (ckpt.get('message_hub')
-               or {}).get('log_scalars', {}).get('train/time')
-    if isinstance(history, dict):  # plain data (XERMRunner)
-        times = torch.as_tensor(history['log_history'], dtype=torch.float64)
-    elif hasattr(history, 'data'):  # a HistoryBuffer
-        times = torch.as_tensor(history.data[0], dtype=torch.float64)
-    else:
-        return {}
-    if not iterations or not len(times):
-        return {}
-    train_s = float(times.mean()) * int(iterations)
-    images = int(iterations) * batch_size * processes
-    return OrderedDict(
-        iterations=int(iterations),
-        train_s=round(train_s, 3),
-        images=images,
-        images_per_s=round(images / train_s, 1) if train_s > 0 else None)
-
-
-COLUMNS = ('device', 'processes', 'wall_s', 'images_per_s', 'peak_rss_mib',
-           'peak_cuda_mib')
-HEADERS = ('step', 'device', 'processes', 'wall time (s)', 'images/s',
-           'peak RSS (MiB)', 'peak CUDA (MiB)')
-
-
-def _cell(value) -> str:
-    if value is None:
-        return '-'
-    if isinstance(value, float):
-        return f'{value:.1f}'
-    return str(value)
-
-
-def cost_table(cost: Dict[str, Dict[str, Optional[dict]]]) -> List[str]:
-    """The "Cost" section of ``report.md`` (Markdown lines) from
-    ``dict(stages={name: cost}, evaluations={name: cost})``."""
-    lines = ['| ' + ' | '.join(HEADERS) + ' |', '|' + '---|' * len(HEADERS)]
-    total = 0.0
-    for kind, label in (('stages', 'train'), ('evaluations', 'test')):
-        for name, row in cost.get(kind, {}).items():
-            row = row or {}
-            total += row.get('wall_s') or 0.0
-            cells = [_cell(row.get(column)) for column in COLUMNS]
-            # A post-hoc stage ran its chooser, not a training.
-            kind = 'choose' if row.get('chooser') else label
-            lines.append(f'| {name} ({kind}) | ' + ' | '.join(cells) + ' |')
-    lines.append(f'| total | | | {total:.1f} | | | |')
-    return lines

@@ -103,21 +103,20 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config, DictAction
 
-from xerm_mm.evaluation.report import split_by_test_set
+from xerm_mm.report import (build_report, check_report_spec, split_by_test_set,
+                            training_throughput, write_report)
 from xerm_mm.utils.atomic import sha256_of
 from xerm_mm.utils.checkpoint_checks import CheckpointFileError
 from xerm_mm.utils.config import resolve_config_path
 from xerm_mm.utils.pretrained_checks import check_pretrained_files
 from xerm_mm.utils.schedule import stretch_schedule
-from .cost import LogWatcher, PeakRSS, step_cost, training_throughput
+from .cost import LogWatcher, PeakRSS, step_cost
 from .jobs import Placement, check_jobs, default_jobs
 from .launch import check_launch, find_tools, path_options, tool_command
 from .manifest import (checkpoint_problem, config_digest, read_manifest,
                        write_manifest)
 from .process import ChildGroups, WorkDirLock, forward_signals, run_child
 from .progress import progress_line, say
-from .report import build_report, write_report
-from .report_spec import check_report_spec
 from .scheduler import Launch, Step, run_steps
 from .post_hoc import PostHocStages, option_strings
 from .teacher_configs import TEACHER_KEYS, teacher_config_options

@@ -1,10 +1,10 @@
-"""The report step of an experiment: ``python -m xerm_mm.experiment.report PLAN``.
+"""The report step: ``python -m xerm_mm.experiment.report PLAN``.
 
 Reads the plan's evaluations (``eval/{name}.json``), the records of the
-stages' checked final checkpoints (``{stage}/final.json``), the post-hoc
-choices and the engine's benchmark records of every step
-(``benchmarks/{step}.tsv``), and writes ``report.json`` and ``report.md``
-(:func:`xerm_mm.apis.report.write_report`) in the work dir.
+stages' final checkpoints (``{stage}/final.json``), the post-hoc choices and
+the engine's benchmark record of every step (``benchmarks/{step}.tsv``), and
+writes ``report.json`` and ``report.md`` in the work dir with
+:mod:`xerm_mm.report`.
 """
 import argparse
 import csv
@@ -13,9 +13,8 @@ import os.path as osp
 from collections import OrderedDict
 from typing import Optional
 
-from xerm_mm.apis.post_hoc import option_strings
-from xerm_mm.apis.report import build_report, write_report
-from xerm_mm.evaluation.report import split_by_test_set
+from xerm_mm.report import build_report, split_by_test_set, write_report
+from .options import option_strings
 
 
 def _json(path: Optional[str]):
@@ -25,24 +24,26 @@ def _json(path: Optional[str]):
         return json.load(f)
 
 
-def benchmark(path: str) -> dict:
-    """Wall time (s) and peak memory (MiB, RSS of the job's processes
-    together) of a step, from the engine's benchmark record."""
-    if not osp.isfile(path):
-        return {}
-    with open(path) as f:
-        rows = list(csv.DictReader(f, delimiter='\t'))
-    if not rows:
-        return {}
-    row = rows[-1]
-
-    def number(key):
-        try:
-            return round(float(row[key]), 3)
-        except (KeyError, TypeError, ValueError):
-            return None  # 'NA': not measured
-
-    return dict(wall_s=number('s'), peak_rss_mib=number('max_rss'))
+def step_cost(work_dir: str, step: str, device: Optional[str],
+              processes: int) -> dict:
+    """A step's cost record: ``device`` and ``processes``, with the wall
+    time (s) and peak memory (MiB, RSS of the job's processes together) of
+    the engine's benchmark record ``benchmarks/{step}.tsv`` (None: not
+    measured; no CUDA memory is recorded)."""
+    cost = OrderedDict(device=device, processes=processes)
+    path = osp.join(work_dir, 'benchmarks', f'{step}.tsv')
+    rows = []
+    if osp.isfile(path):
+        with open(path) as f:
+            rows = list(csv.DictReader(f, delimiter='\t'))
+    for name, key in (('wall_s', 's'), ('peak_rss_mib', 'max_rss')):
+        if rows:
+            try:
+                cost[name] = round(float(rows[-1][key]), 3)
+            except (KeyError, TypeError, ValueError):
+                cost[name] = None  # 'NA'
+    cost['peak_cuda_mib'] = None
+    return cost
 
 
 def make_report(plan: dict) -> dict:
@@ -55,12 +56,8 @@ def make_report(plan: dict) -> dict:
         records[name] = _json(stage['record'])
         if stage['choice']:
             choices[name] = _json(stage['choice'])['cfg_options']
-        cost = OrderedDict(
-            device=records[name].get('device'),
-            processes=stage['processes'])
-        cost.update(benchmark(osp.join(work, 'benchmarks',
-                                       f'{stage["step"]}.tsv')))
-        cost['peak_cuda_mib'] = None
+        cost = step_cost(work, stage['step'], records[name].get('device'),
+                         stage['processes'])
         if stage['chooser']:
             cost['chooser'] = osp.basename(stage['chooser'])
         else:
@@ -76,12 +73,9 @@ def make_report(plan: dict) -> dict:
         results[name] = split_by_test_set(_json(evaluation['metrics']))
         record = records[stage]
         checkpoints[name] = dict(file=record['file'], sha256=record['sha256'])
-        cost = OrderedDict(device=record.get('device') if gpus else 'cpu',
-                           processes=evaluation['processes'])
-        cost.update(benchmark(osp.join(work, 'benchmarks',
-                                       f'test_{name}.tsv')))
-        cost['peak_cuda_mib'] = None
-        test_costs[name] = cost
+        test_costs[name] = step_cost(
+            work, f'test_{name}', record.get('device') if gpus else 'cpu',
+            evaluation['processes'])
         options[name] = evaluation['options'] + option_strings(
             choices.get(stage, {}))
     sources = dict(

@@ -1,9 +1,9 @@
-"""summarize_tables: the two sentences of a report, on hand-made tables."""
+"""xerm_mm.report.summary: the sentences of a report, on hand-made tables."""
 import copy
 import math
 
-from xerm_mm.apis.report import build_report, write_report
-from xerm_mm.evaluation.summary import summarize_tables
+from xerm_mm.report import summarize_tables
+from xerm_mm.report.summary import STUDENTS, students_of
 
 # The paper's pattern: XE head-biased, the balanced teachers better on the
 # balanced set and worse on the imbalanced ones, the students in between.
@@ -98,14 +98,26 @@ def test_no_student():
         'XE (88.0 % on average).')
 
 
-def test_report_md_ends_with_the_summary(tmp_path):
-    results = {
-        m: {s: dict(top1=v, few_recall=TABLE1[m]['few_recall'])
-            for s, v in TABLE4[m].items()}
-        for m in TABLE4
-    }
-    markdown = write_report(build_report(results), str(tmp_path))
-    sentences = ' '.join(summarize_tables(TABLE1, TABLE4))
-    assert markdown.rstrip().endswith(sentences)
-    assert '## What the tables show' in markdown
-    assert (tmp_path / 'report.md').read_text() == markdown
+def test_budget_matched_sentence():
+    table1 = copy.deepcopy(TABLE1)
+    table1['PC-2x'] = dict(top1=80.5)  # below xERM-PC: the gain survives
+    table1['TDE-2x'] = dict(top1=84.0)  # above xERM-TDE: it does not
+    sentences = summarize_tables(table1, TABLE4)
+    assert len(sentences) == 3
+    assert sentences[2] == (
+        'At the equal training budget (-2x: the teacher network trained for '
+        "the epochs of teacher + student), xERM-PC's gain over PC on the "
+        'balanced test set (+1.0 points, 81.0 %) survives the equal budget: '
+        "+0.5 points against PC-2x (80.5 %); xERM-TDE's gain over TDE on the "
+        'balanced test set (+1.0 points, 83.0 %) does not survive the equal '
+        'budget: -1.0 points against TDE-2x (84.0 %).')
+    # Without budget-matched rows: two sentences.
+    assert len(summarize_tables(TABLE1, TABLE4)) == 2
+
+
+def test_students_of_a_table():
+    table = dict.fromkeys(['XE', 'cRT', 'xERM-cRT', 'xERM-LWS', 'PC'])
+    found = students_of(table)
+    assert found['xERM-cRT'] == 'cRT'  # by its name
+    assert 'xERM-LWS' not in found  # no LWS row
+    assert {k: found[k] for k in STUDENTS} == STUDENTS  # the known pairs

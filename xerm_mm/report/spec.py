@@ -1,28 +1,12 @@
-"""What a pipeline config's ``report`` key says about its report.
+"""A pipeline config's ``report`` key, checked (configs/pipelines/README.md).
 
-::
-
-    report = dict(
-        title='xERM on ImageNet-LT',     # default: the config's file name
-        # The paper's table of each section (None: no table of the paper):
-        tables=dict(balanced='Table 2', imbalanced='Table 5'),
-        # The paper's numbers, shown under ours ({method: {test set:
-        # {metric: value in %}}}, the test sets named as in test_cfg):
-        paper=dict(source='Zhu et al., AAAI 2022', results=dict(
-            XE=dict(balanced=dict(top1=49.0), ib50=dict(top1=67.7)))),
-        # The pictures beside the tables (prediction histograms, the
-        # unbiasedness curve; see xerm_mm.apis.report_figures):
-        figures=True,                    # default; False: tables only
-    )
-
-Without the key the report is that of CIFAR-100-LT: the sections name the
-paper's Tables 1 and 4, no paper numbers are shown, and the pictures are
-drawn.
+``report = dict(title=, tables=dict(balanced=, imbalanced=), paper=dict(
+source=, results=), figures=, baseline=)``: every key optional; without
+the key the report is that of CIFAR-100-LT (Tables 1 and 4, no paper
+numbers, the pictures drawn, XE as the baseline).
 """
 from numbers import Number
 from typing import Mapping, Optional
-
-from .validate import ExperimentError
 
 __all__ = ['DEFAULT_TABLES', 'check_report_spec']
 
@@ -32,7 +16,7 @@ _KEYS = ('title', 'tables', 'paper', 'figures', 'baseline')
 
 
 def _fail(path: str, what: str) -> None:
-    raise ExperimentError(f'{path}: report{what}')
+    raise ValueError(f'{path}: report{what}')
 
 
 def _check_tables(tables, path: str) -> dict:
@@ -81,7 +65,7 @@ def check_report_spec(spec, path: str) -> dict:
     model that the report's summary compares the others with.
 
     Raises:
-        ExperimentError: Naming the config, the key and the expected form.
+        ValueError: Naming the config, the key and the expected form.
     """
     spec = {} if spec is None else spec
     if not isinstance(spec, Mapping):
@@ -89,7 +73,7 @@ def check_report_spec(spec, path: str) -> dict:
     unknown = sorted(set(spec) - set(_KEYS))
     if unknown:
         _fail(path, f': unknown keys {unknown}; allowed: {list(_KEYS)} (see '
-              'xerm_mm.apis.report_spec)')
+              'configs/pipelines/README.md)')
     title = spec.get('title')
     if title is not None and not isinstance(title, str):
         _fail(path, f'.title must be a string, got {title!r}')

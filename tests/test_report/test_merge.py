@@ -1,11 +1,11 @@
-"""tools/analysis_tools/merge_reports.py: one table over several pipeline
-runs' report.json."""
+"""xerm_mm.report.merge and tools/analysis_tools/merge_reports.py: one
+table over several pipeline runs' report.json."""
 import json
 
 import pytest
 
 from inprocess_tool import run_main
-from xerm_mm.apis import build_report
+from xerm_mm.report import build_report
 
 TOOL = 'analysis_tools/merge_reports'
 

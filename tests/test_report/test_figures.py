@@ -1,5 +1,5 @@
-"""The pictures of a pipeline's report (xerm_mm.apis.report_figures), from
-the metrics files of a fake evaluation: no model, no test run."""
+"""xerm_mm.report.figures: the pictures of a report, from the metrics files
+of fake evaluations: no model, no test run."""
 import json
 import os
 import re
@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 
 from inprocess_tool import run_main
-from xerm_mm.apis import build_report, write_report
 from xerm_mm.analysis.sweep_sets import sets_of_names, sweep_sets
-from xerm_mm.apis.report_spec import check_report_spec
-from xerm_mm.evaluation.report import split_by_test_set, write_metrics_json
+from xerm_mm.report import (build_report, split_by_test_set,
+                            write_metrics_json, write_report)
 
 TRAIN = [124, 74, 44, 26, 16, 9, 5, 3, 2, 1]  # DigitsLT IB 100
 GROUPS = ['many'] * 4 + ['medium'] * 3 + ['few'] * 3
@@ -43,10 +42,10 @@ def fake_metrics(seed: int) -> dict:
     return metrics
 
 
-@pytest.fixture
-def evaluation(tmp_path):
+@pytest.fixture(scope='module')
+def evaluation(tmp_path_factory):
     """A report of fake evaluations, their metrics files in eval/."""
-    work = tmp_path / 'work'
+    work = tmp_path_factory.mktemp('report') / 'work'
     files, results = {}, {}
     for seed, method in enumerate(METHODS):
         files[method] = str(work / 'eval' / f'{method}.json')
@@ -66,15 +65,22 @@ def evaluation(tmp_path):
     return report, str(work), results
 
 
+@pytest.fixture(scope='module')
+def written(evaluation):
+    """The report of :func:`evaluation`, written with its pictures:
+    (report, work dir, results, Markdown)."""
+    report, work, results = evaluation
+    return report, work, results, write_report(report, work)
+
+
 def commands(markdown: str) -> list:
     """The commands of the report's bash blocks, each on one line."""
     return [block.replace(' \\\n    ', ' ') for block in
             re.findall(r'```bash\n(.*?)\n```', markdown, re.S)]
 
 
-def test_figures_written_linked_and_commanded(evaluation):
-    report, work, _ = evaluation
-    markdown = write_report(report, work)
+def test_figures_written_linked_and_commanded(written):
+    report, work, _, markdown = written
     names = ['prediction_histogram_balanced', 'prediction_histogram_ib100',
              'unbiasedness_curve']
     for name in names:
@@ -96,7 +102,7 @@ def test_figures_written_linked_and_commanded(evaluation):
         f'--imbalanced-set ib100 --out-dir {work}/figures --name '
         'prediction_histogram_balanced')
     assert sweep.startswith(
-        'python tools/analysis_tools/test_agnostic_sweep.py --model XE '
+        'python tools/analysis_tools/distribution_sweep.py --model XE '
         f'xerm_mm::xe.py {work}/XE/epoch_1.pth --model TDE')
     # The pipeline's ratios and the sweep's default ones.
     assert '--ratios 100 50 10 5 2 --data-root data/digits --cfg-options ' \
@@ -110,9 +116,8 @@ def test_figures_written_linked_and_commanded(evaluation):
         ' \\\n    ', ' ') == histogram
 
 
-def test_histogram_numbers_are_the_metrics_and_the_tools(evaluation):
-    report, work, results = evaluation
-    markdown = write_report(report, work)
+def test_histogram_numbers_are_the_metrics_and_the_tools(written):
+    report, work, results, markdown = written
     numbers = json.load(
         open(f'{work}/figures/prediction_histogram_balanced.json'))
     for method, sets in results.items():
@@ -136,9 +141,8 @@ def test_histogram_numbers_are_the_metrics_and_the_tools(evaluation):
     assert json.loads(json.dumps(redrawn)) == numbers
 
 
-def test_curve_values_are_table4_in_sweep_order(evaluation):
-    report, work, _ = evaluation
-    write_report(report, work)
+def test_curve_values_are_table4_in_sweep_order(written):
+    report, work, _, _ = written
     numbers = json.load(open(f'{work}/figures/unbiasedness_curve.json'))
     sets = [s['name'] for s in numbers['test_sets']]
     assert sets == ['ib100', 'ib10', 'balanced', 'ib10_bwd']
@@ -148,25 +152,16 @@ def test_curve_values_are_table4_in_sweep_order(evaluation):
         assert numbers['models'][method]['top1'] == {s: row[s] for s in sets}
 
 
-def test_figures_off(evaluation):
-    report, work, _ = evaluation
-    markdown = write_report(report, work, figures=False)
-    assert 'figures/' not in markdown and '```bash' not in markdown
-    assert not os.path.exists(f'{work}/figures')
-    assert 'figures' not in json.load(open(f'{work}/report.json'))
-    assert check_report_spec(dict(figures=False), 'p.py')['figures'] is False
-    assert check_report_spec(None, 'p.py')['figures'] is True
-
-
-def test_a_failing_drawing_keeps_the_report(evaluation, monkeypatch):
-    report, work, _ = evaluation
+def test_a_failing_drawing_keeps_the_report(evaluation, tmp_path,
+                                            monkeypatch):
+    report, _, _ = evaluation
+    work = str(tmp_path)
 
     def broken(*args, **kwargs):
         raise RuntimeError('matplotlib broke')
 
-    monkeypatch.setattr(
-        'xerm_mm.analysis.prediction_histogram.draw_prediction_histograms',
-        broken)
+    monkeypatch.setattr('xerm_mm.analysis.prediction_histogram_figure',
+                        broken)
     markdown = write_report(report, work)
     assert ('> **Warning:** figure `prediction_histogram_balanced` was not '
             'drawn: RuntimeError: matplotlib broke') in markdown
@@ -175,11 +170,9 @@ def test_a_failing_drawing_keeps_the_report(evaluation, monkeypatch):
     assert not os.path.exists(
         f'{work}/figures/prediction_histogram_balanced.png')
     assert open(f'{work}/report.md').read() == markdown
-    # Even a failure of the whole step: the tables are there.
-    monkeypatch.setattr('xerm_mm.apis.report.draw_report_figures', broken)
-    markdown = write_report(report, work)
-    assert 'figure `figures` was not drawn: RuntimeError' in markdown
-    assert '| XE |' in markdown
+    saved = json.load(open(f'{work}/report.json'))
+    assert saved['figures']['balanced'][0]['error'] == (
+        'RuntimeError: matplotlib broke')
 
 
 def test_metrics_without_per_class_counts_say_so(tmp_path):

@@ -1,7 +1,13 @@
-"""Tables of long-tail metrics, one row per test set (or per model)."""
+"""Long-tail metrics as rows: per test set or method, in Markdown or JSON.
+
+``tools/test.py`` writes its metrics (``{test set}/lt/{metric}`` keys) with
+:func:`write_metrics_json`; :func:`split_by_test_set` reads them back as
+one row per test set, and :func:`markdown_table` prints rows of any such
+table (the report's, the analysis tools').
+"""
 import json
 from collections import OrderedDict
-from typing import Dict, List, Sequence
+from typing import Dict, List, Mapping, Sequence
 
 from xerm_mm.utils.atomic import atomic_write
 
@@ -27,6 +33,17 @@ def split_by_test_set(metrics: Dict[str, object],
         name = '/'.join(parts[:i]) or 'test'
         rows.setdefault(name, OrderedDict())['/'.join(parts[i + 1:])] = value
     return rows
+
+
+def column_names(rows: Mapping[str, Mapping],
+                 order: Sequence[str] = ()) -> List[str]:
+    """The columns of ``rows``: those in ``order`` first, in that order,
+    then the others as the rows bring them."""
+    found: List[str] = []
+    for row in rows.values():
+        found += [name for name in row if name not in found]
+    return [n for n in order if n in found] + [
+        n for n in found if n not in order]
 
 
 def _cell(value, digits: int = 2) -> str:

@@ -1,32 +1,22 @@
-"""The report of an experiment: the paper-shaped tables from the
-evaluations' metrics, as ``report.json`` and ``report.md`` (written
-atomically), with the checkpoint each row came from, what every step cost
-(see :mod:`xerm_mm.apis.cost`) and, where the pipeline config gives them,
-the paper's numbers under ours.
+"""The report's tables from the evaluations' metrics: report.json, report.md.
 
-Two sections: the balanced test set (top-1 and per group recall /
-precision / F1; the JSON's ``table1``) and top-1 on every test set
-(``table4``). The keys keep the names of the paper's CIFAR-100-LT tables
-(1 and 4); ``tables`` names the paper's table of each section for the
-dataset at hand (ImageNet-LT: Tables 2 and 5; see
-:mod:`xerm_mm.apis.report_spec`).
-
-Beside the tables, the pictures of :mod:`xerm_mm.apis.report_figures`
-(prediction histograms, the unbiasedness curve; ``figures/`` in the work
-dir), each with the tool command that redraws it; they are drawn after the
-tables are written, and a picture that fails is a warning in the report."""
+:func:`build_report` makes the paper-shaped tables (``table1``: the
+balanced test set; ``table4``: top-1 on every test set) with the checkpoint
+of each row, the cost records and the paper's numbers; :func:`write_report`
+writes both files atomically, with the pictures and the sentences of the
+other modules of :mod:`xerm_mm.report` (docs/methods.md).
+"""
 import json
 import os.path as osp
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence
 
 from xerm_mm.utils.atomic import atomic_write
-
-from xerm_mm.evaluation.report import GROUP_COLUMNS, markdown_table
-from xerm_mm.evaluation.summary import STUDENTS, summarize_tables
 from .cost import cost_table
-from .report_figures import draw_report_figures, figure_markdown
-from .report_spec import DEFAULT_TABLES
+from .figures import draw_report_figures, figure_markdown
+from .metrics import GROUP_COLUMNS, column_names, markdown_table
+from .spec import DEFAULT_TABLES
+from .summary import students_of, summarize_tables
 
 
 def _tables(results: Dict[str, Dict[str, dict]], balanced_set: str,
@@ -106,34 +96,6 @@ def build_report(results: Dict[str, Dict[str, dict]],
     return report
 
 
-#: An evaluation ``{STUDENT_PREFIX}{teacher}`` is the xERM student of the
-#: evaluation ``{teacher}`` (xERM-cRT of cRT, xERM-TDE-auto-alpha of
-#: TDE-auto-alpha).
-STUDENT_PREFIX = 'xERM-'
-
-
-def students_of(table: Dict[str, dict]) -> Dict[str, str]:
-    """``{student: balanced teacher}`` of a report's methods: the known
-    pairs (:data:`~xerm_mm.evaluation.summary.STUDENTS`) and every
-    ``xERM-{name}`` whose ``{name}`` is a method of ``table`` too."""
-    found = OrderedDict(STUDENTS)
-    for method in table:
-        teacher = method[len(STUDENT_PREFIX):]
-        if method.startswith(STUDENT_PREFIX) and teacher in table:
-            found.setdefault(method, teacher)
-    return found
-
-
-def _columns(table: Dict[str, dict], order: List[str] = ()) -> List[str]:
-    """The columns of ``table``'s rows: those in ``order`` first, in that
-    order, then the others as they come."""
-    found = []
-    for row in table.values():
-        found += [name for name in row if name not in found]
-    return [n for n in order if n in found] + [
-        n for n in found if n not in order]
-
-
 def _heading(text: str, table: Optional[str], what: str = '') -> str:
     """``## text (Table N: what)``; without a paper table ``## text``."""
     if table is None:
@@ -197,8 +159,8 @@ def _markdown(report: dict, title: str, sections: Dict[str, list],
     tables = report.get('tables') or DEFAULT_TABLES
     balanced_set = report.get('balanced_set', 'balanced')
     paper = report.get('paper') or {}
-    sets = _columns(report['table4'])
-    paper_sets = _columns(paper.get('table4', {}), sets)
+    sets = column_names(report['table4'])
+    paper_sets = column_names(paper.get('table4', {}), sets)
     paper_columns = list(next(iter(paper.get('table1', {}).values()), {}))
     lines = [
         f'# {title}', '',

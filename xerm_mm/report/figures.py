@@ -1,37 +1,23 @@
-"""The pictures of a pipeline's report, drawn from the metrics it holds.
+"""The pictures of a report, drawn from its metrics (docs/analysis.md).
 
-No model is run: the prediction histograms (the paper's Figure 1) come
-from the evaluations' per-class counts (``report['results']``), the
-unbiasedness curve from ``table4``. Both are drawn by the code of the
-analysis tools (:mod:`xerm_mm.analysis`) and saved as PNG, PDF and JSON
-(the numbers) under ``{work_dir}/figures/``, each file atomically; under
-each picture the report gives the tool command that redraws it (the
-histograms from the same metrics files; the curve by
-``test_agnostic_sweep.py``, which tests the models again on forward,
-balanced and backward sets and so extends it).
-
-A figure that cannot be drawn (no per-class counts, a matplotlib error)
-gives a warning in place of the picture; the tables are never lost.
-
-The figures:
-
-- ``prediction_histogram_{balanced set}``: every method on the balanced
-  set; the true / false positives of its few-shot classes and of the
-  many-shot classes on the first forward imbalanced set;
-- ``prediction_histogram_{first forward set}``: the same on that set;
-- ``unbiasedness_curve``: top-1 per method against the test distribution
-  (forward sets from the largest IB, balanced, backward ones ``ib{r}_bwd``).
+No model runs: the prediction histograms come from the evaluations'
+per-class counts, the unbiasedness curve from ``table4``, drawn by
+:mod:`xerm_mm.analysis` under ``{work_dir}/figures/`` (PNG, PDF, JSON), each
+with the tool command that redraws it. A picture that cannot be drawn is a
+warning in the report, never a lost table.
 """
 import os.path as osp
 import shlex
 from collections import OrderedDict
 from typing import Dict, List, Mapping, Optional, Sequence
 
+from .metrics import column_names
+
 #: The folder of the pictures, under the work dir (the report's links are
 #: relative to it).
 FIGURES_DIR = 'figures'
 #: The file names of the sweep tool's figure and of the report's curve.
-SWEEP_NAME = 'test_agnostic_sweep'
+SWEEP_NAME = 'distribution_sweep'
 CURVE_NAME = 'unbiasedness_curve'
 _TOOLS = 'tools/analysis_tools'
 
@@ -46,19 +32,14 @@ def _command(tool: str, args: Sequence[str]) -> str:
     return ' \\\n    '.join(shlex.join(line) for line in lines)
 
 
-def _forward_sets(report: dict) -> List[str]:
-    """The forward imbalanced sets of ``table4``, as the columns come."""
+def _test_sets(report: dict) -> tuple:
+    """``(sets, left_out)``: the test sets of ``table4`` in sweep order
+    (:class:`~xerm_mm.analysis.SweepSet`) and the names of no known
+    profile."""
     from xerm_mm.analysis.sweep_sets import sets_of_names
-    sets, _ = sets_of_names(_set_names(report), report['balanced_set'],
-                            report.get('backward_sets', ()))
-    return [s.name for s in sets if s.imbalance_ratio != 1 and not s.reverse]
-
-
-def _set_names(report: dict) -> List[str]:
-    names: List[str] = []
-    for row in report['table4'].values():
-        names += [n for n in row if n not in names]
-    return names
+    return sets_of_names(column_names(report['table4']),
+                         report['balanced_set'],
+                         report.get('backward_sets', ()))
 
 
 def _histogram(report: dict, work_dir: str, test_set: str,
@@ -102,7 +83,7 @@ def _sweep_ratios(sets) -> List[float]:
 
 
 def _sweep_command(report: dict, work_dir: str, sets) -> Optional[str]:
-    """The test_agnostic_sweep.py command over the evaluated checkpoints."""
+    """The distribution_sweep.py command over the evaluated checkpoints."""
     sources = report.get('sources') or {}
     configs = sources.get('configs') or {}
     checkpoints = report.get('checkpoints') or {}
@@ -132,10 +113,8 @@ def _sweep_command(report: dict, work_dir: str, sets) -> Optional[str]:
 def _curve(report: dict, work_dir: str) -> dict:
     """Draw the unbiasedness curve of ``table4``; its entry."""
     from xerm_mm.analysis import draw_sweep_curve, save_figure
-    from xerm_mm.analysis.sweep_sets import sets_of_names
     table4 = report['table4']
-    sets, left_out = sets_of_names(_set_names(report), report['balanced_set'],
-                                   report.get('backward_sets', ()))
+    sets, left_out = _test_sets(report)
     # Only the sets every method has a number on.
     sets = [s for s in sets if all(
         isinstance(row.get(s.name), (int, float)) for row in table4.values())]
@@ -144,8 +123,8 @@ def _curve(report: dict, work_dir: str) -> dict:
     if len(sets) < 2:
         raise ValueError(
             f'{len(sets)} test set(s) with the top-1 of every method among '
-            f'{_set_names(report)}; a curve needs two (sets named ib{{r}}, '
-            f"ib{{r}}_bwd or {report['balanced_set']!r})")
+            f'{column_names(table4)}; a curve needs two (sets named '
+            f"ib{{r}}, ib{{r}}_bwd or {report['balanced_set']!r})")
     top1 = OrderedDict((method, OrderedDict((s.name, row[s.name])
                                             for s in sets))
                        for method, row in table4.items())
@@ -180,7 +159,8 @@ def draw_report_figures(report: dict, work_dir: str) -> Dict[str, list]:
         the report does not record its sources), or ``error``.
     """
     balanced = report['balanced_set']
-    forward = _forward_sets(report)
+    forward = [s.name for s in _test_sets(report)[0]
+               if s.imbalance_ratio != 1 and not s.reverse]
     first = forward[0] if forward else None
     sections = OrderedDict(balanced=[], imbalanced=[])
     name = f'prediction_histogram_{balanced}'

@@ -1,30 +1,41 @@
-"""Two sentences that say what a pipeline report's tables show.
+"""The sentences that say what a report's tables show (docs/methods.md).
 
-:func:`summarize_tables` reads the report's ``table1`` (balanced test set:
-top-1 and group recall per method) and ``table4`` (top-1 per method and
-test set) and words what the numbers show: whether XE is head-biased (its
-few-shot recall against the others'), its mean top-1 on the imbalanced test
-sets against each balanced teacher's, and where the xERM students stand
-against their two teachers. Where the tables have budget-matched
-baselines (``{teacher}-2x``: the teacher's network trained for the epochs
-of teacher + student, e.g. PC-2x), a third sentence says whether each
-student's gain over its teacher on the balanced test set survives that
-equal budget. Every claim is computed from the tables; a method that is
-missing is left out of the wording. "At or above both" counts ties as
-above; a gain survives when the student is at or above the budget-matched
-baseline.
+:func:`summarize_tables` words, from ``table1`` and ``table4`` alone,
+whether the baseline (XE) is head-biased, where the xERM students stand
+against their two teachers, the best methods, and whether each student's
+gain survives a budget-matched baseline (``{teacher}-2x``); a method that
+is missing is left out of the wording.
 """
+from collections import OrderedDict
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-__all__ = ['summarize_tables', 'STUDENTS', 'BUDGET_SUFFIX']
+from .metrics import column_names
+
+__all__ = ['summarize_tables', 'students_of', 'STUDENTS', 'BUDGET_SUFFIX']
 
 #: The xERM students and their balanced teacher (the imbalanced one is XE).
 STUDENTS = {
     'xERM-PC': 'PC', 'xERM-TDE': 'TDE', 'xERM-LA': 'LA', 'xERM-BS': 'BS',
     'xERM-LADE': 'LADE'
 }
+#: An evaluation ``{STUDENT_PREFIX}{teacher}`` is the xERM student of the
+#: evaluation ``{teacher}`` (xERM-cRT of cRT, xERM-TDE-auto-alpha of
+#: TDE-auto-alpha).
+STUDENT_PREFIX = 'xERM-'
 #: The name of a budget-matched baseline: ``{method}{BUDGET_SUFFIX}``.
 BUDGET_SUFFIX = '-2x'
+
+
+def students_of(table: Mapping[str, dict]) -> Dict[str, str]:
+    """``{student: balanced teacher}`` of a table's methods: the known
+    pairs (:data:`STUDENTS`) and every ``xERM-{name}`` whose ``{name}`` is
+    a method of ``table`` too."""
+    found = OrderedDict(STUDENTS)
+    for method in table:
+        teacher = method[len(STUDENT_PREFIX):]
+        if method.startswith(STUDENT_PREFIX) and teacher in table:
+            found.setdefault(method, teacher)
+    return found
 
 
 def _number(value) -> Optional[float]:
@@ -182,9 +193,7 @@ def summarize_tables(table1: Mapping[str, Mapping],
     """
     students = STUDENTS if students is None else students
     teachers = [t for t in dict.fromkeys(students.values()) if t in table4]
-    sets: List[str] = []
-    for row in table4.values():
-        sets += [name for name in row if name not in sets]
+    sets = column_names(table4)
     if imbalanced is None:
         imbalanced = [name for name in sets if name != balanced_set]
     imbalanced = [name for name in imbalanced if name in sets]

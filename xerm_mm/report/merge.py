@@ -1,13 +1,8 @@
-"""One table from the reports of several pipeline runs.
+"""One table from the ``report.json`` of several runs (docs/analysis.md).
 
-Each ``report.json`` (written by ``tools/run_pipeline.py``) holds ``table1``
-(per method, top-1 and group recall on the balanced test set) and ``table4``
-(per method, top-1 on every test set) and the checkpoint each method was
-evaluated from. Merging keeps the methods in the order met; a method met
-again from the same checkpoint (e.g. the XE stage reused by several
-pipelines) with the same numbers is one row; the same name with another
-checkpoint or other numbers is a clear error (rename it with
-``--rename``), never a silent choice.
+Methods keep the order met; a method met again from the same checkpoint
+with the same numbers (a stage reused by several pipelines) is one row, the
+same name for another model an error until renamed.
 """
 import json
 from collections import OrderedDict
@@ -80,7 +75,7 @@ def table_rows(rows: Mapping[str, dict], sets: Sequence[str],
                balanced_columns: Sequence[str] = ()) -> Tuple[
                    Dict[str, dict], List[str]]:
     """(``{method: {column: value}}``, columns) for
-    :func:`xerm_mm.evaluation.report.markdown_table`: the balanced set's
+    :func:`~xerm_mm.report.metrics.markdown_table`: the balanced set's
     ``balanced_columns`` (e.g. ``few_recall``), then top-1 on ``sets``
     (a set a method was not tested on: None)."""
     columns = list(balanced_columns) + list(sets)
