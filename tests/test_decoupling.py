@@ -13,8 +13,6 @@ from mmpretrain.structures import DataSample
 
 from conftest import small_cifar10_config
 from inprocess_tool import run_main
-from xerm_mm.analysis.tau_norm import (choose_tau, class_mean_accuracy,
-                                       tau_norm_accuracies)
 from xerm_mm.datasets import ClassBalancedSampler
 from xerm_mm.models.losses import xerm_loss
 from xerm_mm.registry import MODELS
@@ -159,45 +157,6 @@ def test_crt_views_are_the_xe_and_the_retrained_classifier():
     head.loss((x, ), samples)['loss'].backward()
     assert head.crt_fc.weight.grad is not None
     assert head.fc.weight.grad is None
-
-
-# --- the tau choice -------------------------------------------------------
-def test_class_mean_accuracy_weighs_classes_not_images():
-    labels = np.array([0] * 8 + [1, 2])
-    pred = np.array([0] * 8 + [0, 2])  # 10 / 10 of class 0, 0 / 1, 1 / 1
-    assert class_mean_accuracy(pred, labels) == pytest.approx(200 / 3)
-
-
-def test_chosen_tau_equals_a_brute_force_choice():
-    rng = np.random.RandomState(0)
-    n_per = 30
-    labels = np.repeat(np.arange(C), n_per)
-    centers = rng.randn(C, 4) * 2
-    feats = (centers[labels] + rng.randn(len(labels), 4)).astype(np.float32)
-    # Long-tail-like classifier: the head classes have the largest norms.
-    weight = torch.tensor(centers * np.array([[4.], [2.], [1.], [.5],
-                                              [.25]]), dtype=torch.float32)
-    taus = [0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0]
-    accs = tau_norm_accuracies(feats, labels, weight, taus)
-    tau, acc = choose_tau(taus, accs)
-    # Brute force: each tau through TauNormHead's balanced view, per-class
-    # accuracy by counting.
-    brute = []
-    for t in taus:
-        head = MODELS.build(dict(type='TauNormHead', num_classes=C,
-                                 in_channels=4, tau=t))
-        with torch.no_grad():
-            head.fc.weight.copy_(weight)
-        pred = head.views((torch.from_numpy(feats), ))['balanced'].argmax(1)
-        per_class = [
-            sum(int(p == c) for p, y in zip(pred.tolist(), labels) if y == c)
-            / n_per for c in range(C)
-        ]
-        brute.append(100 * sum(per_class) / C)
-    np.testing.assert_allclose(accs, brute, atol=1e-9)
-    best = max(range(len(taus)), key=lambda i: (brute[i], -i))
-    assert tau == taus[best] and acc == pytest.approx(brute[best])
-    assert tau > 0  # the norms are skewed: normalising helps here
 
 
 # --- frozen parts, one training step -------------------------------------

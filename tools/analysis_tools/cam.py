@@ -1,23 +1,13 @@
-"""Class activation maps (the xERM paper's Figure 4):
-``python tools/analysis_tools/cam.py --model NAME CONFIG CHECKPOINT
-[--model ...] --indices I [I ...] --out-dir DIR``.
+"""Grad-CAM of several models on chosen test images (the paper's Figure 4).
 
-For the test images ``--indices`` (positions in the config's test dataset,
-the balanced one, or ``--test-set``), each model's Grad-CAM (the ``grad-cam``
-package, an optional extra: ``pip install 'grad-cam==1.4.8'``; see
-:mod:`xerm_mm.analysis.grad_cam`: the last backbone stage's map, weighted by
-the gradient of the class's logit in the view the model predicts with) for
-its predicted class, or the true class with ``--target gt``; the models side
-by side, a row per image.
-
-Writes ``{out_dir}/{name}.png``, ``.pdf`` and ``.json`` (the images'
-indices and labels, per model the predicted and CAM classes and a summary
-of each CAM) and ``{name}_cams.npz`` (the CAMs, ``(images, H, W)`` per
-model).
+``python tools/analysis_tools/cam.py --model NAME CONFIG CHECKPOINT [--model
+...] --indices I [I ...] --out-dir DIR``: a row per image, a CAM per model
+(needs ``pip install 'grad-cam==1.4.8'``). See docs/analysis.md.
 """
 import argparse
 import os.path as osp
 from collections import OrderedDict
+from typing import Dict, Optional, Sequence, Tuple
 
 import matplotlib
 
@@ -25,17 +15,160 @@ matplotlib.use('Agg')
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
-from xerm_mm.analysis import save_figure  # noqa: E402
-from xerm_mm.analysis.cam_plot import cam_summary, draw_cams  # noqa: E402
+from xerm_mm.analysis import new_figure, save_figure  # noqa: E402
 from xerm_mm.analysis.cli import (add_figure_options,  # noqa: E402
                                   add_model_option, add_test_set_options,
                                   check_model_names)
 from xerm_mm.analysis.features import preprocess, save_cached  # noqa: E402
-from xerm_mm.analysis.grad_cam import grad_cam, import_grad_cam  # noqa: E402
 from xerm_mm.analysis.trained_model import (  # noqa: E402
     load_model_and_test_set, resolved_models)
 from xerm_mm.utils import register_all_modules  # noqa: E402
+
+#: The grad-cam release we use: it needs ``opencv-python`` (ours), not
+#: ``opencv-python-headless`` as 1.5 does, and it is the API mmpretrain
+#: 1.2.0's vis_cam.py calls (``use_cuda``, dropped in 1.5).
+GRAD_CAM_REQUIREMENT = 'grad-cam==1.4.8'
+
+
+def import_grad_cam():
+    """``pytorch_grad_cam``, or an ImportError saying how to install it."""
+    try:
+        import pytorch_grad_cam
+    except ImportError as error:
+        raise ImportError(
+            'Grad-CAM needs the optional package grad-cam, which is not '
+            f"installed: pip install '{GRAD_CAM_REQUIREMENT}' (or, in a "
+            "checkout of xerm_mm, pip install -e '.[cam]').") from error
+    return pytorch_grad_cam
+
+
+def predicted_logits(model: nn.Module, feats) -> torch.Tensor:
+    """``(N, C)`` logits of the view the model's head predicts with."""
+    head = model.head
+    if hasattr(head, 'views'):
+        return head.views(feats)[head.predict_view]
+    return head(feats)
+
+
+class PredictingView(nn.Module):
+    """A classifier as grad-cam sees it: images to the predicting view's
+    logits, the backbone's last map passing through ``last_map``.
+
+    Args:
+        model (nn.Module): An ImageClassifier (``backbone``, ``neck``,
+            ``head``).
+    """
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+        self.last_map = nn.Identity()
+        self.logits = None
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        handle = self.model.backbone.register_forward_hook(self._last_map)
+        try:
+            logits = predicted_logits(self.model,
+                                      self.model.extract_feat(inputs))
+        finally:
+            handle.remove()
+        self.logits = logits.detach()
+        return logits
+
+    def _last_map(self, module, args, output):
+        if isinstance(output, (tuple, list)):
+            return tuple(output[:-1]) + (self.last_map(output[-1]), )
+        return self.last_map(output)
+
+
+def grad_cam(model: nn.Module,
+             inputs: torch.Tensor,
+             targets: Optional[torch.Tensor] = None
+             ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Grad-CAM of each image for its target class.
+
+    Args:
+        model (nn.Module): An ImageClassifier (``backbone``, ``neck``,
+            ``head``), in eval mode.
+        inputs (Tensor): ``(N, 3, H, W)`` preprocessed images.
+        targets (Tensor, optional): ``(N,)`` class of each image's CAM;
+            defaults to the predicted class.
+
+    Returns:
+        tuple: ``(cams, logits)``: ``(N, H, W)`` CAMs in [0, 1] and the
+        ``(N, C)`` logits of the predicting view.
+    """
+    cam_lib = import_grad_cam()
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+    view = PredictingView(model)
+    cam = cam_lib.GradCAM(view, [view.last_map])
+    try:
+        if targets is not None:
+            targets = [ClassifierOutputTarget(int(t)) for t in targets]
+        # The input needs a gradient when the backbone's weights do not.
+        cams = cam(inputs.detach().requires_grad_(), targets)
+    finally:
+        cam.activations_and_grads.release()
+        model.zero_grad(set_to_none=True)  # grad-cam's backward filled them
+    return torch.from_numpy(cams), view.logits
+
+
+#: Opacity of the CAM drawn over the image.
+CAM_ALPHA = 0.5
+
+
+def cam_summary(cam: np.ndarray, grid: int = 8) -> Dict:
+    """What the JSON keeps of a ``(H, W)`` CAM in [0, 1]: its shape, mean,
+    the peak's (row, column), the share of pixels above 0.5, and the CAM
+    averaged over a ``grid`` x ``grid`` grid (rounded)."""
+    h, w = cam.shape
+    peak = np.unravel_index(int(np.argmax(cam)), cam.shape)
+    rows = np.array_split(np.arange(h), min(grid, h))
+    cols = np.array_split(np.arange(w), min(grid, w))
+    coarse = [[float(cam[np.ix_(r, c)].mean()) for c in cols] for r in rows]
+    return dict(shape=[h, w], mean=float(cam.mean()),
+                peak=[int(peak[0]), int(peak[1])],
+                above_half=float((cam > 0.5).mean()),
+                grid=np.round(coarse, 3).tolist())
+
+
+def draw_cams(images: Sequence[Dict], models: Dict[str, Dict]) -> Figure:
+    """The figure: a row per image, the image and a CAM per model.
+
+    Args:
+        images (Sequence[dict]): ``dict(index, image=(H, W, 3) uint8 RGB,
+            label, label_name)`` per row.
+        models (dict): ``{name: dict(cams=(N, H, W), pred=[...],
+            target=[...])}``, class names in ``pred_name`` and
+            ``target_name``, in the rows' order.
+    """
+    cols = 1 + len(models)
+    size = 2.1
+    fig = new_figure(size * cols, size * len(images) + 0.3)
+    axes = fig.subplots(len(images), cols, squeeze=False)
+    for row, image in enumerate(images):
+        ax = axes[row][0]
+        ax.imshow(image['image'])
+        ax.set_title(f"#{image['index']}: {image['label_name']}",
+                     fontsize=9)
+        for col, (name, model) in enumerate(models.items(), start=1):
+            ax = axes[row][col]
+            ax.imshow(image['image'])
+            ax.imshow(model['cams'][row], cmap='jet', alpha=CAM_ALPHA,
+                      vmin=0, vmax=1)
+            right = model['pred'][row] == image['label']
+            title = f"{name}: {model['pred_name'][row]}"
+            if model['target'][row] != model['pred'][row]:
+                title += f"\n(CAM of {model['target_name'][row]})"
+            ax.set_title(title, fontsize=9,
+                         color='tab:green' if right else 'tab:red')
+    for ax in np.ravel(axes):
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig
 
 
 def parse_args(argv=None):

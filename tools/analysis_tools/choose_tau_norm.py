@@ -1,37 +1,79 @@
-"""Choose Decoupling's tau-norm exponent on a held-out balanced split:
-``python tools/analysis_tools/choose_tau_norm.py TAUNORM_CONFIG CHECKPOINT``.
+"""Choose Decoupling's tau-norm exponent on held-out balanced data.
 
-The model of the config (a ``TauNormHead`` network, e.g.
-``configs/decoupling/taunorm_*.py``) is loaded from the checkpoint (an XE
-one), the features of the config's ``tau_norm_val_dataset`` are computed
-once, and each ``tau`` of the grid scored by the class-mean top-1 accuracy
-of the tau-normalised classifier (no bias, as ``TauNormHead``'s balanced
-view). Prints the table and the chosen tau (the best; the smallest on ties)
-with the ``--cfg-options`` that apply it, and writes them to ``--out``
-(JSON; ``cfg_options`` holds the choice, ``{"model.head.tau": TAU}``, as a
-pipeline's post-hoc stage reads it: see :mod:`xerm_mm.apis.post_hoc`).
-
-Never the test set: for CIFAR-LT the configs use ``CIFAR100LTHeldOut``, the
-training images the long-tailed split leaves out; a benchmark with a
-validation split (ImageNet-LT, Places365-LT) would use that.
+``python tools/analysis_tools/choose_tau_norm.py TAUNORM_CONFIG CHECKPOINT``:
+the class-mean top-1 of the tau-normalised classifier per ``tau`` on the
+config's ``tau_norm_val_dataset`` (never the test set), the best one chosen
+and written as ``cfg_options`` (``--out``). See docs/analysis.md.
 """
 import argparse
 import copy
 import json
+from typing import List, Sequence, Tuple
 
+import numpy as np
+import torch
 from mmengine.registry import DefaultScope
 
 from xerm_mm.analysis.features import extract_features
-from xerm_mm.analysis.tau_norm import (DEFAULT_TAUS, choose_tau,
-                                       tau_norm_accuracies)
 from xerm_mm.analysis.trained_model import load_config, load_model
 from xerm_mm.apis.experiment import parse_options
-from xerm_mm.evaluation.report import markdown_table
+from xerm_mm.models.heads.tau_norm_head import (check_norm_tau,
+                                                tau_normalised_weight)
 from xerm_mm.registry import DATASETS
+from xerm_mm.report import markdown_table
 from xerm_mm.utils import register_all_modules
 from xerm_mm.utils.atomic import atomic_write
 
 KEY = 'tau_norm_val_dataset'
+
+#: The default grid: 0, 0.1, ..., 2.0.
+DEFAULT_TAUS = tuple(round(0.1 * i, 1) for i in range(21))
+
+
+def class_mean_accuracy(pred: np.ndarray, labels: np.ndarray) -> float:
+    """Mean over the classes present in ``labels`` of their accuracy (%)."""
+    classes = np.unique(labels)
+    if classes.size == 0:
+        raise ValueError('class_mean_accuracy: no samples')
+    return float(
+        np.mean([np.mean(pred[labels == c] == c) for c in classes]) * 100)
+
+
+def tau_norm_accuracies(feats: np.ndarray, labels: np.ndarray,
+                        weight: torch.Tensor,
+                        taus: Sequence[float]) -> List[float]:
+    """Class-mean accuracy of the tau-normalised classifier, per ``tau``.
+
+    Args:
+        feats (np.ndarray): ``(N, D)`` features the head reads.
+        labels (np.ndarray): ``(N,)`` classes.
+        weight (torch.Tensor): ``(C, D)`` classifier weights (``fc.weight``).
+        taus (Sequence[float]): The grid.
+
+    Returns:
+        list[float]: The accuracy (%) of each ``tau``, in order.
+    """
+    x = torch.as_tensor(feats, dtype=torch.float64)
+    w = weight.detach().double()
+    labels = np.asarray(labels)
+    return [
+        class_mean_accuracy(
+            (x @ tau_normalised_weight(w, check_norm_tau(
+                tau, 'taus')).t()).argmax(1).numpy(), labels)
+        for tau in taus
+    ]
+
+
+def choose_tau(taus: Sequence[float],
+               accuracies: Sequence[float]) -> Tuple[float, float]:
+    """``(tau, accuracy)`` of the best accuracy; the smallest tau on ties."""
+    if not taus or len(taus) != len(accuracies):
+        raise ValueError('choose_tau: need one accuracy per tau, got '
+                         f'{len(taus)} taus and {len(accuracies)} accuracies')
+    best = max(accuracies)
+    for tau, acc in zip(taus, accuracies):
+        if acc == best:
+            return float(tau), float(acc)
 
 
 def parse_args(argv=None):

@@ -1,20 +1,9 @@
-"""The feature study (the xERM paper's Table 6):
+"""The feature study (the paper's Table 6): classifiers on frozen backbones.
+
 ``python tools/analysis_tools/feature_study.py --config FEATURE_STUDY_CONFIG
---model NAME CHECKPOINT [--model ...] --work-dir DIR``.
-
-For each model, the backbone of its checkpoint (XE, PC, TDE, xERM-PC or
-xERM-TDE) is frozen and a new linear classifier trained on the balanced
-training set and tested on the balanced test set, by ``tools/train.py`` and
-``tools/test.py`` (in this process) with a config of
-``configs/feature_study/`` and ``--cfg-options
-model.backbone.init_cfg.checkpoint=CHECKPOINT``, in ``{work_dir}/{name}``.
-Each checkpoint's backbone is checked against the config's before any
-training. Resumable: a model whose ``metrics.json`` exists is skipped, a
-trained one only tested, an interrupted training resumed; a work dir made
-from another checkpoint is refused.
-
-Prints a Markdown table (top-1 and the many / medium / few recall, the
-groups of the long-tailed training) and writes ``{out_dir}/{name}.json``.
+--model NAME CHECKPOINT [--model ...] --work-dir DIR``: a linear classifier
+trained on each checkpoint's frozen backbone and tested, by tools/train.py
+and tools/test.py (resumable); prints the table. See docs/analysis.md.
 """
 import argparse
 import json
@@ -22,21 +11,86 @@ import os
 import os.path as osp
 import shlex
 from collections import OrderedDict
+from typing import Dict
 
+import torch.nn as nn
 from mmengine.config import Config
 from mmengine.runner import find_latest_checkpoint
 
 from xerm_mm.analysis.cli import (add_model_option, check_model_names,
                                   experiment_name_option, load_tool)
-from xerm_mm.analysis.feature_study import (CHECKPOINT_KEY, COLUMNS,
-                                            check_backbone_checkpoint,
-                                            check_study_config, study_row)
-from xerm_mm.analysis.trained_model import build_model, check_checkpoint_file
-from xerm_mm.evaluation.report import markdown_table, write_metrics_json
+from xerm_mm.analysis.trained_model import (build_model,
+                                            check_checkpoint_file,
+                                            checkpoint_state_dict)
+from xerm_mm.report import (markdown_table, split_by_test_set,
+                            write_metrics_json)
 from xerm_mm.utils import register_all_modules
 from xerm_mm.utils.atomic import atomic_write
+from xerm_mm.utils.checkpoint_checks import (check_finite,
+                                             check_state_dict_fits)
 from xerm_mm.utils.config import resolve_config_path
 
+#: The ``--cfg-options`` key of the backbone's checkpoint.
+CHECKPOINT_KEY = 'model.backbone.init_cfg.checkpoint'
+PREFIX = 'backbone.'
+#: Table columns: LongTailMetric's key of each.
+COLUMNS = OrderedDict([('top1', 'top1'), ('many', 'many_recall'),
+                       ('medium', 'medium_recall'), ('few', 'few_recall')])
+
+
+def check_study_config(cfg: Config, model: nn.Module, path: str) -> None:
+    """Raise ValueError unless ``cfg`` loads its backbone from a checkpoint
+    (``init_cfg`` Pretrained, prefix ``backbone.``) and ``model`` (built from
+    it) trains nothing of the backbone but the head."""
+    init_cfg = cfg.model.backbone.get('init_cfg') or {}
+    if not isinstance(init_cfg, dict) or init_cfg.get('type') not in (
+            'Pretrained', 'mmpretrain.Pretrained') or \
+            init_cfg.get('prefix') != PREFIX:
+        raise ValueError(
+            f'{path}: model.backbone.init_cfg is {init_cfg!r}; a feature '
+            "study config loads its backbone with init_cfg=dict(type="
+            "'Pretrained', checkpoint='', prefix='backbone.') (see configs/"
+            'feature_study/)')
+    trainable = [n for n, p in model.backbone.named_parameters()
+                 if p.requires_grad]
+    if trainable:
+        raise ValueError(
+            f'{path}: the backbone is not frozen ({len(trainable)} '
+            f'trainable tensors, e.g. {trainable[0]}); set '
+            'model.backbone.frozen_stages to its number of stages (4 for '
+            'BBNResNet32 and ResNeXt-50)')
+
+
+def check_backbone_checkpoint(model: nn.Module, checkpoint: str,
+                              name: str) -> None:
+    """Raise unless ``checkpoint`` holds finite ``backbone.`` weights that
+    fit ``model.backbone`` exactly (an XE, PC, TDE or xERM checkpoint of the
+    same backbone).
+
+    Raises:
+        FileNotFoundError, CheckpointFileError: The file is missing or bad.
+        KeyError: It holds no ``backbone.`` weights.
+        NonFiniteWeightsError, CheckpointMismatchError: naming the file.
+    """
+    source = f'--model {name}: checkpoint {checkpoint!r}'
+    state = checkpoint_state_dict(checkpoint)
+    backbone = {k[len(PREFIX):]: v for k, v in state.items()
+                if k.startswith(PREFIX)}
+    if not backbone:
+        raise KeyError(f'{source} holds no {PREFIX}* weights; give the '
+                       'checkpoint of a classifier trained by tools/'
+                       'train.py (XE, PC, TDE, xERM-PC or xERM-TDE)')
+    check_finite(backbone, source)
+    check_state_dict_fits(model.backbone, backbone,
+                          f'{source} (its {PREFIX}* part)')
+
+
+def study_row(metrics: Dict) -> Dict[str, float]:
+    """``{top1, many, medium, few}`` of the one test set of ``metrics``
+    (``tools/test.py``'s metrics of a feature study config)."""
+    rows = split_by_test_set(metrics)
+    row = rows.get('balanced') or next(iter(rows.values()))
+    return OrderedDict((column, row[key]) for column, key in COLUMNS.items())
 #: In each model's work dir: what it was made from.
 SOURCE_FILE = 'feature_study_source.json'
 

@@ -1,21 +1,10 @@
-"""Measure FLOPs and parameters of every model of the metafiles; write or check them.
+"""FLOPs and parameters of every model of the metafiles: written or checked.
 
-For each entry of ``configs/*/metafile.yml`` (those that ``model-index.yml``
-imports) the config's model is built with mmpretrain's ``get_model`` and
-measured with MMEngine's ``get_model_complexity_info``, the counter of
-mmpretrain's ``tools/analysis_tools/get_flops.py``, on one image of the
-data's size (the crop of the training pipeline: 32 for CIFAR and digits,
-224 for ImageNet-LT, Places365-LT, iNaturalist). Unlike ``get_flops.py``,
-which counts the backbone alone, FLOPs are those of the whole inference
-forward (``mode='tensor'``: backbone, neck and head), as mmpretrain's
-metafiles give them; parameters are the model's (an xERM student's: its
-teachers are used in training only and are not part of it).
-
-    python tools/analysis_tools/metafile_complexity.py          # write
-    python tools/analysis_tools/metafile_complexity.py --check  # compare
-
-``--check`` exits with status 1 and names every entry whose
-``Metadata.FLOPs`` / ``Metadata.Parameters`` differ from the measurement.
+For each entry of ``configs/*/metafile.yml``, the whole inference forward
+(backbone, neck and head) measured by MMEngine's
+``get_model_complexity_info`` on one image of the training crop's size:
+``python tools/analysis_tools/metafile_complexity.py [--check]`` (``--check``
+exits with status 1 naming each entry that differs).
 """
 import argparse
 import os.path as osp

@@ -10,7 +10,7 @@ from typing import Dict, Sequence
 
 import mmengine
 
-from xerm_mm.evaluation.report import split_by_test_set
+from xerm_mm.report import split_by_test_set
 
 #: The per-class lists that the analysis tools read.
 PER_CLASS_KEYS = ('per_class_pred_count', 'per_class_gt_count',

@@ -1,10 +1,8 @@
 """The numbers of the prediction histograms (the xERM paper's Figure 1).
 
-From one test set's LongTailMetric results (per class: predictions, ground
-truth, true positives, training images and group): the counts with the
-classes ordered from head to tail, and the true / false positives of each
-group. A false positive of class ``c`` is a prediction ``c`` of an image of
-another class: ``pred_count[c] - tp[c]``.
+From one test set's LongTailMetric results: the per-class counts ordered
+head to tail, and each group's true / false positives (a false positive of
+class ``c``: ``pred_count[c] - tp[c]``).
 """
 from collections import OrderedDict
 from typing import Dict, List, Sequence

@@ -1,19 +1,15 @@
-"""The prediction-histogram figure (the xERM paper's Figure 1) of several
-models, from their test sets' metrics: what
-``tools/analysis_tools/prediction_histogram.py`` and a pipeline's report
-draw.
+"""The prediction-histogram figure (the paper's Figure 1) of several models.
 
-A panel per model on one test set (predicted against ground-truth counts
-per class, classes head to tail), and the true / false positives of the
-few-shot classes on that set and of the many-shot ones on an imbalanced
-set.
+What ``tools/analysis_tools/prediction_histogram.py`` and a pipeline's
+report draw from metrics files: a histogram per model on one test set, and
+the true / false positives of the few-shot and the many-shot classes.
 """
 from collections import OrderedDict
 from typing import Dict, Mapping, Optional, Tuple
 
 from matplotlib.figure import Figure
 
-from .histogram_plot import draw_prediction_histograms
+from .figures import draw_prediction_histograms
 from .prediction_counts import group_counts, sorted_counts
 
 

@@ -1,18 +1,10 @@
 """The test sets of the test-agnostic sweep, as ``tools/test.py`` options.
 
-From forward long tails (the most trained classes keep the most test images;
-IB 100 .. 2) through the balanced test set to backward ones (the least
-trained classes keep the most; IB 2 .. 100), as in the test-agnostic
-protocol of LADE / SADE. Each set is a ``test_cfg.test_sets`` entry of
-:class:`~xerm_mm.engine.MultiTestLoop` that sets the dataset's
-``imbalance_ratio`` and ``reverse`` (CIFAR-LT, DigitsLT and the list
-datasets of ImageNet-LT / Places365-LT / iNaturalist take both), so a sweep
-is one ``tools/test.py`` run per model:
-``--cfg-options test_cfg.test_sets.ib10_bwd.imbalance_ratio=10
-test_cfg.test_sets.ib10_bwd.reverse=True ... --test-sets ib100 ...``.
-The forward sets and the balanced one are named as in the configs
-(``ib100``, ``balanced``), so a config's own set of that name is the same
-set; the backward ones ``ib{r}_bwd``.
+Forward long tails (IB 100 .. 2), the balanced set, backward ones (IB 2 ..
+100), as in LADE / SADE: each a ``test_cfg.test_sets`` entry of
+:class:`~xerm_mm.engine.MultiTestLoop` setting the dataset's
+``imbalance_ratio`` and ``reverse``, so a sweep is one ``tools/test.py`` run
+per model. The backward sets are named ``ib{r}_bwd``.
 """
 import inspect
 import math

@@ -1,10 +1,8 @@
 """A trained model and its test set, for the tools that run a model.
 
-The t-SNE and CAM tools need a model's features and gradients, not
-``tools/test.py``'s metrics: they build the config's model, load the
-checkpoint with the checks of ``tools/test.py`` (missing, empty, truncated,
-NaN/inf, keys and shapes) and take the config's test dataset, or one of its
-``test_cfg.test_sets``.
+The config's model with the checkpoint loaded under ``tools/test.py``'s
+checks (missing, empty, truncated, NaN/inf, keys and shapes), and the
+config's test dataset or one of its ``test_cfg.test_sets``.
 """
 import copy
 import os.path as osp

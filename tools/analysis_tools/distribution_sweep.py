@@ -1,18 +1,9 @@
-"""The test-agnostic sweep: ``python tools/analysis_tools/test_agnostic_sweep.py
---model NAME CONFIG CHECKPOINT [--model ...] --work-dir DIR``.
+"""Top-1 of several models as the test distribution moves (unbiasedness curve).
 
-Each model is tested by ``tools/test.py`` (in this process, one run per
-model) on forward long-tailed test sets (``--ratios``, IB 100 .. 2 by
-default), the balanced test set and backward ones (IB 2 .. 100,
-``reverse=True``): the sets are ``test_cfg.test_sets`` entries of the
-config's MultiTestLoop, given to test.py as ``--cfg-options`` with
-``--test-sets`` (see :mod:`xerm_mm.analysis.sweep_sets`), so every number is
-test.py's and each model's command is printed to rerun it alone.
-
-Prints a Markdown table (top-1 per model and set, and the mean) and writes
-``{work_dir}/{model}/metrics.json`` (all metrics of each model) and
-``{out_dir}/{name}.png``, ``.pdf`` and ``.json`` (the "unbiasedness curve":
-top-1 against the test distribution, a line per model, and its numbers).
+``python tools/analysis_tools/distribution_sweep.py --model NAME CONFIG
+CHECKPOINT [--model ...] --work-dir DIR``: tools/test.py per model on forward
+long-tailed, balanced and backward long-tailed test sets (the test-agnostic
+sweep); prints the table and draws the curve. See docs/analysis.md.
 """
 import argparse
 import os.path as osp
@@ -32,8 +23,7 @@ from xerm_mm.analysis.cli import (add_figure_options,  # noqa: E402
 from xerm_mm.analysis.sweep_sets import (DEFAULT_RATIOS,  # noqa: E402
                                          check_sweepable, sweep_sets,
                                          sweep_set_options)
-from xerm_mm.evaluation.report import (markdown_table,  # noqa: E402
-                                       split_by_test_set)
+from xerm_mm.report import markdown_table, split_by_test_set  # noqa: E402
 from xerm_mm.utils import register_all_modules  # noqa: E402
 from xerm_mm.utils.config import resolve_config_path  # noqa: E402
 
@@ -54,9 +44,9 @@ def parse_args(argv=None):
         f'(default: {" ".join(map(str, DEFAULT_RATIOS))})')
     parser.add_argument(
         '--work-dir',
-        default='work_dirs/test_agnostic_sweep',
+        default='work_dirs/distribution_sweep',
         help='folder of the test runs, a sub-folder per model')
-    add_figure_options(parser, 'test_agnostic_sweep', '--work-dir')
+    add_figure_options(parser, 'distribution_sweep', '--work-dir')
     parser.add_argument(
         '--data-root', help='tools/test.py --data-root, for every model')
     parser.add_argument(

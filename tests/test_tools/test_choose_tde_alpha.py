@@ -1,5 +1,5 @@
 """tools/analysis_tools/choose_tde_alpha.py on a tiny TDE DigitsLT model
-(one epoch, module fixture, in this process)."""
+(one epoch, in this process; see trained_digits.py)."""
 import json
 import os.path as osp
 
@@ -10,35 +10,31 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from conftest import ROOT
+from inprocess_tool import load_tool, run_main
 from lt_tree import miniature_options, write_lt_tree
-from inprocess_tool import run_main
+from trained_digits import CONFIGS, trained_checkpoint
 from xerm_mm.analysis.features import extract_features, preprocess
-from xerm_mm.analysis.tde_alpha import (choose_on_split, training_dataset_cfg,
-                                        validation_dataset_cfg)
 from xerm_mm.analysis.trained_model import (build_test_dataset, load_config,
                                             load_model)
 from xerm_mm.apis.experiment import parse_options
-from xerm_mm.evaluation.report import split_by_test_set
 from xerm_mm.registry import DATASETS
+from xerm_mm.report import split_by_test_set
 from xerm_mm.utils import register_all_modules
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
-TDE = osp.join(ROOT, 'configs/tde/tde_bbn-resnet32_1xb16-16e_digitslt-'
-               'ib100.py')
-XE = osp.join(ROOT, 'configs/xe/xe_bbn-resnet32_1xb16-16e_digitslt-'
-              'ib100.py')
+TDE = CONFIGS['TDE']
+XE = CONFIGS['XE']
 TOOL = 'analysis_tools/choose_tde_alpha'
+#: The tool's functions (``choose_on_split``, ``training_dataset_cfg``, ...).
+tool = load_tool(TOOL)
 SETS = ('--test-sets', 'balanced', 'ib100')
 
 
 @pytest.fixture(scope='module')
 def checkpoint(tmp_path_factory):
     """TDE trained one epoch on DigitsLT IB 100 (19 steps of batch 16)."""
-    work = tmp_path_factory.mktemp('tde')
-    run_main('train', TDE, '--work-dir', work, '--no-validate',
-             '--cfg-options', 'train_cfg.max_epochs=1')
-    return str(work / 'epoch_1.pth')
+    return trained_checkpoint('TDE', tmp_path_factory)
 
 
 @pytest.fixture(scope='module')
@@ -78,7 +74,7 @@ def test_mean_cos_rule_against_an_independent_computation(
     assert choice['method'] == 'mean_cos'  # DigitsLT: no validation split
     cfg = load_config(TDE)
     with DefaultScope.overwrite_default_scope('xerm_mm'):
-        train = DATASETS.build(training_dataset_cfg(cfg))
+        train = DATASETS.build(tool.training_dataset_cfg(cfg))
     assert choice['images'] == len(train) > 100
     feats, _ = _head_inputs(model, train)
     k = model.head.num_heads
@@ -122,7 +118,7 @@ def test_grid_choice_equals_brute_force(model):
     dataset = build_test_dataset(load_config(TDE))  # the balanced test set
     feats, labels = extract_features(model, dataset)
     grid = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0]
-    best, top1 = choose_on_split(model.head, feats, labels, grid)
+    best, top1 = tool.choose_on_split(model.head, feats, labels, grid)
     brute = _brute_force_top1(model, dataset, grid)
     model.head.alpha = 1.5
     assert list(top1) == grid
@@ -133,16 +129,16 @@ def test_grid_choice_equals_brute_force(model):
 def test_validation_split_where_the_dataset_has_one():
     cfg = Config.fromfile(
         osp.join(ROOT, 'configs/tde/tde_resnext50_1xb256-90e_imagenetlt.py'))
-    val = validation_dataset_cfg(cfg)
+    val = tool.validation_dataset_cfg(cfg)
     assert val['split'] == 'val' and 'imbalance_ratio' not in val
     assert val['pipeline'] == cfg.test_dataloader.dataset.pipeline
     # iNaturalist's test set is its val list: nothing held out.
-    assert validation_dataset_cfg(
+    assert tool.validation_dataset_cfg(
         Config.fromfile(
             osp.join(
                 ROOT,
                 'configs/tde/tde_resnet50_1xb256-90e_inat2018.py'))) is None
-    assert validation_dataset_cfg(load_config(TDE)) is None
+    assert tool.validation_dataset_cfg(load_config(TDE)) is None
 
 
 def test_bad_input_is_refused(checkpoint, tmp_path):
@@ -155,27 +151,21 @@ def test_bad_input_is_refused(checkpoint, tmp_path):
         with pytest.raises(SystemExit):
             run_main(TOOL, TDE, checkpoint, '--grid', *grid)
     with pytest.raises(ValueError, match='alpha grid is empty'):
-        choose_on_split(None, np.zeros((1, 4)), np.zeros(1), [])
+        tool.choose_on_split(None, np.zeros((1, 4)), np.zeros(1), [])
     with pytest.raises(FileNotFoundError, match='none.pth'):
         run_main(TOOL, TDE, str(tmp_path / 'none.pth'))
 
 
 def _brute_force_top1(model, dataset, grid):
-    """Top-1 (%) of ``model(..., mode='predict')`` for each alpha."""
-    _, truth = _head_inputs(model, dataset)
+    """Top-1 (%) of the head's ``predict`` (how ``model(...,
+    mode='predict')`` ends) on the features it receives, for each alpha."""
+    feats, truth = _head_inputs(model, dataset)
     top1 = {}
     for alpha in grid:
         model.head.alpha = alpha
-        preds = []
         with torch.no_grad():
-            for start in range(0, len(dataset), 64):
-                inputs, samples = preprocess(
-                    model, dataset, range(start, min(start + 64,
-                                                     len(dataset))))
-                preds += [
-                    int(s.pred_label[0])
-                    for s in model(inputs, samples, mode='predict')
-                ]
+            preds = [int(s.pred_label[0])
+                     for s in model.head.predict((torch.from_numpy(feats), ))]
         top1[alpha] = 100.0 * np.mean(np.asarray(preds) == truth)
     return top1
 
@@ -207,7 +197,7 @@ def test_validation_split_chooses_on_a_miniature_imagenetlt(tmp_path):
     cfg.merge_from_dict(parse_options(options))
     register_all_modules(init_default_scope=False)
     with DefaultScope.overwrite_default_scope('xerm_mm'):
-        val = DATASETS.build(validation_dataset_cfg(cfg))
+        val = DATASETS.build(tool.validation_dataset_cfg(cfg))
     brute = _brute_force_top1(load_model(cfg, checkpoint), val, grid)
     assert [choice['val_top1'][str(a)]
             for a in grid] == pytest.approx([brute[a] for a in grid])
