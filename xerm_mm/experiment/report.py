@@ -14,7 +14,6 @@ from collections import OrderedDict
 from typing import Optional
 
 from xerm_mm.report import build_report, split_by_test_set, write_report
-from .options import option_strings
 
 
 def _json(path: Optional[str]):
@@ -76,8 +75,9 @@ def make_report(plan: dict) -> dict:
         test_costs[name] = step_cost(
             work, f'test_{name}', record.get('device') if gpus else 'cpu',
             evaluation['processes'])
-        options[name] = evaluation['options'] + option_strings(
-            choices.get(stage, {}))
+        # The chosen values of a post-hoc stage, as --cfg-options.
+        options[name] = evaluation['options'] + [
+            f'{key}={value}' for key, value in choices.get(stage, {}).items()]
     sources = dict(
         metrics_files=OrderedDict(
             (n, e['metrics']) for n, e in spec['evaluations'].items()),
