@@ -26,7 +26,7 @@ from xerm_mm.apis.experiment import parse_options
 from xerm_mm.apis.launch import check_launch, find_tools
 from xerm_mm.apis.manifest import config_digest
 from xerm_mm.apis.post_hoc import option_strings
-from xerm_mm.apis.report_spec import check_report_spec
+from xerm_mm.report import check_report_spec
 from xerm_mm.apis.teacher_configs import TEACHER_KEYS
 from xerm_mm.apis.validate import (ExperimentError, check_init_key,
                                    check_steps, check_teacher_keys,

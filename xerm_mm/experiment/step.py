@@ -72,7 +72,7 @@ def device() -> str:
 
 def check(checkpoint: str, epochs: int, batch_size: int, processes: int,
           out: str) -> None:
-    from xerm_mm.apis.cost import training_throughput
+    from xerm_mm.report import training_throughput
     from xerm_mm.apis.manifest import checkpoint_problem
     problem = checkpoint_problem(checkpoint, epochs)
     if problem:
