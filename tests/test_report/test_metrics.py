@@ -6,8 +6,8 @@ import math
 import numpy as np
 import torch
 
-from xerm_mm.report import markdown_table, split_by_test_set, \
-    write_metrics_json
+from xerm_mm.report import (markdown_table, split_by_test_set,
+                            write_metrics_json)
 from xerm_mm.report.metrics import COLUMNS, column_names
 
 
