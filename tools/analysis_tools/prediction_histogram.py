@@ -1,18 +1,10 @@
-"""Prediction histograms (the xERM paper's Figure 1) from tools/test.py's
-metrics: ``python tools/analysis_tools/prediction_histogram.py
---model NAME METRICS_JSON [--model ...] --out-dir DIR``.
+"""Prediction histograms (the paper's Figure 1) from tools/test.py's metrics.
 
-For each model, the number of test images predicted as each class against
-the number of each class (classes from the most to the least trained) on
-one test set (``--test-set``, the balanced one by default), a panel per
-model; below, the true and false positives of the few-shot classes on that
-set and of the many-shot classes on an imbalanced one
-(``--imbalanced-set``). The metrics files are those of ``tools/test.py
-CONFIG CKPT --metrics-out FILE.json`` (or ``--out FILE --out-item metrics``,
-or a pipeline's ``{work_dir}/eval/{method}.json``): no model is run.
-
-Writes ``{out_dir}/{name}.png``, ``.pdf`` and ``.json``: the numbers
-plotted, plus the group counts of every test set of the files.
+``python tools/analysis_tools/prediction_histogram.py --model NAME
+METRICS_JSON [--model ...] --out-dir DIR``: per model, predicted against
+ground-truth counts per class on one test set, and the true / false
+positives of the few- and many-shot classes; no model is run. See
+docs/analysis.md.
 """
 import argparse
 from collections import OrderedDict
