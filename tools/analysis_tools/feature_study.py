@@ -33,6 +33,8 @@ from xerm_mm.utils.config import resolve_config_path
 #: The ``--cfg-options`` key of the backbone's checkpoint.
 CHECKPOINT_KEY = 'model.backbone.init_cfg.checkpoint'
 PREFIX = 'backbone.'
+#: In each model's work dir: what it was made from.
+SOURCE_FILE = 'feature_study_source.json'
 #: Table columns: LongTailMetric's key of each.
 COLUMNS = OrderedDict([('top1', 'top1'), ('many', 'many_recall'),
                        ('medium', 'medium_recall'), ('few', 'few_recall')])
@@ -91,8 +93,6 @@ def study_row(metrics: Dict) -> Dict[str, float]:
     rows = split_by_test_set(metrics)
     row = rows.get('balanced') or next(iter(rows.values()))
     return OrderedDict((column, row[key]) for column, key in COLUMNS.items())
-#: In each model's work dir: what it was made from.
-SOURCE_FILE = 'feature_study_source.json'
 
 
 def parse_args(argv=None):
