@@ -1,11 +1,8 @@
 """Draw the xERM ablation (the paper's Figure 5).
 
-A panel per swept hyper-parameter: top-1 (y) against the constant weight w
-of the distillation ablation, and against gamma; per method a colour, the
-balanced test set drawn solid and the imbalanced one dashed. The gamma
-panel marks each method's default gamma; the w panel shows the adaptive
-xERM weights (the default gamma's run, when swept) as dotted horizontal
-lines, what a constant weight is compared with.
+Top-1 against the constant weight w and against gamma, a panel each; per
+method a colour, the balanced test set solid and the imbalanced one dashed,
+the default gamma and the adaptive weights marked. See docs/analysis.md.
 """
 from matplotlib.figure import Figure
 
