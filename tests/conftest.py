@@ -130,19 +130,17 @@ def tool_runs(output):
 # listed follow: those with a ``slow`` test first, then the others, each in
 # the usual order.
 LONGEST_FILES_FIRST = [
-    'test_pipeline.py',  # 334: one trained pipeline, its reruns
     'test_experiment_run.py',  # 241 (alone): tests/test_experiment/
+    'test_run.py',  # 261 (alone, loaded): tests/test_experiment/
+    'test_post_hoc_run.py',  # tests/test_experiment/: 5 stages for real
     'test_lt_pipelines.py',  # 207
     'test_xerm_ablation.py',  # 130
-    'test_pipeline_killed.py',  # 112
     'test_interop.py',  # 83
     'test_tools.py',  # 70
     'test_exact_resume.py',  # 69
     'test_xerm_hooks.py',  # 56
     'test_analysis_models.py',  # 55
     'test_balanced_losses.py',  # 48
-    'test_pipeline_decoupling_run.py',  # 38 (helper's measure, alone)
-    'test_pipeline_post_hoc.py',  # 27 (helper's measure, alone)
     'test_ride.py',  # 45
     'test_lean_step.py',  # 44
     'test_decoupling.py',  # 43

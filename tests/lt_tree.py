@@ -135,7 +135,7 @@ def write_pretrained_stand_ins(pipeline: str) -> list:
     """Write a placeholder for every local pretrained-weights file that the
     stages of ``pipeline`` initialise from and that is missing (relative
     paths: under the current directory), so that the pipeline passes
-    :class:`~xerm_mm.apis.Experiment`'s checks without the real weights
+    :func:`~xerm_mm.experiment.make_plan`'s checks without the real weights
     (the Places365-LT recipes' ImageNet ResNets). The placeholders pass the
     file checks only: they hold no weights. Returns their paths."""
     import torch

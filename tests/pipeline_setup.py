@@ -8,14 +8,12 @@ import io
 import os
 import os.path as osp
 import runpy
-import shutil
 
 import pytest
 
 from conftest import ROOT, small_cifar10_config
 
-__all__ = ['BASES', 'PIPELINE', 'configs', 'copy_step', 'one_stage_pipeline',
-           'run_pipeline']
+__all__ = ['BASES', 'PIPELINE', 'configs', 'run_pipeline']
 
 BASES = {
     'xe': 'xe/xe_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py',
@@ -89,24 +87,3 @@ def configs(fake_cifar10_root, tmp_path_factory):
         f.write(f'_base_ = {paths["xerm_two"]!r}\n'
                 f'model = dict(teacher=dict(config={paths["tde"]!r}))\n')
     return folder, paths
-
-
-ONE_STAGE = """
-stages = [dict(name='xe', config={xe!r}{options})]
-evaluations = [dict(name='XE', stage='xe')]
-"""
-
-
-def one_stage_pipeline(tmp_path, paths, options: str = '') -> str:
-    config = tmp_path / f'one_stage{len(options)}.py'
-    config.write_text(ONE_STAGE.format(xe=paths['xe'], options=options))
-    return str(config)
-
-
-def copy_step(experiment, work: str, stage: str, evaluation: str) -> None:
-    """Copy a finished stage and one of its evaluations into ``work``."""
-    shutil.copytree(osp.join(experiment[1], stage), osp.join(work, stage))
-    os.makedirs(osp.join(work, 'eval'), exist_ok=True)
-    for name in (f'{evaluation}.json', f'{evaluation}.manifest.json'):
-        shutil.copy(osp.join(experiment[1], 'eval', name),
-                    osp.join(work, 'eval', name))

@@ -413,21 +413,22 @@ def test_teacher_then_student_through_train_tool(algo, fake_cifar10_root,
 
 @pytest.mark.parametrize('epochs', [12, 200])
 def test_pipeline_trains_each_teacher_then_its_student(epochs):
-    from xerm_mm.apis import Experiment
+    from xerm_mm.experiment import make_plan
     recipe = f'bbn-resnet32_1xb128-{epochs}e_cifar100lt-ib100'
-    experiment = Experiment(
-        osp.join(ROOT, 'configs', 'pipelines', f'xerm-balanced_{recipe}.py'))
-    assert list(experiment.stages) == [
+    plan = make_plan(
+        osp.join(ROOT, 'configs', 'pipelines', f'xerm-balanced_{recipe}.py'),
+        'work')
+    stages = plan.report['stages']
+    assert list(stages) == [
         'xe', 'la', 'bs', 'lade', 'xerm_la', 'xerm_bs', 'xerm_lade'
     ]
     for algo in ALGOS:
-        student = experiment.stages[f'xerm_{algo}']
-        assert student['teacher'] == algo
-        assert student['config'].endswith(f'xerm-{algo}_{recipe}.py')
-        assert experiment.final_checkpoint(algo).endswith(
-            f'epoch_{epochs}.pth')
-    assert [e['name'] for e in experiment.cfg.evaluations
-            ] == ['XE', 'LA', 'BS', 'LADE', 'xERM-LA', 'xERM-BS', 'xERM-LADE']
+        student = plan.step(f'train_xerm_{algo}')
+        assert student.inputs == [stages[algo]['record']]
+        assert student.params['config'].endswith(f'xerm-{algo}_{recipe}.py')
+        assert stages[algo]['checkpoint'].endswith(f'epoch_{epochs}.pth')
+    assert list(plan.report['evaluations']) == [
+        'XE', 'LA', 'BS', 'LADE', 'xERM-LA', 'xERM-BS', 'xERM-LADE']
 
 
 def test_report_summary_judges_each_student_against_its_teacher():

@@ -3,19 +3,41 @@
 report's sentence on whether xERM's gain survives the equal budget."""
 import os.path as osp
 import re
+import shlex
 
 import pytest
 from mmengine.config import Config
 
 from conftest import ROOT
-from xerm_mm.apis import Experiment, ExperimentError, build_report
-from xerm_mm.apis.experiment import parse_options
-from xerm_mm.report import summarize_tables
+from xerm_mm.experiment import make_plan
+from xerm_mm.experiment.checks import ExperimentError
+from xerm_mm.experiment.options import parse_options
+from xerm_mm.report import build_report, summarize_tables
 from xerm_mm.report.tables import _markdown
+from xerm_mm.utils.config import resolve_config_path
 from xerm_mm.utils.schedule import stretch_schedule
 
 PIPELINES = osp.join(ROOT, 'configs', 'pipelines')
 CIFAR = 'xerm_bbn-resnet32_1xb128-{}e_cifar100lt-ib100{}.py'
+
+
+def stage_options(plan, name):
+    """The ``--cfg-options`` of a stage's training in the plan."""
+    train = shlex.split(plan.step(f'train_{name}').command.split(' && ')[-2])
+    return train[train.index('--cfg-options') + 1:]
+
+
+def stage_config(plan, name):
+    """A stage's config as its training resolves it."""
+    step = plan.step(f'train_{name}')
+    cfg = Config.fromfile(resolve_config_path(step.params['config']))
+    cfg.merge_from_dict(parse_options(stage_options(plan, name)))
+    return cfg
+
+
+def _epochs(plan, name):
+    return int(plan.report['stages'][name]['checkpoint'].rsplit('_', 1)[1][
+        :-len('.pth')])
 
 
 @pytest.mark.parametrize('epochs, fast, warm_up, milestones', [
@@ -26,22 +48,22 @@ CIFAR = 'xerm_bbn-resnet32_1xb128-{}e_cifar100lt-ib100{}.py'
 ])
 def test_cifar_pipelines_train_xe_for_twice_the_epochs(tmp_path, epochs, fast,
                                                        warm_up, milestones):
-    experiment = Experiment(osp.join(PIPELINES, CIFAR.format(epochs, fast)),
-                            work_dir=str(tmp_path))
+    plan = make_plan(osp.join(PIPELINES, CIFAR.format(epochs, fast)),
+                     str(tmp_path))
     # (The 12-epoch ones add TDE with alpha chosen from data after these.)
-    assert list(experiment.stages)[:5] == [
+    assert list(plan.report['stages'])[:5] == [
         'xe', 'tde', 'xe_2x', 'xerm_pc', 'xerm_tde']
-    teacher, student = (experiment._epochs['xe'],
-                        experiment._epochs['xerm_pc'])
+    teacher, student = _epochs(plan, 'xe'), _epochs(plan, 'xerm_pc')
     assert teacher == student == epochs
-    assert experiment._epochs['xe_2x'] == teacher + student
-    cfg = experiment.stage_config('xe_2x')
+    assert _epochs(plan, 'xe_2x') == teacher + student
+    cfg = stage_config(plan, 'xe_2x')
+    assert cfg.train_cfg.max_epochs == teacher + student
     warm, steps = cfg.param_scheduler
     assert (warm.type, warm.begin, warm.end) == ('LinearLR', 0, warm_up)
     assert (steps.type, steps.milestones) == ('MultiStepLR', milestones)
-    assert experiment.stage_config('xe').train_cfg.max_epochs == epochs
-    tests = {e['name']: e for e in experiment.cfg.evaluations}
-    assert tests['XE-2x'] == dict(name='XE-2x', stage='xe_2x')
+    tests = plan.report['evaluations']
+    assert tests['XE-2x']['stage'] == 'xe_2x'
+    assert tests['XE-2x']['config'] == tests['XE']['config']
     assert tests['PC-2x']['stage'] == 'xe_2x'
     assert tests['PC-2x']['config'] == tests['PC']['config']
 
@@ -49,26 +71,18 @@ def test_cifar_pipelines_train_xe_for_twice_the_epochs(tmp_path, epochs, fast,
 def test_demo_and_large_benchmarks_leave_them_out(tmp_path):
     for name in ('xerm_bbn-resnet32_1xb16-16e_digitslt-ib100.py',
                  'xerm_resnext50_1xb256-90e_imagenetlt.py'):
-        experiment = Experiment(osp.join(PIPELINES, name),
-                                work_dir=str(tmp_path))
-        assert 'xe_2x' not in experiment.stages
-        assert not {'XE-2x', 'PC-2x'
-                    } & {e['name']
-                         for e in experiment.cfg.evaluations}
+        plan = make_plan(osp.join(PIPELINES, name), str(tmp_path))
+        assert 'xe_2x' not in plan.report['stages']
+        assert not {'XE-2x', 'PC-2x'} & set(plan.report['evaluations'])
 
 
 def test_experiment_wide_epochs_are_doubled_too(tmp_path):
-    experiment = Experiment(osp.join(PIPELINES, CIFAR.format(12, '')),
-                            work_dir=str(tmp_path),
-                            cfg_options=['train_cfg.max_epochs=3'])
-    assert experiment._epochs == dict(xe=3,
-                                      tde=3,
-                                      xe_2x=6,
-                                      xerm_pc=3,
-                                      xerm_tde=3,
-                                      tde_alpha=3,
-                                      xerm_tde_alpha=3)
-    options = experiment._stage_options('xe_2x')
+    plan = make_plan(osp.join(PIPELINES, CIFAR.format(12, '')),
+                     str(tmp_path), cfg_options=['train_cfg.max_epochs=3'])
+    assert {name: _epochs(plan, name) for name in plan.report['stages']} == (
+        dict(xe=3, tde=3, xe_2x=6, xerm_pc=3, xerm_tde=3, tde_alpha=3,
+             xerm_tde_alpha=3))
+    options = stage_options(plan, 'xe_2x')
     assert options[0] == 'train_cfg.max_epochs=3'
     assert 'train_cfg.max_epochs=6' in options
     assert 'param_scheduler.1.milestones=[16,20]' in options
@@ -119,7 +133,7 @@ def test_bad_epochs_factor_is_refused(tmp_path):
     with pytest.raises(ExperimentError,
                        match="stage 'xe': epochs_factor "
                        'must be an int >= 1'):
-        Experiment(str(config), work_dir=str(tmp_path / 'w'))
+        make_plan(str(config), str(tmp_path / 'w'))
 
 
 # XE-2x / PC-2x beside the others; xERM-PC gains 3 points over PC and

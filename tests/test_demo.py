@@ -4,8 +4,8 @@ import re
 
 from mmengine.config import Config
 
-from xerm_mm.apis import Experiment
 from xerm_mm.datasets import DigitsLT
+from xerm_mm.experiment import make_plan
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -18,10 +18,13 @@ def demo_pipeline() -> str:
     return osp.join(ROOT, found.group(1))
 
 
-def test_make_demo_runs_the_ib100_digits_pipeline():
-    experiment = Experiment(demo_pipeline())
-    assert list(experiment.stages) == ['xe', 'tde', 'xerm_pc', 'xerm_tde']
-    assert osp.basename(experiment.final_checkpoint('xe')) == 'epoch_16.pth'
+def test_make_demo_runs_the_ib100_digits_pipeline(tmp_path):
+    with open(osp.join(ROOT, 'Makefile')) as f:
+        assert 'tools/run_pipeline.py $(DEMO_PIPELINE)' in f.read()
+    plan = make_plan(demo_pipeline(), str(tmp_path))
+    assert list(plan.report['stages']) == ['xe', 'tde', 'xerm_pc', 'xerm_tde']
+    assert plan.report['stages']['xe']['checkpoint'] == str(
+        tmp_path / 'xe' / 'epoch_16.pth')
 
 
 def test_demo_task_is_long_tailed_enough_to_show_the_bias():

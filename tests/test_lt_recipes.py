@@ -19,8 +19,8 @@ from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 
 import xerm_mm  # noqa: F401  (registers the scoped types)
-from xerm_mm.apis import Experiment
-from xerm_mm.apis.validate import ExperimentError
+from xerm_mm.experiment import make_plan
+from xerm_mm.experiment.checks import ExperimentError
 from xerm_mm.registry import MODELS, RUNNERS
 from xerm_mm.utils.pretrained_checks import (check_pretrained_files,
                                              pretrained_checkpoints)
@@ -386,4 +386,4 @@ def test_pipeline_checks_every_stage_for_its_pretrained_file(tmp_path):
         "'xerm_mm::tde/tde_resnet152_1xb128-30e_places365lt.py')]\n")
     with pytest.raises(ExperimentError,
                        match='resnet152_8xb32_in1k_20210901-4d7582fa.pth'):
-        Experiment(str(pipeline), work_dir=str(tmp_path / 'work'))
+        make_plan(str(pipeline), str(tmp_path / 'work'))

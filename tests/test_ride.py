@@ -282,7 +282,7 @@ def test_the_pipeline_trains_and_tests_ride_and_xerm_ride(
     """The RIDE pipeline's stages and evaluations on a tiny CIFAR-10: the
     teacher and the student through tools/train.py, RIDE, RIDE-PC and
     xERM-RIDE-PC through tools/test.py, then the report."""
-    from test_pipeline import run_pipeline
+    from pipeline_setup import run_pipeline
     base = Config.fromfile(
         osp.join(ROOT, 'configs', 'pipelines',
                  f'xerm-ride_{RECIPE.format(2)}.py'))

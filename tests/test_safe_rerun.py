@@ -198,33 +198,3 @@ def test_the_cosine_ends_at_the_last_epoch():
     # T_max comes from max_epochs: lr 0 at the end of a shortened run.
     cosine = _schedule(10).param_scheduler[1]
     assert 'T_max' not in cosine and 'end' not in cosine
-
-
-def test_pipeline_stage_killed_before_last_checkpoint_trains_again(
-        xe_config, tmp_path, monkeypatch):
-    # A kill between writing epoch_1.pth and last_checkpoint leaves a
-    # checkpoint without last_checkpoint: the stage starts over.
-    from xerm_mm.apis import Experiment
-    pipeline = tmp_path / 'pipeline.py'
-    pipeline.write_text(f'stages = [dict(name="xe", config={xe_config!r})]\n')
-    work = tmp_path / 'work'
-    exp = Experiment(str(pipeline),
-                     work_dir=str(work),
-                     cfg_options=['train_cfg.max_epochs=2'])
-    calls = []
-
-    def run(tool, args, nproc, log):
-        calls.append(args)
-        run_main(tool[:-len('.py')], *args)
-
-    monkeypatch.setattr(exp, '_run', run)
-    (work / 'xe').mkdir(parents=True)
-    _touch(work / 'xe' / 'epoch_1.pth', 'partial')
-    assert exp.train('xe') == str(work / 'xe' / 'epoch_2.pth')
-    # The interrupted stage folder is set aside, kept, and the stage trained
-    # from the start in a new one (no checkpoint there to refuse).
-    assert '--resume' not in calls[0] and '--overwrite' not in calls[0]
-    aside = glob.glob(str(work / 'xe.old-*'))
-    assert len(aside) == 1
-    assert open(osp.join(aside[0], 'epoch_1.pth')).read() == 'partial'
-    assert osp.getsize(work / 'xe' / 'epoch_1.pth') > 1000

@@ -5,7 +5,7 @@ its evaluations and its report, run by Snakemake
 (:mod:`xerm_mm.experiment`): a rerun does only what is not up to date,
 ``--dry-run`` shows what would run and why, ``--engine-options`` passes
 Snakemake options, ``--slurm`` submits the steps as SLURM jobs. Options
-and the work dir's layout: docs/methods.md ("Pipelines on Snakemake").
+and the work dir's layout: docs/methods.md ("The pipeline", "On Snakemake").
 """
 import sys
 

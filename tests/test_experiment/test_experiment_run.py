@@ -7,7 +7,6 @@ pause_hook.py), then run again to the end. The other tests read it, dry-run
 changes of it, or redo a part of it on stand-in SLURM commands. Every run
 is a real process: the front, Snakemake, tools/train.py and tools/test.py.
 """
-import base64
 import json
 import os
 import os.path as osp
@@ -157,8 +156,11 @@ def test_dry_run_lists_the_tool_commands(configs, tmp_path):  # noqa: F811
     assert out.count('threads: 3') == len(STEPS)
     # Every step is a command a user can run by hand, printed whole.
     assert f'tools/train.py {paths["xe"]} --work-dir {work}/xe' in out
-    assert (f'--cfg-options train_cfg.val_interval=2 model.teacher.checkpoint'
-            f'={work}/xe/epoch_1.pth') in out
+    # The teacher's checkpoint goes into a copy of the student's config.
+    assert (f'--set model.teacher.checkpoint={work}/xe/epoch_1.pth '
+            f'--teachers-in {work}/xerm_pc') in out
+    assert (f'tools/train.py {work}/xerm_pc/pipeline_inputs/'
+            f'{osp.basename(paths["xerm_pc"])} --work-dir {work}/xerm_pc') in out
     assert f'tools/test.py {paths["xe"]} {work}/xe/epoch_1.pth' in out
     # Nothing written but Snakemake's own folder; the plan file removed.
     assert set(os.listdir(work)) <= {'.snakemake'}
@@ -187,14 +189,12 @@ def test_bad_config_is_refused_before_work(configs, tmp_path):  # noqa: F811
 def test_interrupted_stage_resumes_and_work_dir_is_locked(experiment):
     work, phases = experiment.work, experiment.interruption
     code, out = phases['locked']
-    assert code != 0 and 'Directory cannot be locked' in out
-    assert f'{work} is locked' in out
+    assert code != 0 and f'{work} is in use by another run (pid' in out
+    assert 'Building DAG' not in out  # refused before Snakemake
     code, log, running, files = phases['stopped']
     assert code != 0, log[-4000:]
     assert not running, log[-4000:]
     assert 'epoch_1.pth' in files and 'final.json' not in files
-    # Nothing is marked incomplete: no --resume needed.
-    assert 'add --resume' not in log
     # Run again: the training went on from its epoch 1.
     assert jobs_run(experiment.out) == STEPS
     record = json.load(open(osp.join(work, 'xe', 'final.json')))
@@ -296,25 +296,3 @@ def test_slurm_submits_every_step(experiment, tmp_path):
     assert list(report['table1']) == ['XE', 'xERM-PC']
     assert report['cost']['evaluations']['XE']['wall_s'] > 0
     assert os.stat(metrics).st_mtime_ns > before
-
-
-def test_incomplete_outputs_read_from_snakemake_markers(tmp_path):
-    """The files a killed run left marked incomplete: Snakemake's marker of
-    a file is its path in URL-safe base64, split into ``@`` folders when
-    longer than a file name may be."""
-    from xerm_mm.experiment.run import incomplete_outputs
-    root = tmp_path / '.snakemake' / 'incomplete'
-    long = 'xe/' + 'y' * 150 + '/' + 'z' * 150 + '.pth'
-    for path in (str(tmp_path / 'a.pth'), long, 'gone.pth'):
-        code = base64.urlsafe_b64encode(path.encode()).decode()
-        parts = [code[i:i + 254] for i in range(0, len(code), 254)]
-        marker = root.joinpath(*['@' + p for p in parts[:-1]], parts[-1])
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.touch()
-    (root / 'migration_underway').touch()
-    (tmp_path / 'a.pth').touch()
-    (tmp_path / long).parent.mkdir(parents=True)
-    assert incomplete_outputs(str(tmp_path)) == [str(tmp_path / 'a.pth')]
-    (tmp_path / long).touch()
-    assert incomplete_outputs(str(tmp_path)) == sorted(
-        [str(tmp_path / 'a.pth'), long])

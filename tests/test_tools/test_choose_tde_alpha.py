@@ -16,7 +16,7 @@ from trained_digits import CONFIGS, trained_checkpoint
 from xerm_mm.analysis.features import extract_features, preprocess
 from xerm_mm.analysis.trained_model import (build_test_dataset, load_config,
                                             load_model)
-from xerm_mm.apis.experiment import parse_options
+from xerm_mm.experiment.options import parse_options
 from xerm_mm.registry import DATASETS
 from xerm_mm.report import split_by_test_set
 from xerm_mm.utils import register_all_modules

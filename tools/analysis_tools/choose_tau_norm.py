@@ -16,7 +16,7 @@ from mmengine.registry import DefaultScope
 
 from xerm_mm.analysis.features import extract_features
 from xerm_mm.analysis.trained_model import load_config, load_model
-from xerm_mm.apis.experiment import parse_options
+from xerm_mm.experiment.options import parse_options
 from xerm_mm.models.heads.tau_norm_head import (check_norm_tau,
                                                 tau_normalised_weight)
 from xerm_mm.registry import DATASETS

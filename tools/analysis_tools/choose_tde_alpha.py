@@ -22,7 +22,7 @@ from mmengine.registry import DefaultScope
 from xerm_mm.analysis.cli import experiment_name_option, load_tool
 from xerm_mm.analysis.features import extract_features
 from xerm_mm.analysis.trained_model import load_config, load_model
-from xerm_mm.apis.experiment import parse_options
+from xerm_mm.experiment.options import parse_options
 from xerm_mm.registry import DATASETS
 from xerm_mm.report import markdown_table, split_by_test_set
 from xerm_mm.utils import register_all_modules

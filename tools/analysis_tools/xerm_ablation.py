@@ -9,17 +9,18 @@ a pipeline config. One student stage per method and value (``xerm_pc_w0.5``,
 ``xerm_pc_g2``: the pipeline's student stage with
 ``model.head.loss.constant_weight`` or ``model.head.loss.gamma`` in its
 ``cfg_options``), tested as the pipeline tests the student (its balanced and
-imbalanced test sets). They are run by :class:`xerm_mm.apis.Experiment`
-from a pipeline config written in the work dir (``ablation_pipeline.py``):
-finished stages and evaluations are kept on a rerun, ``--jobs`` runs steps
-at once. The teachers are trained once in the work dir, or taken finished
-from the pipeline's own work dir with ``--teachers-from``.
+imbalanced test sets). They run as a pipeline config written in the work
+dir (``ablation_pipeline.py``, see :mod:`xerm_mm.experiment.ablation`):
+what is up to date is kept on a rerun, ``--jobs`` runs steps at once. The
+teachers are trained once in the work dir, or, with ``--teachers-from``,
+their final checkpoints are taken from a finished run of the pipeline.
 
 Prints a table per method (top-1 on every test set) and writes
 ``{out_dir}/{name}.{png,pdf,json}``: a panel for w and one for gamma, the
 balanced and one imbalanced test set, the default gamma marked.
 """
 import argparse
+import json
 import os
 import os.path as osp
 import shlex
@@ -28,16 +29,15 @@ from collections import OrderedDict
 
 from mmengine.config import Config
 
-from xerm_mm.analysis.ablation_plan import (check_values, choose_methods,
-                                            pipeline_text, plan_ablation,
-                                            student_stages)
 from xerm_mm.analysis.ablation_plot import draw_ablation
 from xerm_mm.analysis.cli import add_figure_options
 from xerm_mm.analysis.figures import save_figure
-from xerm_mm.analysis.reused_stages import link_finished_stages
-from xerm_mm.apis import Experiment, ExperimentError, Interrupted
-from xerm_mm.apis.experiment import parse_options
-from xerm_mm.apis.jobs import check_jobs
+from xerm_mm.experiment import run as experiment_run
+from xerm_mm.experiment.ablation import (check_values, choose_methods,
+                                         given_teachers, pipeline_text,
+                                         plan_ablation, student_stages)
+from xerm_mm.experiment.checks import ExperimentError
+from xerm_mm.experiment.options import option_strings, parse_options
 from xerm_mm.report import markdown_table
 from xerm_mm.utils.atomic import atomic_write
 from xerm_mm.utils.config import resolve_config_path
@@ -72,8 +72,9 @@ def parse_args(argv=None):
         'work_dirs/{pipeline name}_ablation)')
     parser.add_argument(
         '--teachers-from',
-        help='a work dir of the pipeline (tools/run_pipeline.py) whose '
-        'finished teacher stages are used (linked, not trained again)')
+        help='a work dir of a finished run of the pipeline '
+        '(tools/run_pipeline.py): its teachers\' final checkpoints are used, '
+        'not trained again')
     parser.add_argument(
         '--imbalanced-set',
         help='the imbalanced test set plotted (default: the first test set '
@@ -90,8 +91,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     try:
         check_values(args.weights, args.gammas)
-        if args.jobs is not None:
-            check_jobs(args.jobs)
+        if args.jobs is not None and args.jobs < 1:
+            raise ValueError(f'--jobs: must be an int >= 1, got {args.jobs}')
     except ValueError as error:
         parser.error(str(error))
     args.weights, args.gammas = sorted(args.weights), sorted(args.gammas)
@@ -101,7 +102,33 @@ def parse_args(argv=None):
     return args
 
 
-def default_gamma(source: Experiment, method: str) -> float:
+class Source:
+    """The pipeline config swept: its stages and their configs.
+
+    Args:
+        path (str): The pipeline config.
+        cfg_options (list[str]): Experiment-wide ``key=value`` options.
+    """
+
+    def __init__(self, path: str, cfg_options) -> None:
+        self.path = path
+        self.cfg = Config.fromfile(path)
+        self.cfg_options = list(cfg_options)
+        self.stages = OrderedDict((s['name'], s) for s in self.cfg.stages)
+
+    def config(self, config: str, own: dict) -> Config:
+        cfg = Config.fromfile(resolve_config_path(config))
+        options = self.cfg_options + option_strings(own or {})
+        if options:
+            cfg.merge_from_dict(parse_options(options))
+        return cfg
+
+    def stage_config(self, name: str) -> Config:
+        stage = self.stages[name]
+        return self.config(stage['config'], stage.get('cfg_options'))
+
+
+def default_gamma(source: Source, method: str) -> float:
     """The gamma of a student stage's ``XERMLoss`` (refusing another
     loss)."""
     loss = source.stage_config(method).model.head.get('loss') or {}
@@ -113,15 +140,11 @@ def default_gamma(source: Experiment, method: str) -> float:
     return float(loss.get('gamma', 2.0))
 
 
-def test_sets(source: Experiment, evaluation: dict) -> list:
+def test_sets(source: Source, evaluation: dict) -> list:
     """The test sets of an evaluation's config (with its options)."""
     stage = source.stages[evaluation['stage']]
     config = evaluation.get('config', stage['config'])
-    cfg = Config.fromfile(resolve_config_path(config))
-    options = source.cfg_options + [
-        f'{k}={v}' for k, v in evaluation.get('cfg_options', {}).items()]
-    if options:
-        cfg.merge_from_dict(parse_options(options))
+    cfg = source.config(config, evaluation.get('cfg_options'))
     sets = list((cfg.get('test_cfg') or {}).get('test_sets') or {})
     if not sets:
         raise ValueError(
@@ -131,7 +154,7 @@ def test_sets(source: Experiment, evaluation: dict) -> list:
     return sets
 
 
-def plotted_sets(args, source: Experiment, evaluation: dict) -> tuple:
+def plotted_sets(args, source: Source, evaluation: dict) -> tuple:
     """(balanced set, imbalanced set, every test set), checked."""
     sets = test_sets(source, evaluation)
     balanced = source.cfg.get('balanced_set', 'balanced')
@@ -148,8 +171,8 @@ def plotted_sets(args, source: Experiment, evaluation: dict) -> tuple:
     return balanced, imbalanced, sets
 
 
-def collect(experiment: Experiment, report: dict, points, methods,
-            labels, gammas) -> 'OrderedDict[str, dict]':
+def collect(work_dir: str, report: dict, points, methods, labels, gammas,
+            sets) -> 'OrderedDict[str, dict]':
     """Per method: its stage, default gamma, the points of each kind (value,
     stage, evaluation, checkpoint, metrics file, top-1 per test set) and the
     adaptive run (the default gamma's top-1, None if not swept)."""
@@ -161,12 +184,12 @@ def collect(experiment: Experiment, report: dict, points, methods,
             if point.method != method:
                 continue
             rows = report['results'][point.evaluation]
-            top1 = OrderedDict((s, row['top1']) for s, row in rows.items())
+            top1 = OrderedDict((s, rows[s]['top1']) for s in sets)
             entry[point.kind].append(OrderedDict(
                 value=point.value, stage=point.stage,
                 evaluation=point.evaluation,
-                checkpoint=experiment.final_checkpoint(point.stage),
-                metrics_file=osp.join(experiment.work_dir, 'eval',
+                checkpoint=report['checkpoints'][point.evaluation]['file'],
+                metrics_file=osp.join(work_dir, 'eval',
                                       f'{point.evaluation}.json'),
                 top1=top1))
             if point.kind == 'gamma' and point.value == gammas[method]:
@@ -189,8 +212,7 @@ def print_tables(numbers: dict) -> None:
 
 
 def run_ablation(args, argv) -> dict:
-    options = dict(data_root=args.data_root, cfg_options=args.cfg_options)
-    source = Experiment(args.pipeline, work_dir=args.work_dir, **options)
+    source = Source(args.pipeline, args.cfg_options)
     methods = choose_methods(source.cfg, args.methods, args.pipeline)
     gammas = {method: default_gamma(source, method) for method in methods}
     stages, evaluations, points, teachers = plan_ablation(
@@ -200,22 +222,29 @@ def run_ablation(args, argv) -> dict:
         args, source, dict(evaluations[0], stage=points[0].method))
     command = ('python tools/analysis_tools/xerm_ablation.py ' +
                shlex.join(argv if argv is not None else sys.argv[1:]))
+    if args.teachers_from:
+        stages = given_teachers(stages, teachers, args.teachers_from)
     os.makedirs(args.work_dir, exist_ok=True)
     path = osp.join(args.work_dir, PIPELINE_FILE)
     with atomic_write(path) as f:
         f.write(pipeline_text(args.pipeline, stages, evaluations, balanced,
                               command))
-    experiment = Experiment(path, work_dir=args.work_dir, jobs=args.jobs,
-                            **options)
-    if args.teachers_from:
-        link_finished_stages(experiment, teachers, args.teachers_from)
-    report = experiment.run()
+    engine = [path, '--work-dir', args.work_dir]
+    if args.data_root:
+        engine += ['--data-root', args.data_root]
+    if args.cfg_options:
+        engine += ['--cfg-options', *args.cfg_options]
+    if args.jobs:
+        engine += ['--jobs', str(args.jobs)]
+    experiment_run.main(engine)
+    with open(osp.join(args.work_dir, 'report.json')) as f:
+        report = json.load(f)
     numbers = OrderedDict(
         pipeline=args.pipeline, work_dir=args.work_dir,
         ablation_pipeline=path, teachers_from=args.teachers_from,
         balanced_set=balanced, imbalanced_set=imbalanced, test_sets=sets,
-        methods=collect(experiment, report, points, methods,
-                        student_stages(source.cfg), gammas),
+        methods=collect(args.work_dir, report, points, methods,
+                        student_stages(source.cfg), gammas, sets),
         command=command)
     print_tables(numbers)
     paths = save_figure(draw_ablation(numbers), numbers, args.out_dir,
@@ -230,9 +259,6 @@ def main(argv=None):
         return run_ablation(args, argv)
     except (ExperimentError, ValueError, FileNotFoundError) as error:
         sys.exit(f'xerm_ablation: {error}')
-    except Interrupted as error:
-        print(f'xerm_ablation: {error}', file=sys.stderr, flush=True)
-        sys.exit(128 + error.signum)
 
 
 if __name__ == '__main__':

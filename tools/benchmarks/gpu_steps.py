@@ -22,7 +22,7 @@ from mmengine.config import Config, DictAction
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
 
-from xerm_mm.apis.validate import needed_stages, stages_run
+from xerm_mm.experiment.checks import needed_stages, stages_run
 from xerm_mm.registry import MODELS
 from xerm_mm.utils import register_all_modules
 from xerm_mm.utils.config import resolve_config_path, set_data_root

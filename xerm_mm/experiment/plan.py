@@ -22,20 +22,16 @@ from typing import Dict, List, Optional, Sequence
 
 from mmengine.config import Config
 
-from xerm_mm.apis.experiment import parse_options
-from xerm_mm.apis.launch import check_launch, find_tools
-from xerm_mm.apis.manifest import config_digest
-from xerm_mm.apis.post_hoc import option_strings
 from xerm_mm.report import check_report_spec
-from xerm_mm.apis.teacher_configs import TEACHER_KEYS
-from xerm_mm.apis.validate import (ExperimentError, check_init_key,
-                                   check_steps, check_teacher_keys,
-                                   needed_stages, resolve_chooser,
-                                   teacher_stages)
 from xerm_mm.utils.checkpoint_checks import CheckpointFileError
 from xerm_mm.utils.config import resolve_config_path
 from xerm_mm.utils.pretrained_checks import check_pretrained_files
 from xerm_mm.utils.schedule import stretch_schedule
+from .checks import (ExperimentError, check_init_key, check_launch,
+                     check_steps, check_teacher_keys, needed_stages,
+                     resolve_chooser, teacher_stages)
+from .options import (TEACHER_KEYS, config_digest, find_tools,
+                      option_strings, parse_options)
 
 __all__ = ['Plan', 'Step', 'make_plan', 'RESOURCE_KEYS']
 
@@ -44,6 +40,8 @@ __all__ = ['Plan', 'Step', 'make_plan', 'RESOURCE_KEYS']
 RESOURCE_KEYS = ('runtime', 'mem_mb')
 #: The helper of the steps (teacher configs, chosen options, checks).
 HELPER = 'xerm_mm.experiment.step'
+#: The folder (in a step's) of its config copy holding paths and choices.
+PATHS_DIR = 'pipeline_inputs'
 
 
 @dataclass
@@ -144,13 +142,36 @@ def _split_resources(cfg, path: str) -> Dict[str, dict]:
     return found
 
 
+def _give_checkpoints(cfg, checkpoints: Dict[str, str], path: str) -> None:
+    """``--checkpoint STAGE=FILE``: the stage takes ``checkpoint=FILE`` and
+    drops what would train it."""
+    names = [s.get('name') for s in cfg.get('stages') or []]
+    for name, file in checkpoints.items():
+        if name not in names:
+            raise ExperimentError(
+                f'--checkpoint {name}={file}: {path} has no stage {name!r} '
+                f'(its stages: {names})')
+        stage = cfg.stages[names.index(name)]
+        if stage.get('post_hoc') is not None:
+            raise ExperimentError(
+                f'--checkpoint {name}={file}: stage {name!r} is post-hoc (it '
+                f'chooses options for stage {stage["post_hoc"]!r}); give the '
+                'checkpoint of that stage')
+        for key in ('teacher', 'teachers', 'init_from', 'epochs_factor',
+                    'nproc'):
+            stage.pop(key, None)
+        stage['checkpoint'] = file
+
+
 class _Planner:
     """Builds the :class:`Plan` (see :func:`make_plan`)."""
 
     def __init__(self, config, work_dir, data_root, cfg_options, launcher,
-                 nproc, jobs, gpus, cores, python, tools_dir, threads):
+                 nproc, jobs, gpus, cores, python, tools_dir, threads,
+                 checkpoints=None):
         self.path = osp.abspath(config)
         self.cfg = Config.fromfile(config)
+        _give_checkpoints(self.cfg, checkpoints or {}, config)
         self.resources = _split_resources(self.cfg, config)
         check_steps(self.cfg, config)
         self.spec = check_report_spec(self.cfg.get('report'), config)
@@ -219,6 +240,8 @@ class _Planner:
         if stage.get('init_from') is not None:
             model = dict(model, init_cfg=dict(model.init_cfg,
                                               checkpoint=None))
+        if stage.get('checkpoint') is not None:  # nothing is trained
+            return (cfg.get('train_cfg') or {}).get('max_epochs')
         try:
             check_pretrained_files(model)
         except (FileNotFoundError, CheckpointFileError) as error:
@@ -250,6 +273,9 @@ class _Planner:
 
     def checkpoint(self, name: str) -> str:
         source = self.source(name)
+        given = self.stages[source].get('checkpoint')
+        if given is not None:
+            return osp.abspath(given)
         return osp.join(self.folder(source), f'epoch_{self.epochs[source]}.pth')
 
     def record(self, name: str) -> str:
@@ -275,60 +301,62 @@ class _Planner:
     # -- commands ----------------------------------------------------------
 
     def _tool(self, tool: str, args: List[str], options: List[str],
-              runtime: List[str], nproc: int, launcher: str,
-              before: List[str] = ()) -> str:
+              nproc: int, launcher: str, before: List[str] = (),
+              config: Optional[List[str]] = None) -> str:
         """``tool`` with ``args``, the data root and the options. ``before``
         (a helper printing an option of the tool, ``$RESUME``) and
-        ``runtime`` (a helper printing ``--cfg-options`` known only once
-        earlier steps ran, ``$OPTIONS``) run first; a failing one stops the
-        step."""
+        ``config`` (the helper writing the step's config copy, see
+        :meth:`_config_copy`) run first; a failing one stops the step."""
         args = list(args)
         if self.data_root:
             args += ['--data-root', self.data_root]
         command = _join(_launch(self.python, tool, args, nproc, launcher))
-        first = []
+        first = [_join(config)] if config else []
         if before:
             first.append(f'RESUME=$({_join(before)})')
             command += ' $RESUME'
         if options:
             command += ' ' + _join(['--cfg-options', *options])
-        if runtime:
-            if not options:
-                runtime = runtime + ['--flag']
-            first.append(f'OPTIONS=$({_join(runtime)})')
-            command += ' $OPTIONS'
         return ' && '.join(first + [command])
 
-    def _runtime_options(self, student: str, config: str, folder: str,
-                         chosen: Optional[str]) -> List[str]:
-        """The helper printing the options a step learns only at run time:
-        its teacher configs with the experiment-wide options (and a
-        post-hoc teacher's choice) merged, written to ``folder``; the
-        choice of the post-hoc stage ``chosen`` evaluated. Empty when
-        there are none."""
+    def _config_copy(self, student: Optional[str], config: str, folder: str,
+                     paths: Dict[str, str], chosen: Optional[str]):
+        """The step's config and the helper command writing it.
+
+        Paths (teachers' and ``init_from``'s checkpoints), the students'
+        teacher configs (written at run time with the experiment-wide
+        options and a post-hoc teacher's choice merged) and the options a
+        post-hoc stage chose go into a copy of the step's config,
+        ``{folder}/pipeline_inputs/{config name}``, whatever the paths
+        hold (``--cfg-options`` would split a path at a comma and drop its
+        spaces, quotes and brackets). Returns ``(config file, helper argv
+        or None)``: the config itself when there is nothing to merge.
+        """
         teachers = {}
         if student is not None:
             for key, teacher in teacher_stages(self.stages[student]).items():
                 if self.choice(teacher):
                     teachers[key] = self.choice(teacher)
-        if not chosen and not teachers and not self.cfg_options:
-            return []
         model = self.load(config).get('model') or {}
         has_teachers = student is not None and any(
             isinstance(model.get(k), dict) for k in TEACHER_KEYS)
-        if not chosen and not has_teachers:
-            return []
-        argv = [self.python, '-m', HELPER, 'options']
-        if has_teachers:
-            argv += ['--teachers-of', resolve_config_path(config),
-                     '--folder', folder]
+        write_teachers = has_teachers and (teachers or self.cfg_options)
+        source = resolve_config_path(config)
+        if not paths and not chosen and not write_teachers:
+            return source, None
+        out = osp.join(folder, PATHS_DIR, osp.basename(source))
+        argv = [self.python, '-m', HELPER, 'config', source, '--out', out]
+        for key, value in paths.items():
+            argv += ['--set', f'{key}={value}']
+        if write_teachers:
+            argv += ['--teachers-in', folder]
             for key, path in teachers.items():
                 argv += ['--chosen', f'{key}={path}']
+            if self.cfg_options:
+                argv += ['--cfg-options', *self.cfg_options]
         if chosen:
             argv += ['--choice', chosen]
-        if self.cfg_options and has_teachers:
-            argv += ['--cfg-options', *self.cfg_options]
-        return argv
+        return out, argv
 
     def train_step(self, name: str) -> Step:
         stage = self.stages[name]
@@ -336,17 +364,17 @@ class _Planner:
         epochs = self.epochs[name]
         options = self.stage_options(name)
         cfg = self.load(stage['config'], options)
-        config = resolve_config_path(stage['config'])
         inputs: List[str] = []
         for needed in needed_stages(stage):
             inputs += [f for f in self.needs(needed) if f not in inputs]
-        static = list(options)
-        for key, teacher in teacher_stages(stage).items():
-            static.append(f'model.{key}.checkpoint={self.checkpoint(teacher)}')
+        paths = OrderedDict(
+            (f'model.{key}.checkpoint', self.checkpoint(teacher))
+            for key, teacher in teacher_stages(stage).items())
         if stage.get('init_from') is not None:
-            static.append('model.init_cfg.checkpoint='
-                          f'{self.checkpoint(stage["init_from"])}')
-        runtime = self._runtime_options(name, stage['config'], folder, None)
+            paths['model.init_cfg.checkpoint'] = self.checkpoint(
+                stage['init_from'])
+        config, writer = self._config_copy(name, stage['config'], folder,
+                                           paths, None)
         digest = config_digest(cfg)
         # Go on from the last checkpoint only when it was made from the same
         # inputs (the helper keeps their digest in the stage folder).
@@ -354,8 +382,8 @@ class _Planner:
                   '--inputs', digest] + (['--files', *inputs] if inputs else [])
         nproc = stage.get('nproc', self.nproc)
         tool = osp.join(self.tools_dir, 'train.py')
-        train = self._tool(tool, [config, '--work-dir', folder], static,
-                           runtime, nproc, self.launcher, before=resume)
+        train = self._tool(tool, [config, '--work-dir', folder], options,
+                           nproc, self.launcher, before=resume, config=writer)
         check = _join([
             self.python, '-m', HELPER, 'check', self.checkpoint(name),
             '--epochs', epochs, '--batch-size',
@@ -368,6 +396,18 @@ class _Planner:
             osp.join(folder, 'pipeline.log'), nproc,
             self.resources.get(('stages', name), {}))
 
+    def check_step(self, name: str) -> Step:
+        """A stage given as ``checkpoint='FILE'``: the file checked
+        (weights-only, finite) and recorded, nothing trained."""
+        given = self.checkpoint(name)
+        check = _join([self.python, '-m', HELPER, 'check', given, '--out',
+                       self.record(name)])
+        return self._step(
+            f'check_{name}', 'check', name, check, [given],
+            [self.record(name)], dict(checkpoint=given),
+            osp.join(self.folder(name), 'pipeline.log'), 1,
+            self.resources.get(('stages', name), {}))
+
     def choose_step(self, name: str) -> Step:
         stage = self.stages[name]
         folder = self.folder(name)
@@ -375,7 +415,7 @@ class _Planner:
         args = [resolve_config_path(stage['config']), self.checkpoint(name),
                 '--out', self.choice(name)]
         chooser = self.choosers[name]
-        choose = self._tool(chooser, args, options, [], 1, 'none')
+        choose = self._tool(chooser, args, options, 1, 'none')
         check = _join([self.python, '-m', HELPER, 'choice',
                        self.choice(name), '--chooser', stage['chooser']])
         with open(chooser, 'rb') as f:
@@ -407,14 +447,14 @@ class _Planner:
         config = self.eval_config(evaluation)
         options = self.eval_options(evaluation)
         out = self.metrics_file(evaluation)
-        runtime = self._runtime_options(stage, config, folder,
-                                        self.choice(stage))
+        copy, writer = self._config_copy(stage, config, folder, {},
+                                         self.choice(stage))
         nproc = evaluation.get('nproc', self.nproc)
         tool = osp.join(self.tools_dir, 'test.py')
         command = self._tool(
-            tool, [resolve_config_path(config), self.checkpoint(stage),
-                   '--work-dir', folder, '--metrics-out', out], options,
-            runtime, nproc, self.launcher)
+            tool, [copy, self.checkpoint(stage), '--work-dir', folder,
+                   '--metrics-out', out], options, nproc, self.launcher,
+            config=writer)
         return self._step(
             f'test_{name}', 'test', name, command, self.needs(stage), [out],
             dict(config=config, config_sha256=config_digest(
@@ -443,11 +483,23 @@ class _Planner:
                     found.append(name)
         return found
 
+    def _step_name(self, name: str) -> str:
+        stage = self.stages[name]
+        if stage.get('post_hoc') is not None:
+            return f'choose_{name}'
+        if stage.get('checkpoint') is not None:
+            return f'check_{name}'
+        return f'train_{name}'
+
     def plan(self) -> Plan:
         steps = []
         for name, stage in self.stages.items():
-            steps.append(self.choose_step(name) if stage.get('post_hoc')
-                         is not None else self.train_step(name))
+            if stage.get('post_hoc') is not None:
+                steps.append(self.choose_step(name))
+            elif stage.get('checkpoint') is not None:
+                steps.append(self.check_step(name))
+            else:
+                steps.append(self.train_step(name))
         evaluations = self.cfg.get('evaluations', [])
         steps += [self.test_step(e) for e in evaluations]
         report = dict(
@@ -459,13 +511,13 @@ class _Planner:
             cfg_options=self.cfg_options,
             stages=OrderedDict(
                 (name, dict(
-                    step=('choose_' if stage.get('post_hoc') is not None
-                          else 'train_') + name,
+                    step=self._step_name(name),
                     record=self.record(name), choice=self.choice(name),
                     checkpoint=self.checkpoint(name),
                     chooser=stage.get('chooser'),
-                    processes=(1 if stage.get('post_hoc') is not None else
-                               stage.get('nproc', self.nproc))))
+                    processes=(1 if self._step_name(name).startswith(
+                        ('choose_', 'check_')) else stage.get(
+                            'nproc', self.nproc))))
                 for name, stage in self.stages.items()),
             evaluations=OrderedDict(
                 (e['name'], dict(
@@ -505,7 +557,8 @@ def make_plan(config: str,
               cores: int = 1,
               python: str = sys.executable,
               tools_dir: Optional[str] = None,
-              threads: Optional[int] = None) -> Plan:
+              threads: Optional[int] = None,
+              checkpoints: Optional[Dict[str, str]] = None) -> Plan:
     """The :class:`Plan` of pipeline config ``config`` (the report's step
     is added by :func:`report_step` once the plan has a file).
 
@@ -527,11 +580,14 @@ def make_plan(config: str,
         tools_dir (str, optional): The folder of train.py and test.py.
         threads (int, optional): CPU threads of a step (default
             ``cores // jobs``).
+        checkpoints (dict, optional): ``{stage: file}``: stages that use
+            an existing checkpoint instead of training (as ``checkpoint=``
+            in the pipeline config).
 
     Raises:
         ExperimentError: The pipeline config or an option is wrong.
         FileNotFoundError: No such config, or no tools.
     """
     return _Planner(config, work_dir, data_root, cfg_options, launcher,
-                    nproc, jobs, gpus, cores, python, tools_dir,
-                    threads).plan()
+                    nproc, jobs, gpus, cores, python, tools_dir, threads,
+                    checkpoints).plan()

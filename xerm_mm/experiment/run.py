@@ -7,7 +7,6 @@ every step that is not up to date and then the report. What each option
 becomes is in docs/methods.md ("Pipelines on Snakemake").
 """
 import argparse
-import base64
 import os
 import os.path as osp
 import shlex
@@ -20,7 +19,8 @@ from typing import List, Optional
 
 import yaml
 
-from xerm_mm.apis.validate import ExperimentError
+from xerm_mm.utils.work_dir_lock import WorkDirBusyError, WorkDirLock
+from .checks import ExperimentError
 from .plan import Plan, make_plan, report_step
 
 PROG = 'xerm_mm.experiment'
@@ -28,6 +28,34 @@ SNAKEFILE = osp.join(osp.dirname(osp.abspath(__file__)), 'Snakefile')
 #: The SLURM profile of the package (``--profile`` of Snakemake).
 SLURM_PROFILE = osp.join(osp.dirname(osp.abspath(__file__)), 'profiles',
                          'slurm')
+
+
+class RunLock(WorkDirLock):
+    """The lock of one run on a work dir (``{work_dir}/.run.lock``).
+
+    A kernel ``flock``: the OS frees it when the front and the Snakemake
+    process it starts (which holds it too) are gone, however they ended.
+
+    Args:
+        work_dir (str): The experiment's work dir.
+        command (str): This run's command, shown to a refused one.
+    """
+
+    def __init__(self, work_dir: str, command: str = '') -> None:
+        super().__init__(work_dir, command)
+        self.path = osp.join(work_dir, '.run.lock')
+
+    @property
+    def fd(self) -> Optional[int]:
+        return self._fd
+
+    def _busy_message(self, holder: Optional[dict]) -> str:
+        who = (f"pid {holder.get('pid')} on host {holder.get('host')}, "
+               f"started {holder.get('started')}: {holder.get('command')}"
+               if holder else 'a run that is starting')
+        return (f'{self.work_dir} is in use by another run ({who}; its '
+                'Snakemake holds the lock on after the front was killed). '
+                'Wait for it to end, stop it, or give another --work-dir.')
 
 
 def jobs_count(text: str) -> int:
@@ -40,6 +68,15 @@ def jobs_count(text: str) -> int:
         raise argparse.ArgumentTypeError(
             f'must be an int >= 1 (the steps run at once), got {text!r}')
     return jobs
+
+
+def given_checkpoint(text: str) -> tuple:
+    """``--checkpoint``: ``STAGE=FILE``."""
+    stage, sep, path = text.partition('=')
+    if not sep or not stage or not path:
+        raise argparse.ArgumentTypeError(
+            f'must be STAGE=FILE (e.g. xe=checkpoints/xe.pth), got {text!r}')
+    return stage, path
 
 
 def parse_args(argv=None):
@@ -55,6 +92,11 @@ def parse_args(argv=None):
         '--cfg-options', nargs='+', default=[],
         help='key=value overrides for every training and test config (the '
         "students' teacher configs included)")
+    parser.add_argument(
+        '--checkpoint', action='append', default=[], metavar='STAGE=FILE',
+        type=given_checkpoint,
+        help='use FILE as stage STAGE\'s final checkpoint instead of '
+        'training it (checked: weights-only, finite); repeatable')
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch'], default='none',
         help='pytorch: run every step under torchrun (a step with nproc > 1 '
@@ -74,9 +116,9 @@ def parse_args(argv=None):
         'for them); auto: cuda when this machine has one')
     parser.add_argument(
         '--resume', action='store_true',
-        help='rerun the steps whose outputs a killed run (SIGKILL, power '
-        'loss) left marked incomplete; after Ctrl-C / SIGTERM the same '
-        'command goes on without it (a training from its last checkpoint)')
+        help='kept for older commands: every run redoes the steps whose '
+        'outputs a killed run left marked incomplete (a training from its '
+        'last checkpoint)')
     parser.add_argument(
         '--dry-run', action='store_true',
         help='print the steps that would run, why, and their commands; run '
@@ -128,7 +170,8 @@ def build(args) -> Plan:
     return make_plan(args.config, args.work_dir, args.data_root,
                      args.cfg_options, args.launcher, args.nproc,
                      jobs=jobs if not args.slurm else 1, gpus=use_gpus,
-                     cores=_cores(), threads=env_threads())
+                     cores=_cores(), threads=env_threads(),
+                     checkpoints=dict(args.checkpoint))
 
 
 def write_plan(plan: Plan, folder: str) -> str:
@@ -162,7 +205,9 @@ def snakemake_command(args, plan: Plan, plan_file: str) -> List[str]:
                 '--resources', f'slots={jobs}']
         if plan.gpus:
             cmd.append(f'gpu={max(gpus, 1) * jobs}')
-    if args.resume:
+    if args.resume or not args.dry_run:
+        # One run per work dir (the run lock): files marked incomplete are
+        # a killed run's, redone (a training from its last checkpoint).
         cmd.append('--rerun-incomplete')
     if args.dry_run:
         cmd.append('--dry-run')
@@ -190,15 +235,18 @@ def with_profile_defaults(options: List[str]) -> List[str]:
     return options[:start] + kept + options[start:]
 
 
-def run(cmd: List[str]) -> int:
+def run(cmd: List[str], keep_fd: Optional[int] = None) -> int:
     """Run Snakemake in a process group of its own, with its local jobs.
 
     SIGINT / SIGTERM reach the whole group as SIGINT, as Ctrl-C in a
     terminal: the running tools stop, and Snakemake removes their
     unfinished outputs and its lock (a SIGTERM of its own would wait for
     the running jobs to end; a SIGINT of its own does not stop them).
+    ``keep_fd`` (the run's lock) stays open in Snakemake: the work dir is
+    held as long as Snakemake runs, even if this process is killed.
     """
-    proc = subprocess.Popen(cmd, start_new_session=True)
+    proc = subprocess.Popen(cmd, start_new_session=True,
+                            pass_fds=() if keep_fd is None else (keep_fd,))
 
     def forward(signum, frame):
         try:
@@ -217,27 +265,6 @@ def run(cmd: List[str]) -> int:
 
 def _listed(folder: str) -> bool:
     return osp.isdir(folder) and bool(os.listdir(folder))
-
-
-def incomplete_outputs(work_dir: str) -> List[str]:
-    """The existing files that Snakemake marks incomplete in ``work_dir``
-    (a run that stopped uncleanly left them; Snakemake refuses to go on
-    without ``--rerun-incomplete``). Snakemake names each marker by the
-    file's path in URL-safe base64, split into folders ``@PART/...`` where
-    it is longer than a file name may be."""
-    root = osp.join(work_dir, '.snakemake', 'incomplete')
-    found = []
-    for folder, _, files in os.walk(root):
-        for name in files:
-            parts = osp.relpath(osp.join(folder, name), root).split(os.sep)
-            try:
-                path = base64.urlsafe_b64decode(''.join(
-                    p.lstrip('@') for p in parts)).decode()
-            except ValueError:  # not a marker (e.g. migration_underway)
-                continue
-            if osp.isfile(osp.join(work_dir, path)):
-                found.append(path)
-    return sorted(found)
 
 
 def _dry_run(args, plan: Plan, plan_file: str) -> int:
@@ -259,13 +286,25 @@ def _exit(args, plan: Plan, code: int) -> None:
     shows it."""
     snakemake = osp.join(plan.work_dir, '.snakemake')
     if _listed(osp.join(snakemake, 'locks')):
-        print(f'{PROG}: {plan.work_dir} is locked: another run is '
-              'on it, or a killed one left its lock (then add '
-              "--engine-options=--unlock once)", file=sys.stderr)
-    elif not args.resume and incomplete_outputs(plan.work_dir):
-        print(f'{PROG}: a killed run left files marked incomplete; add '
-              '--resume to run their steps again', file=sys.stderr)
+        print(f'{PROG}: {plan.work_dir} is locked by a Snakemake that '
+              'this command did not start', file=sys.stderr)
     sys.exit(code)
+
+
+def unlock_stale(args, plan: Plan, plan_file: str, lock: RunLock) -> None:
+    """Remove a Snakemake lock that a killed run left in the work dir (we
+    hold the run lock: no Snakemake of ours runs there), saying so."""
+    if not _listed(osp.join(plan.work_dir, '.snakemake', 'locks')):
+        return
+    print(f'{PROG}: removing the Snakemake lock a killed run left in '
+          f'{plan.work_dir}/.snakemake/locks', file=sys.stderr, flush=True)
+    cmd = snakemake_command(args, plan, plan_file) + ['--unlock', '--quiet']
+    code = subprocess.run(
+        cmd, stdout=subprocess.DEVNULL,
+        pass_fds=() if lock.fd is None else (lock.fd, )).returncode
+    if code:
+        sys.exit(f'{PROG}: snakemake --unlock failed ({code}) in '
+                 f'{plan.work_dir}')
 
 
 def main(argv=None) -> Optional[int]:
@@ -278,13 +317,23 @@ def main(argv=None) -> Optional[int]:
         folder = tempfile.mkdtemp(prefix='xerm-plan-')
     else:
         folder = osp.join(plan.work_dir, '.plans')
-    plan_file = write_plan(plan, folder)
     if args.dry_run:
+        plan_file = write_plan(plan, folder)
         try:
             return _dry_run(args, plan, plan_file)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-    code = run(snakemake_command(args, plan, plan_file))
+    lock = RunLock(plan.work_dir, ' '.join(map(shlex.quote, sys.argv)))
+    try:
+        lock.acquire()
+    except WorkDirBusyError as error:
+        sys.exit(f'{PROG}: {error}')
+    try:
+        plan_file = write_plan(plan, folder)
+        unlock_stale(args, plan, plan_file, lock)
+        code = run(snakemake_command(args, plan, plan_file), lock.fd)
+    finally:
+        lock.release()
     if code:
         _exit(args, plan, code)
     report = osp.join(plan.work_dir, 'report.md')

@@ -7,22 +7,26 @@ the plan (see :mod:`xerm_mm.experiment.plan`):
   stage folder holds a loadable last checkpoint made from the same inputs
   (the digest and the files' contents, kept in ``FOLDER/inputs.json``),
   else ``--overwrite`` (tools/train.py then starts afresh);
-* ``check CHECKPOINT --epochs N --out FILE``: the final checkpoint loads
-  weights-only, is finite and was saved at epoch N; writes its record
-  (file, sha256, epoch, device, training images/s) or fails;
+* ``check CHECKPOINT [--epochs N] --out FILE``: the final checkpoint loads
+  weights-only, is finite and was saved at epoch N (a given checkpoint: any
+  epoch); writes its record (file, sha256, epoch, device, training
+  images/s) or fails;
 * ``choice FILE --chooser NAME``: a chooser's JSON holds its options;
-* ``options``: prints the ``--cfg-options`` a step learns at run time: the
+* ``config CONFIG --out FILE``: writes the step's config with what it
+  learns at run time merged: paths as they are (``--set``), the student's
   teacher configs with the experiment-wide options (and a post-hoc
-  teacher's choice) merged, written to ``--folder``, and the options a
-  post-hoc stage chose.
+  teacher's choice) merged, written to ``--teachers-in``, and the options a
+  post-hoc stage chose (``--choice``).
 """
 import argparse
+import copy
 import hashlib
 import json
 import os
 import os.path as osp
 import sys
 from collections import OrderedDict
+from typing import Optional
 
 from xerm_mm.utils.atomic import atomic_write, sha256_of
 
@@ -45,7 +49,7 @@ def _read(path: str):
 
 def resume(folder: str, digest: str, files) -> str:
     """``--resume`` or ``--overwrite`` for tools/train.py (see module)."""
-    from xerm_mm.apis.manifest import checkpoint_problem
+    from .checks import checkpoint_problem
     key = hashlib.sha256(digest.encode())
     for path in files:
         with open(path, 'rb') as f:
@@ -70,14 +74,20 @@ def device() -> str:
     return 'cpu'
 
 
-def check(checkpoint: str, epochs: int, batch_size: int, processes: int,
-          out: str) -> None:
+def check(checkpoint: str, epochs: Optional[int], batch_size: Optional[int],
+          processes: int, out: str) -> None:
     from xerm_mm.report import training_throughput
-    from xerm_mm.apis.manifest import checkpoint_problem
+    from .checks import checkpoint_problem
     problem = checkpoint_problem(checkpoint, epochs)
     if problem:
         sys.exit(f'the final checkpoint {checkpoint} {problem}; nothing uses '
                  'it. Look at the log of its training.')
+    if epochs is None:  # a given checkpoint: nothing was trained here
+        record = OrderedDict(file=checkpoint, sha256=sha256_of(checkpoint),
+                             epoch=_saved_epoch(checkpoint), device=device(),
+                             processes=processes, given=True)
+        _write(record, out)
+        return
     folder = osp.dirname(checkpoint)
     record = OrderedDict(
         file=checkpoint, sha256=sha256_of(checkpoint), epoch=epochs,
@@ -87,9 +97,18 @@ def check(checkpoint: str, epochs: int, batch_size: int, processes: int,
     _write(record, out)
 
 
+def _saved_epoch(checkpoint: str):
+    import torch
+
+    from xerm_mm.utils.checkpoint import checkpoint_safe_globals
+    with checkpoint_safe_globals():
+        ckpt = torch.load(checkpoint, map_location='cpu', weights_only=True)
+    return (ckpt.get('meta') or {}).get('epoch')
+
+
 def choice(path: str, chooser: str) -> dict:
-    from xerm_mm.apis.post_hoc import option_strings, read_choice
-    from xerm_mm.apis.validate import ExperimentError
+    from .checks import ExperimentError, read_choice
+    from .options import option_strings
     try:
         options = read_choice(path, chooser)
     except ExperimentError as error:
@@ -102,30 +121,38 @@ def choice(path: str, chooser: str) -> dict:
     return options
 
 
-def options(args) -> list:
-    """The options of ``options`` (see the module)."""
+def write_step_config(args) -> str:
+    """Write the step's config copy (see the module); return its file."""
     from mmengine.config import Config
 
-    from xerm_mm.apis.experiment import parse_options
-    from xerm_mm.apis.post_hoc import option_strings
-    from xerm_mm.apis.teacher_configs import teacher_config_options
-    found = []
-    if args.teachers_of:
+    from .options import parse_options, teacher_config_options
+    cfg = Config.fromfile(args.config)
+    values = OrderedDict()
+    for item in args.set:  # paths, as they are
+        key, value = item.split('=', 1)
+        values[key] = value
+    if args.teachers_in:
         overrides = parse_options(args.cfg_options)
-        cfg = Config.fromfile(args.teachers_of)
+        student = copy.deepcopy(cfg)
         if overrides:
-            cfg.merge_from_dict(overrides)
+            student.merge_from_dict(overrides)
         chosen = {}
         for item in args.chosen:
             key, path = item.split('=', 1)
             chosen[key] = choice(path, path)
-        found += teacher_config_options(cfg.get('model'), overrides,
-                                        args.folder, chosen)
+        for option in teacher_config_options(student.get('model'), overrides,
+                                             args.teachers_in, chosen):
+            key, value = option.split('=', 1)
+            if key.endswith('.config'):  # a file written above
+                values[key] = value
+            else:  # a chosen value of a teacher given as a model dict
+                values.update(parse_options([option]))
     if args.choice:
-        found += option_strings(choice(args.choice, args.choice))
-    if found and args.flag:
-        found = ['--cfg-options', *found]
-    return found
+        values.update(choice(args.choice, args.choice))
+    cfg.merge_from_dict(values)
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    cfg.dump(args.out)
+    return args.out
 
 
 def parse_args(argv=None):
@@ -138,22 +165,27 @@ def parse_args(argv=None):
                    help='input files (their contents count)')
     p = actions.add_parser('check', help='check a final checkpoint')
     p.add_argument('checkpoint')
-    p.add_argument('--epochs', type=int, required=True)
-    p.add_argument('--batch-size', type=int, required=True)
+    p.add_argument('--epochs', type=int,
+                   help='the epoch it must be saved at (none: a given '
+                   'checkpoint, any epoch)')
+    p.add_argument('--batch-size', type=int)
     p.add_argument('--processes', type=int, default=1)
     p.add_argument('--out', required=True)
     p = actions.add_parser('choice', help='check a chooser\'s JSON')
     p.add_argument('file')
     p.add_argument('--chooser', required=True)
-    p = actions.add_parser('options', help='print run-time --cfg-options')
-    p.add_argument('--teachers-of', help='the student config')
-    p.add_argument('--folder', help='where the teacher configs go')
+    p = actions.add_parser('config', help='write a step\'s config copy')
+    p.add_argument('config', help='the step\'s config file')
+    p.add_argument('--out', required=True, help='the copy')
+    p.add_argument('--set', action='append', default=[],
+                   help='KEY=PATH merged as it is (no parsing)')
+    p.add_argument('--teachers-in',
+                   help='write the student\'s teacher configs there')
     p.add_argument('--chosen', action='append', default=[],
                    help='TEACHER_KEY=CHOICE_FILE of a post-hoc teacher')
     p.add_argument('--choice', help='a post-hoc stage\'s choice file')
-    p.add_argument('--cfg-options', nargs='+', default=[])
-    p.add_argument('--flag', action='store_true',
-                   help='print --cfg-options first')
+    p.add_argument('--cfg-options', nargs='+', default=[],
+                   help='experiment-wide options (for the teacher configs)')
     return parser.parse_args(argv)
 
 
@@ -167,7 +199,7 @@ def main(argv=None):
     elif args.action == 'choice':
         choice(args.file, args.chooser)
     else:
-        print(' '.join(options(args)))
+        write_step_config(args)
 
 
 if __name__ == '__main__':

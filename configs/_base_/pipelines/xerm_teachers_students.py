@@ -6,7 +6,7 @@
 # Budget-matched baselines: teacher + student train twice the epochs of XE,
 # so stage `xe_2x` trains XE for twice its recipe's epochs, the schedule
 # stretched with them (warm-up and milestones x2; `epochs_factor`, see
-# xerm_mm.apis.experiment), tested as XE-2x and PC-2x; the report says
+# xerm_mm.experiment.plan), tested as XE-2x and PC-2x; the report says
 # whether xERM's gain survives the equal budget. A pipeline config turns
 # them off with `budget_matched = False`.
 # `{}` in a config path stands for the recipe (the file name after the

@@ -1,19 +1,20 @@
 """The decoupling pipeline for real on a tiny CIFAR-10-LT: XE, cRT from its
 checkpoint (``init_from``), tau-norm chosen by the real
 ``choose_tau_norm.py`` (``post_hoc``), xERM students over both, and their
-evaluations; every tool's ``main()`` in this process (one epoch each)."""
+evaluations, run by the experiment engine (one epoch each, every tool a
+process of its own)."""
 import json
 import os.path as osp
 
 import pytest
 import torch
+from mmengine.config import Config
 
 from conftest import ROOT, small_cifar10_config
-from inprocess_tool import run_main
-from xerm_mm.apis import Experiment
+from pipeline_setup import run_pipeline
 from xerm_mm.utils.atomic import sha256_of
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures('one_thread')]
+pytestmark = pytest.mark.slow
 
 R = 'bbn-resnet32_1xb128-12e_cifar100lt-ib100.py'
 HELD_OUT = """
@@ -42,16 +43,6 @@ report = dict(figures=False)
 """
 
 
-def _in_process(tool, args, nproc, log):
-    """``Experiment._run`` in this process: the tool's main()."""
-    tools = osp.join(ROOT, 'tools')
-    name = osp.relpath(osp.realpath(tool if osp.isabs(tool) else osp.join(
-        tools, tool)), osp.realpath(tools))
-    _, out = run_main(name[:-len('.py')], *args)
-    with open(log, 'a') as f:
-        f.write(out)
-
-
 def test_decoupling_pipeline_runs_for_real(fake_cifar10_root, tmp_path,
                                            monkeypatch):
     monkeypatch.chdir(ROOT)
@@ -73,13 +64,14 @@ def test_decoupling_pipeline_runs_for_real(fake_cifar10_root, tmp_path,
         '\n')
     config = tmp_path / 'pipeline.py'
     config.write_text(PIPELINE.format(**paths))
-    experiment = Experiment(str(config), work_dir=str(tmp_path / 'work'))
-    experiment._run = _in_process
-    report = experiment.run()
-    xe = experiment.final_checkpoint('xe')
+    work = tmp_path / 'work'
+    out = run_pipeline(str(config), '--work-dir', str(work))
+    assert 'exit:' not in out, out[-4000:]
+    report = json.load(open(work / 'report.json'))
+    xe = str(work / 'xe' / 'epoch_1.pth')
     # cRT started from XE: its frozen backbone is XE's.
     xe_state = torch.load(xe, map_location='cpu')['state_dict']
-    crt_state = torch.load(experiment.final_checkpoint('crt'),
+    crt_state = torch.load(work / 'crt' / 'epoch_1.pth',
                            map_location='cpu')['state_dict']
     torch.testing.assert_close(crt_state['backbone.conv1.weight'],
                                xe_state['backbone.conv1.weight'])
@@ -89,11 +81,16 @@ def test_decoupling_pipeline_runs_for_real(fake_cifar10_root, tmp_path,
     tau = choice['tau']
     assert choice['cfg_options'] == {'model.head.tau': tau}
     assert report['checkpoints']['tau-norm']['sha256'] == sha256_of(xe)
-    with open(tmp_path / 'work' / 'eval' / 'tau-norm.manifest.json') as f:
-        assert f'model.head.tau={tau}' in json.load(f)['inputs'][
-            'cfg_options']
-    with open(tmp_path / 'work' / 'xerm_taunorm' / 'manifest.json') as f:
-        assert json.load(f)['inputs']['teachers']['teacher']['chosen'] == [
-            f'model.head.tau={tau}']
+    # The evaluation tested with it, the student's teacher was built with it.
+    tested = Config.fromfile(str(work / 'eval' / 'tau-norm' /
+                                 'pipeline_inputs' /
+                                 osp.basename(paths['taunorm'])))
+    assert tested.model.head.tau == tau
+    student = Config.fromfile(str(work / 'xerm_taunorm' / 'pipeline_inputs' /
+                                  osp.basename(paths['xerm_taunorm'])))
+    teacher = student.model.teacher.config
+    if isinstance(teacher, str):  # a teacher config file, written
+        teacher = Config.fromfile(teacher).model
+    assert teacher['head']['tau'] == tau
     assert set(report['table4']) == {
         'XE', 'cRT', 'tau-norm', 'xERM-cRT', 'xERM-tau-norm'}

@@ -14,13 +14,17 @@ stage with one more ``cfg_options`` entry:
 each tested as the pipeline tests the student (its evaluation's config and
 options: the balanced and the imbalanced test sets), evaluation
 ``{evaluation}_w{w}`` / ``{evaluation}_g{gamma}``. The result is written as
-a pipeline config of its own, run by :class:`~xerm_mm.apis.Experiment`.
+a pipeline config of its own, run as any pipeline (:mod:`xerm_mm.experiment`);
+:func:`given_teachers` makes its teacher stages use the final checkpoints of
+a finished run of the pipeline instead of training them again.
 """
+import json
 import math
+import os.path as osp
 from collections import OrderedDict
 from typing import Dict, List, NamedTuple, Sequence
 
-from xerm_mm.apis.validate import needed_stages, teacher_stages
+from .checks import ExperimentError, needed_stages, teacher_stages
 
 #: Swept key of each kind, its stage-name letter and its axis label.
 KINDS = OrderedDict(
@@ -153,6 +157,34 @@ def plan_ablation(cfg, methods: Sequence[str], weights: Sequence[float],
                 points.append(Point(method, kind, value, stage['name'],
                                     new_evals[-1]['name']))
     return new_stages, new_evals, points, teachers
+
+
+def given_teachers(stages: list, teachers: Sequence[str],
+                   work_dir: str) -> list:
+    """``stages`` whose teacher stages ``teachers`` use the final checkpoints
+    of a finished run of the pipeline in ``work_dir`` (its checked records,
+    ``{stage}/final.json``) instead of training; post-hoc stages still
+    choose, on the given checkpoint of their source.
+
+    Raises:
+        ExperimentError: A teacher stage of ``work_dir`` is not finished.
+    """
+    out = []
+    for stage in stages:
+        if stage['name'] in teachers and stage.get('post_hoc') is None:
+            record = osp.join(work_dir, stage['name'], 'final.json')
+            try:
+                with open(record) as f:
+                    given = json.load(f)['file']
+            except (OSError, ValueError, KeyError):
+                raise ExperimentError(
+                    f'--teachers-from {work_dir}: stage {stage["name"]!r} is '
+                    f'not finished there (no record {record}); run the '
+                    'pipeline to its end first') from None
+            stage = dict(name=stage['name'], config=stage['config'],
+                         checkpoint=given)
+        out.append(stage)
+    return out
 
 
 def pipeline_text(source: str, stages: list, evaluations: list,

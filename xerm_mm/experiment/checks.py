@@ -1,14 +1,26 @@
-"""Checks of an experiment's pipeline config, made before any work.
+"""Checks of a pipeline config and of the files its steps hand on.
 
-Every error names the pipeline config file and the stage or evaluation.
+Made before any work (:func:`check_steps` and the others, each error naming
+the pipeline config file and the stage or evaluation), and by the steps
+themselves (:func:`checkpoint_problem` on a final checkpoint,
+:func:`read_choice` on a chooser's output).
 """
+import json
+import math
 import os.path as osp
-from typing import Dict, List
+from collections import OrderedDict
+from typing import Dict, List, Optional
 
+import torch
+
+from xerm_mm.utils.checkpoint import checkpoint_safe_globals
 from xerm_mm.utils.config import resolve_config_path
 
+LAUNCHERS = ('none', 'pytorch')
+
 STAGE_KEYS = ('name', 'config', 'teacher', 'teachers', 'cfg_options',
-              'nproc', 'epochs_factor', 'init_from', 'post_hoc', 'chooser')
+              'nproc', 'epochs_factor', 'init_from', 'post_hoc', 'chooser',
+              'checkpoint')
 EVALUATION_KEYS = ('name', 'stage', 'config', 'cfg_options', 'nproc')
 # teachers=dict(ROLE=stage): the model key that gets the stage's checkpoint.
 TEACHER_ROLES = {
@@ -111,6 +123,26 @@ def _check_teachers(stage: dict, where: str, earlier: List[str]) -> None:
                 f'{earlier}')
 
 
+def _check_given(stage: dict, where: str) -> None:
+    """A stage given as ``checkpoint='FILE'``: an existing file, and no key
+    that trains or chooses."""
+    path = stage.get('checkpoint')
+    if path is None:
+        return
+    if not isinstance(path, str) or not osp.isfile(path):
+        raise ExperimentError(
+            f'{where}: checkpoint {path!r} is not a file; give the .pth '
+            'file of a trained model (e.g. checkpoints/... or another work '
+            "dir's epoch_N.pth), or remove checkpoint= to train the stage")
+    given = [key for key in ('teacher', 'teachers', 'init_from', 'post_hoc',
+                             'chooser', 'epochs_factor', 'nproc')
+             if stage.get(key) is not None]
+    if given:
+        raise ExperimentError(
+            f'{where}: a stage with checkpoint= trains nothing (it uses '
+            f'{path}); remove {given}')
+
+
 def _check_sources(stage: dict, where: str, earlier: List[str],
                    earlier_stages: list) -> None:
     """``init_from`` and ``post_hoc``: an earlier stage each; ``post_hoc``
@@ -154,7 +186,8 @@ def check_steps(cfg, path: str) -> None:
             is not an (earlier) stage, both teacher forms, a bad ``nproc``
             or ``epochs_factor``, an ``init_from`` or ``post_hoc`` that is
             not an earlier stage, ``post_hoc`` without a ``chooser`` or
-            with keys that train.
+            with keys that train, a ``checkpoint`` that is not a file or
+            comes with keys that train.
     """
     stages = cfg.get('stages')
     if not stages:
@@ -168,6 +201,7 @@ def check_steps(cfg, path: str) -> None:
         if 'config' not in stage:
             raise ExperimentError(f'{where}: no `config`')
         _check_common(stage, where, STAGE_KEYS)
+        _check_given(stage, where)
         _check_teachers(stage, where, names[:i])
         _check_sources(stage, where, names[:i], stages[:i])
         factor = stage.get('epochs_factor', 1)
@@ -235,3 +269,69 @@ def check_init_key(stage: dict, model: dict, path: str) -> None:
             "dict(type='Pretrained', checkpoint=...) in the config to take "
             'that stage\'s final checkpoint; the config has none (use a '
             'config that loads a checkpoint, e.g. configs/decoupling/crt_*)')
+
+
+def check_launch(nproc: int, launcher: str) -> None:
+    """Raise ValueError for an unknown launcher or ``nproc`` < 1."""
+    if launcher not in LAUNCHERS:
+        raise ValueError(f'launcher must be one of {LAUNCHERS}, got '
+                         f'{launcher!r}')
+    if isinstance(nproc, bool) or not isinstance(nproc, int) or nproc < 1:
+        raise ValueError(f'nproc must be an int >= 1, got {nproc!r}')
+
+
+def read_choice(path: str, chooser: str) -> dict:
+    """The ``cfg_options`` dict of a chooser's JSON.
+
+    Raises:
+        ExperimentError: No such file, no JSON, or no ``cfg_options`` dict
+            of dotted keys.
+    """
+    try:
+        with open(path) as f:
+            found = json.load(f)
+    except (OSError, ValueError) as error:
+        raise ExperimentError(f'{chooser} wrote no readable JSON to {path}: '
+                              f'{error}') from None
+    options = found.get('cfg_options') if isinstance(found, dict) else None
+    if not isinstance(options, dict) or not options or not all(
+            isinstance(key, str) for key in options):
+        raise ExperimentError(
+            f'{path} (written by {chooser}) has no `cfg_options` dict of '
+            'the options it chose (e.g. {"model.head.tau": 0.8})')
+    return OrderedDict(options)
+
+
+def checkpoint_problem(path: str,
+                       max_epochs: Optional[int] = None) -> Optional[str]:
+    """What is wrong with the checkpoint ``path``, or None.
+
+    It must load with ``torch.load(weights_only=True)``, hold a
+    ``state_dict`` of finite weights and, with ``max_epochs``, have been
+    saved at that epoch (``meta.epoch``).
+    """
+    if not osp.isfile(path):
+        return 'does not exist'
+    try:
+        with checkpoint_safe_globals():
+            ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as error:  # truncated, not a checkpoint, ...
+        return f'does not load ({type(error).__name__}: {error})'
+    state = ckpt.get('state_dict') if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict) or not state:
+        return 'holds no state_dict'
+    bad = [
+        key for key, value in state.items()
+        if torch.is_tensor(value) and value.is_floating_point()
+        and not bool(torch.isfinite(value).all())
+    ]
+    if bad:
+        return (f'has non-finite weights ({len(bad)} tensors, e.g. '
+                f'{bad[0]}): the training diverged')
+    if max_epochs is not None:
+        epoch = (ckpt.get('meta') or {}).get('epoch')
+        if not isinstance(epoch, (int, float)) or math.isnan(epoch) or int(
+                epoch) != max_epochs:
+            return (f'was saved at epoch {epoch}, not at the configured '
+                    f'max_epochs {max_epochs}')
+    return None
