@@ -1,22 +1,9 @@
 """The stages and evaluations of the xERM ablation (the paper's Figure 5).
 
-From a pipeline config (``configs/pipelines/``), an ablation pipeline: the
-teacher stages of the chosen xERM students, unchanged (so finished ones are
-kept), and per student and swept value one student stage, the student's own
-stage with one more ``cfg_options`` entry:
-
-* a constant weight ``w`` (the distillation ablation,
-  ``model.head.loss.constant_weight=w``: ``w_ba = w``, ``w_imba = 1 - w``),
-  stage ``{student}_w{w}``;
-* a ``gamma`` of the xERM weights (``model.head.loss.gamma=gamma``), stage
-  ``{student}_g{gamma}``;
-
-each tested as the pipeline tests the student (its evaluation's config and
-options: the balanced and the imbalanced test sets), evaluation
-``{evaluation}_w{w}`` / ``{evaluation}_g{gamma}``. The result is written as
-a pipeline config of its own, run as any pipeline (:mod:`xerm_mm.experiment`);
-:func:`given_teachers` makes its teacher stages use the final checkpoints of
-a finished run of the pipeline instead of training them again.
+From a pipeline config, an ablation pipeline: the teacher stages of the
+chosen students, then per student and swept value (a constant weight ``w``,
+a ``gamma``) the student's stage with one more ``cfg_options`` entry, tested
+as the pipeline tests the student. See docs/analysis.md.
 """
 import json
 import math

@@ -1,14 +1,10 @@
 """The plan of an experiment: its steps as the tool commands that run them.
 
-:func:`make_plan` turns a pipeline config (``configs/pipelines/``) and the
-command-line options into a :class:`Plan`: one :class:`Step` per stage
-(``tools/train.py``, or a post-hoc stage's chooser), per evaluation
-(``tools/test.py``) and the report, each with the shell command a user may
-run by hand, the files it reads and writes, the values that decide whether
-it is up to date (``params``) and its resources. The Snakefile of this
-package runs the plan (see :mod:`xerm_mm.experiment.run` and
-docs/methods.md). All checks of the pipeline config happen here, before any
-work.
+:func:`make_plan` checks a pipeline config (before any work) and turns it
+and the command-line options into a :class:`Plan`: one :class:`Step` per
+stage, evaluation and the report, each a shell command with the files it
+reads and writes, the params that decide whether it is up to date and its
+resources. The package's Snakefile runs it (docs/methods.md).
 """
 import copy
 import hashlib

@@ -1,10 +1,10 @@
 """Run an experiment on Snakemake: ``python -m xerm_mm.experiment PIPELINE``.
 
-The front of the engine: it checks the pipeline config and writes its plan
-(:mod:`xerm_mm.experiment.plan`) to ``{work_dir}/.plans/{digest}.json``,
-then runs Snakemake on the package's Snakefile in the work dir, which runs
-every step that is not up to date and then the report. What each option
-becomes is in docs/methods.md ("Pipelines on Snakemake").
+The front of the engine: it checks the pipeline config, locks the work dir
+(one run at a time), writes the plan (:mod:`xerm_mm.experiment.plan`) to
+``{work_dir}/.plans/{digest}.json`` and runs Snakemake on the package's
+Snakefile, which runs every step that is not up to date, then the report.
+The options: docs/methods.md ("On Snakemake").
 """
 import argparse
 import os

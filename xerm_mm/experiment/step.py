@@ -1,22 +1,9 @@
 """What the steps of an experiment run besides the tools, as commands.
 
-``python -m xerm_mm.experiment.step ACTION ...``, called by the commands of
-the plan (see :mod:`xerm_mm.experiment.plan`):
-
-* ``resume FOLDER --inputs DIGEST [--files FILE ...]``: prints ``--resume`` when the
-  stage folder holds a loadable last checkpoint made from the same inputs
-  (the digest and the files' contents, kept in ``FOLDER/inputs.json``),
-  else ``--overwrite`` (tools/train.py then starts afresh);
-* ``check CHECKPOINT [--epochs N] --out FILE``: the final checkpoint loads
-  weights-only, is finite and was saved at epoch N (a given checkpoint: any
-  epoch); writes its record (file, sha256, epoch, device, training
-  images/s) or fails;
-* ``choice FILE --chooser NAME``: a chooser's JSON holds its options;
-* ``config CONFIG --out FILE``: writes the step's config with what it
-  learns at run time merged: paths as they are (``--set``), the student's
-  teacher configs with the experiment-wide options (and a post-hoc
-  teacher's choice) merged, written to ``--teachers-in``, and the options a
-  post-hoc stage chose (``--choice``).
+``python -m xerm_mm.experiment.step ACTION ...`` (``resume``, ``check``,
+``choice``, ``config``; see ``--help``): whether a stage resumes, the check
+and record of a final checkpoint, a chooser's output read, the step's config
+copy with its paths, teacher configs and chosen options.
 """
 import argparse
 import copy
