@@ -126,9 +126,10 @@ def tool_runs(output):
 # files to the workers in collection order (--dist loadfile
 # --no-loadscope-reorder): when the long ones start first, the workers end
 # close together instead of one running a long file alone at the end.
-# (Seconds on a loaded 2-core machine, 2 workers, November 2026.) Files not
-# listed follow: those with a ``slow`` test first, then the others, each in
-# the usual order.
+# (Seconds on a loaded 2-core machine, 2 workers, November 2026.) An entry
+# is a file's name, or its path under tests/ (``test_tools/test_x.py``)
+# where two folders hold the same name. Files not listed follow: those with
+# a ``slow`` test first, then the others, each in the usual order.
 LONGEST_FILES_FIRST = [
     'test_experiment_run.py',  # 241 (alone): tests/test_experiment/
     'test_run.py',  # 261 (alone, loaded): tests/test_experiment/
@@ -136,27 +137,30 @@ LONGEST_FILES_FIRST = [
     'test_lt_pipelines.py',  # 207
     'test_xerm_ablation.py',  # 130
     'test_interop.py',  # 83
-    'test_tools.py',  # 70
-    'test_exact_resume.py',  # 69
-    'test_xerm_hooks.py',  # 56
     'test_analysis_models.py',  # 55
+    'test_exact_resume.py',  # 48: tests/test_engine/
     'test_balanced_losses.py',  # 48
-    'test_ride.py',  # 45
-    'test_lean_step.py',  # 44
-    'test_decoupling.py',  # 43
+    'test_ride.py',  # 45: tests/test_models/
+    'test_train_test.py',  # 43: tests/test_tools/
+    'test_decoupling.py',  # 43: tests/test_models/
     'test_tde_alpha.py',  # 42
-    'test_lt_recipes.py',  # 40
+    'test_lt_recipes.py',  # 40: tests/test_configs/
     'test_analysis_tools.py',  # 36
-    'test_datasets.py',  # 32
+    'test_lean_step.py',  # 26: tests/test_engine/
+    'test_cifar_lt.py',  # 25: tests/test_datasets/
+    'test_xerm_teacher_hook.py',  # 17: tests/test_engine/
 ]
 
 
 def pytest_collection_modifyitems(config, items):
     rank = {name: i for i, name in enumerate(LONGEST_FILES_FIRST)}
     slow = {item.path for item in items if item.get_closest_marker('slow')}
+    tests = osp.dirname(osp.abspath(__file__))
 
     def order(item):
-        listed = rank.get(item.path.name)
+        # An entry is a file's name or its path under tests/.
+        listed = rank.get(osp.relpath(item.path, tests).replace(osp.sep, '/'),
+                          rank.get(item.path.name))
         if listed is not None:
             return listed
         return len(rank) + (item.path not in slow)

@@ -51,15 +51,35 @@ def run_main(tool: str, *args, threads: int = 1):
     tables). Exceptions propagate. Runs on ``threads`` torch threads, as the
     subprocess tests do with ``OMP_NUM_THREADS=1``.
     """
+    out = io.StringIO()
+    result = _call_main(tool, args, threads, out)
+    return result, out.getvalue()
+
+
+def run_main_error(tool: str, *args, threads: int = 1):
+    """Call ``tools/{tool}.py``'s ``main(args)``, which must fail; return
+    (the exception, output).
+
+    A failure is any exception, ``SystemExit`` included (argparse's errors);
+    a run that returns raises ``AssertionError`` with the end of its output.
+    """
+    out = io.StringIO()
+    try:
+        _call_main(tool, args, threads, out)
+    except (Exception, SystemExit) as error:  # noqa: B902
+        return error, out.getvalue()
+    raise AssertionError(f'tools/{tool}.py did not fail:\n'
+                         f'{out.getvalue()[-3000:]}')
+
+
+def _call_main(tool, args, threads, out):
     main = load_tool(tool).main
     before = _instances()
     old_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
-    out = io.StringIO()
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-            result = main([str(arg) for arg in args])
+            return main([str(arg) for arg in args])
     finally:
         torch.set_num_threads(old_threads)
         _forget_new_instances(before)
-    return result, out.getvalue()

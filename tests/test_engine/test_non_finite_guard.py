@@ -15,7 +15,7 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmengine.logging import MessageHub, MMLogger
 
-from conftest import run_tool, small_cifar10_config
+from conftest import small_cifar10_config
 from inprocess_tool import run_main
 from xerm_mm.engine.hooks import NonFiniteGuardHook
 from xerm_mm.engine.hooks.non_finite_guard_hook import NonFiniteLossError
@@ -36,6 +36,7 @@ def test_huge_lr_stops_at_the_first_non_finite_step(fake_cifar10_root,
     work = tmp_path / 'work'
     with pytest.raises(NonFiniteLossError) as error:
         run_main('train', config, '--work-dir', work, *HUGE_LR)
+    # The error leaves main(): tools/train.py exits non-zero with it.
     message = str(error.value)
     # At the first non-finite loss, or at the epoch's end if only the
     # weights (BatchNorm statistics) overflowed while the loss stayed finite.
@@ -44,19 +45,6 @@ def test_huge_lr_stops_at_the_first_non_finite_step(fake_cifar10_root,
     assert 'lower learning rate' in message and '--amp' in message
     assert 'check' in message and 'data' in message
     # Before: NaN epoch / best checkpoints, exit 0. Now: nothing saved.
-    assert _saved_checkpoints(work) == []
-
-
-@pytest.mark.slow
-def test_train_tool_exits_non_zero_on_divergence(fake_cifar10_root,
-                                                 tmp_path):
-    config = small_cifar10_config(XE, fake_cifar10_root, str(tmp_path))
-    work = tmp_path / 'work'
-    proc = run_tool('tools/train.py', config, '--work-dir', str(work),
-                    *HUGE_LR, check=False)
-    assert proc.returncode != 0
-    assert re.search(r'NonFiniteLossError: Training diverged at (the end '
-                     r'of )?epoch 1', proc.stderr), proc.stderr[-2000:]
     assert _saved_checkpoints(work) == []
 
 

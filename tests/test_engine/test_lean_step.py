@@ -47,15 +47,22 @@ def train(config, work_dir, *args):
 
 @pytest.fixture(scope='module')
 def tiny(fake_cifar10_root, tmp_path_factory):
-    """The TDE config, the xERM-TDE config and its teacher checkpoint."""
+    """The TDE config, the xERM-TDE config (its teacher: the TDE run) and
+    their eager float32 runs, ``(runner, losses)``, made when first used."""
     folder = tmp_path_factory.mktemp('lean')
     tde = small_cifar10_config(TDE, fake_cifar10_root, str(folder), TINY)
-    train(tde, folder / 'tde')
+    eager = dict(tde=train(tde, folder / 'tde'))
     xerm = small_cifar10_config(
         XERM_TDE, fake_cifar10_root, str(folder),
         TINY + TEACHER.format(config=tde,
                               ckpt=str(folder / 'tde' / 'epoch_1.pth')))
-    return dict(tde=tde, xerm=xerm)
+
+    def eager_run(name):
+        if name not in eager:
+            eager[name] = train(xerm, folder / name)
+        return eager[name]
+
+    return dict(tde=tde, xerm=xerm, eager=eager_run)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='the CPU path')
@@ -64,7 +71,7 @@ def test_amp_trains_tde_and_xerm_in_bf16_keeping_float32_state(
         tiny, name, tmp_path):
     """``--amp`` on the CPU: bf16 autocast; the losses are finite and close
     to the float32 run's, the TDE moving average stays float32."""
-    fp32 = train(tiny[name], tmp_path / 'fp32')[1]
+    fp32 = tiny['eager'](name)[1]
     runner, bf16 = train(tiny[name], tmp_path / 'bf16', '--amp')
     assert type(runner.optim_wrapper).__name__ == 'AutocastOptimWrapper'
     assert runner.optim_wrapper.cast_dtype is torch.bfloat16
@@ -88,7 +95,7 @@ def test_compile_trains_tde_and_xerm_like_eager(tiny, name, tmp_path):
     """``--cfg-options compile=True`` (MMEngine compiles ``train_step``):
     the TDE head (moving average updated in the compiled step) and the xERM
     teacher forward train, with the eager run's losses."""
-    eager_runner, eager = train(tiny[name], tmp_path / 'eager')
+    eager_runner, eager = tiny['eager'](name)
     runner, compiled = train(tiny[name], tmp_path / 'compiled',
                              '--cfg-options', 'compile=True')
     assert 'has been "compiled"' in open(

@@ -12,7 +12,7 @@ import yaml
 
 from inprocess_tool import run_main
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CIFAR100 = osp.join(ROOT, '..', 'shared', 'data', 'cifar100')
 BALANCED = 'CIFAR-100-LT balanced test'
 

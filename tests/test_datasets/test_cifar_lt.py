@@ -1,4 +1,5 @@
-"""Long-tailed profiles and datasets (CIFAR10-LT, CIFAR100-LT, DigitsLT)."""
+"""CIFAR10-LT and CIFAR100-LT: the long-tailed splits, the checks of the
+official files and of damaged ones (xerm_mm/datasets/cifar_lt.py)."""
 import logging
 import os
 import os.path as osp
@@ -11,11 +12,11 @@ import pytest
 from mmpretrain.datasets.categories import CIFAR10_CATEGORIES
 
 from fake_cifar import write_fake_cifar10
+from inprocess_tool import ROOT
+from test_lt_profile import _ldam_reference
 from xerm_mm.datasets import (CIFAR10LT, CIFAR100LT, DigitsLT, LongTailMixin,
-                              check_lt_args, img_num_per_cls,
-                              long_tail_indices, long_tail_subset)
+                              img_num_per_cls)
 from xerm_mm.datasets.cifar_checks import content_digest
-from xerm_mm.datasets.digits_lt import _fixed_split
 
 # Expected here: IB > n_max on the tiny fake data.
 pytestmark = [
@@ -85,159 +86,6 @@ def _source_index(ds):
     """Index in the original split of each image of ``ds`` (from its bytes)."""
     imgs = [ds.get_data_info(i)['img'] for i in range(len(ds))]
     return np.array([int(im[0, 0, 0]) + 256 * int(im[0, 1, 0]) for im in imgs])
-
-
-# ---------------------------------------------------------------- profiles
-
-
-@pytest.mark.parametrize('n_max,num_classes,ib,total,first,last', [
-    (500, 100, 100, 10847, 500, 5),
-    (500, 100, 50, 12608, 500, 10),
-    (500, 100, 10, 19573, 500, 50),
-    (100, 100, 100, 2131, 100, 1),
-    (5000, 10, 100, 12406, 5000, 50),
-    (5000, 10, 10, 20431, 5000, 500),
-    (500, 100, 1, 50000, 500, 500),
-])
-def test_exp_profile_matches_the_literature(n_max, num_classes, ib, total,
-                                            first, last):
-    counts = img_num_per_cls(n_max, num_classes, ib)
-    assert len(counts) == num_classes
-    assert (sum(counts), counts[0], counts[-1]) == (total, first, last)
-    assert all(a >= b for a, b in zip(counts, counts[1:]))
-
-
-def test_exp_profile_groups_cifar100_ib100():
-    counts = img_num_per_cls(500, 100, 100)
-    many = sum(n > 100 for n in counts)
-    few = sum(n < 20 for n in counts)
-    assert (many, 100 - many - few, few) == (35, 35, 30)
-
-
-@pytest.mark.parametrize('n_max,num_classes,ib,expected', [
-    (500, 100, 100, [500] * 50 + [5] * 50),
-    (10, 5, 10, [10, 10, 1, 1, 1]),
-    (10, 4, 1, [10] * 4),
-    (7, 2, 2.5, [7, 2]),
-])
-def test_step_profile(n_max, num_classes, ib, expected):
-    assert img_num_per_cls(n_max, num_classes, ib, 'step') == expected
-
-
-@pytest.mark.parametrize('imb_type', ['exp', 'step'])
-def test_reverse_flips_the_profile(imb_type):
-    forward = img_num_per_cls(500, 100, 100, imb_type)
-    assert img_num_per_cls(500, 100, 100, imb_type, reverse=True) == \
-        forward[::-1]
-
-
-def test_float_ratio_and_single_class():
-    assert img_num_per_cls(100, 3, 4.0) == [100, 50, 25]
-    assert img_num_per_cls(9, 1, 3) == [9]
-
-
-@pytest.mark.parametrize(
-    'ib',
-    [0.5, 0, -3, float('nan'),
-     float('inf'), '10', None, True])
-def test_bad_imbalance_ratio(ib):
-    with pytest.raises(ValueError,
-                       match=r'imbalance_ratio.*>= 1.*' + re.escape(repr(ib))):
-        img_num_per_cls(500, 100, ib)
-
-
-def test_bad_imb_type_names_the_allowed_ones():
-    with pytest.raises(ValueError, match=r"\('exp', 'step'\).*'foo'"):
-        img_num_per_cls(500, 100, 10, 'foo')
-
-
-@pytest.mark.parametrize('n_max,num_classes', [(-1, 10), (5, 0), (5.0, 10)])
-def test_bad_sizes(n_max, num_classes):
-    with pytest.raises(ValueError):
-        img_num_per_cls(n_max, num_classes, 10)
-
-
-# ------------------------------------------------------------------- split
-
-
-def _ldam_reference(labels, counts, seed):
-    """The literature's code: global seed, shuffle each class, keep n_i."""
-    state = np.random.get_state()
-    np.random.seed(seed)
-    kept = []
-    for c, n in enumerate(counts):
-        idx = np.where(np.asarray(labels) == c)[0]
-        np.random.shuffle(idx)
-        kept.append(idx[:n])
-    np.random.set_state(state)
-    return np.concatenate(kept)
-
-
-@pytest.mark.parametrize('seed', [0, 1, 2024])
-def test_split_is_the_global_seed_split(seed):
-    labels = np.random.RandomState(5).randint(0, 10, 3000)
-    counts = img_num_per_cls(int(np.bincount(labels).min()), 10, 20)
-    before = np.random.get_state()[1].copy()
-    got = long_tail_indices(labels, counts, seed)
-    np.testing.assert_array_equal(got, _ldam_reference(labels, counts, seed))
-    np.testing.assert_array_equal(np.random.get_state()[1], before)
-    assert np.bincount(labels[got], minlength=10).tolist() == counts
-
-
-def test_split_keeps_everything_in_order():
-    labels = np.random.RandomState(0).permutation(np.repeat(np.arange(7), 9))
-    np.testing.assert_array_equal(long_tail_indices(labels, [9] * 7, seed=3),
-                                  np.arange(63))
-
-
-def test_split_seeds():
-    labels = np.repeat(np.arange(5), 50)
-    counts = img_num_per_cls(50, 5, 10)
-    a, b = long_tail_indices(labels, counts,
-                             0), long_tail_indices(labels, counts, 0)
-    np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(a, long_tail_indices(labels, counts, 1))
-
-
-@pytest.mark.parametrize('labels,counts,match', [
-    ([0, 1, 2], [1, 1], r'\[0, 2\)'),
-    ([0, 0, 1], [3, 1], r'counts\[0\] = 3'),
-    ([0, 0, 1], [1, -1], r'counts\[1\] = -1'),
-])
-def test_split_bad_counts(labels, counts, match):
-    with pytest.raises(ValueError, match=match):
-        long_tail_indices(labels, counts)
-
-
-def test_subset_n_max_from_data_and_empty_classes():
-    labels = np.array([0] * 12 + [1] * 10 + [2] * 15)
-    idx, counts = long_tail_subset(labels, 3, 4)
-    assert counts == [10, 5, 2] and len(idx) == 17
-    with pytest.warns(UserWarning, match=r'classes \[2\] with no image'):
-        _, counts = long_tail_subset(labels, 3, 20)
-    assert counts == [10, 2, 0]
-    with pytest.raises(ValueError, match=r'classes \[3\] have no image'):
-        long_tail_subset(labels, 4, 4)
-
-
-@pytest.mark.parametrize('split,ib,train_ib,match', [
-    ('val', 10, None, r"split must be one of \('train', 'test'\).*'val'"),
-    ('test', 10, None, r"X\(split='test'\) needs train_imbalance_ratio"),
-    ('train', 10, 100, r'must be None or equal to imbalance_ratio'),
-    ('test', 1, 0.5, r'train_imbalance_ratio must be .*>= 1'),
-])
-def test_check_lt_args_errors(split, ib, train_ib, match):
-    with pytest.raises(ValueError, match=match):
-        check_lt_args('X', split, ib, 'exp', train_ib)
-
-
-@pytest.mark.parametrize('split,ib,train_ib,expected', [
-    ('train', 10, None, 10.0),
-    ('train', 10, 10.0, 10.0),
-    ('test', 1, 100, 100.0),
-])
-def test_check_lt_args_train_ratio(split, ib, train_ib, expected):
-    assert check_lt_args('X', split, ib, 'exp', train_ib) == expected
 
 
 # ------------------------------------------------------------------- CIFAR
@@ -452,8 +300,7 @@ def test_partial_copy_of_cifar_pack_is_used_for_its_split(tmp_path):
     # long-tailed split, a placeholder elsewhere (so another digest).
     import importlib.util
     spec = importlib.util.spec_from_file_location(
-        'cifar_pack', osp.join(osp.dirname(osp.dirname(__file__)), 'tools',
-                               'gpu', 'cifar_pack.py'))
+        'cifar_pack', osp.join(ROOT, 'tools', 'gpu', 'cifar_pack.py'))
     cifar_pack = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(cifar_pack)
     fake, cls = _fake_official_c100(tmp_path / 'src')
@@ -505,8 +352,7 @@ def test_repack_without_digest_is_checked_for_noise(tmp_path, monkeypatch):
 
 # The real CIFAR-100 beside the repository, where present (the tests skip
 # elsewhere).
-SHARED_CIFAR100 = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
-                           '..', 'shared', 'data', 'cifar100')
+SHARED_CIFAR100 = osp.join(ROOT, '..', 'shared', 'data', 'cifar100')
 
 
 @pytest.mark.skipif(
@@ -749,64 +595,3 @@ def test_one_long_tail_mixin(c10):
         assert {'imbalance_ratio', 'train_imbalance_ratio', 'imb_type',
                 'reverse', 'train_class_counts', 'class_counts'} <= set(
                     ds.metainfo)
-
-
-# ------------------------------------------------------------------ digits
-
-
-@pytest.mark.parametrize('ib,imb_type,reverse', [(10, 'exp', False),
-                                                 (100, 'exp', True),
-                                                 (5, 'step', False),
-                                                 (1, 'exp', False)])
-def test_digits_train_counts(ib, imb_type, reverse):
-    ds = DigitsLT(imbalance_ratio=ib, imb_type=imb_type, reverse=reverse)
-    counts = img_num_per_cls(124, 10, ib, imb_type, reverse)  # 174 - 50
-    assert ds.metainfo['train_class_counts'] == tuple(counts)
-    assert np.bincount(ds.get_gt_labels(), minlength=10).tolist() == counts
-    assert ds.metainfo['classes'] == tuple('0123456789')
-
-
-def test_digits_images_and_test_split():
-    train = DigitsLT(imbalance_ratio=10)
-    test = DigitsLT(split='test', imbalance_ratio=1, train_imbalance_ratio=10)
-    assert len(test) == 500
-    assert test.metainfo['class_counts'] == (50, ) * 10
-    assert test.metainfo['train_class_counts'] == \
-        train.metainfo['train_class_counts']
-    img = test.get_data_info(0)['img']
-    assert img.shape == (32, 32, 3) and img.dtype == np.uint8
-    assert (img[..., 0] == img[..., 2]).all() and img.max() > 200
-    from sklearn.datasets import load_digits
-    labels = load_digits().target
-    tr, te = (_fixed_split(labels, 50, s) for s in ('train', 'test'))
-    assert not set(tr) & set(te) and len(tr) + len(te) == len(labels)
-
-
-def test_digits_seed_and_fixed_split():
-
-    def source(**kw):
-        ds = DigitsLT(imbalance_ratio=10, **kw)
-        return np.stack([ds.get_data_info(i)['img'] for i in range(len(ds))])
-
-    assert np.array_equal(source(seed=0), source(seed=0))
-    assert not np.array_equal(source(seed=0), source(seed=1))
-
-    # The train/test split does not depend on the long-tail seed.
-    def test_images(seed):
-        ds = DigitsLT('test', 1, seed=seed, train_imbalance_ratio=10)
-        return np.stack([ds.get_data_info(i)['img'] for i in range(len(ds))])
-
-    np.testing.assert_array_equal(test_images(0), test_images(5))
-
-
-@pytest.mark.parametrize('kwargs,match', [
-    (dict(test_per_class=0), 'test_per_class'),
-    (dict(test_per_class=174), 'test_per_class'),
-    (dict(split='val'), 'split must be one of'),
-    (dict(split='test'), 'needs train_imbalance_ratio'),
-    (dict(imb_type='foo'), 'imb_type'),
-    (dict(imbalance_ratio=0.9), 'imbalance_ratio'),
-])
-def test_digits_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        DigitsLT(**kwargs)

@@ -1,9 +1,8 @@
 """End to end through the command-line tools, on a tiny fake CIFAR-10.
 
-Training runs once in a subprocess (the ``xe_run`` fixture), a wrong
-``--test-sets`` goes through ``tools/test.py`` in a subprocess and the
-two-process test through torchrun; the other tests call the tools' ``main()``
-in this process (:func:`inprocess_tool.run_main`).
+Training runs once in a subprocess (the ``xe_run`` fixture), as a user runs
+it, and the two-process test through torchrun; the other tests call the
+tools' ``main()`` in this process (:func:`inprocess_tool.run_main`).
 """
 import json
 import os
@@ -22,8 +21,8 @@ from mmengine.config import Config
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import Runner
 
-from conftest import ROOT, run_tool, small_cifar10_config
-from inprocess_tool import load_tool, run_main
+from conftest import ROOT, small_cifar10_config
+from inprocess_tool import load_tool, run_main, run_main_error
 from xerm_mm.datasets import DigitsLT
 from xerm_mm.engine import AutocastOptimWrapper, MultiTestLoop
 from xerm_mm.utils import dataloader_defaults
@@ -215,10 +214,10 @@ def test_autocast_optim_wrapper_runs_the_forward_in_bfloat16():
 
 def test_test_sets_flag_rejects_unknown_names(xe_run):
     config, work, _ = xe_run
-    proc = run_tool('tools/test.py', config, osp.join(work, 'epoch_1.pth'),
-                    '--test-sets', 'ib1000', check=False)
-    assert proc.returncode != 0
-    assert 'ib1000' in proc.stderr and 'balanced' in proc.stderr
+    error, _ = run_main_error('test', config, osp.join(work, 'epoch_1.pth'),
+                              '--test-sets', 'ib1000')
+    assert isinstance(error, KeyError)
+    assert 'ib1000' in str(error) and 'balanced' in str(error)
 
 
 def test_bad_data_root_fails_fast(xe_run, tmp_path):

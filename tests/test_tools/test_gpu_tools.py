@@ -14,7 +14,7 @@ import torch
 
 from xerm_mm.datasets import CIFAR100LT
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TRAIN, TEST = 10, 3  # images per class of the fake CIFAR-100
 
 

@@ -17,7 +17,7 @@ from mmpretrain.structures import DataSample
 from xerm_mm.models.losses import xerm_loss
 from xerm_mm.registry import MODELS
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DOC = osp.join(ROOT, 'docs', 'add_balanced_teacher.md')
 RECIPE = 'bbn-resnet32_1xb128-12e_cifar100lt-ib100'
 

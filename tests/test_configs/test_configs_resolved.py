@@ -24,7 +24,7 @@ same stem).
 
 A new config (or an intended change) updates the reference with::
 
-    XERM_UPDATE_RESOLVED_CONFIGS=1 pytest tests/test_configs_resolved.py
+    XERM_UPDATE_RESOLVED_CONFIGS=1 pytest tests/test_configs/test_configs_resolved.py
 
 A config under ``configs/_base_/`` that is not in the reference only has to
 resolve; any other config must be in it.
@@ -44,7 +44,7 @@ from mmpretrain import registry as mmpretrain_registry
 import xerm_mm  # noqa: F401  (``xerm_mm::`` paths resolve in its package)
 from xerm_mm import registry as xerm_registry
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = osp.join(ROOT, 'configs')
 REFERENCE = osp.join(ROOT, 'tests', 'data', 'resolved_configs.json')
 UPDATE = os.environ.get('XERM_UPDATE_RESOLVED_CONFIGS') == '1'

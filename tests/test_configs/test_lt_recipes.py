@@ -25,7 +25,7 @@ from xerm_mm.registry import MODELS, RUNNERS
 from xerm_mm.utils.pretrained_checks import (check_pretrained_files,
                                              pretrained_checkpoints)
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 METHODS = ('xe', 'pc', 'tde', 'xerm-pc', 'xerm-tde')
 FOLDER = {'xe': 'xe', 'pc': 'pc', 'tde': 'tde', 'xerm-pc': 'xerm',
           'xerm-tde': 'xerm'}

@@ -22,7 +22,7 @@ from xerm_mm.utils.weights_only import (forced_weights_only,
 # As every tool does (xerm_mm.engine installs the loaders).
 register_all_modules(init_default_scope=False)
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PUBLISH_MODEL = osp.join(ROOT, 'tools', 'model_converters', 'publish_model.py')
 URL = 'https://download.invalid/weights/{}'
 

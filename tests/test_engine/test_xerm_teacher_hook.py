@@ -13,16 +13,15 @@ from mmengine.registry import DefaultScope
 from mmpretrain.models import ImageClassifier
 from mmpretrain.structures import DataSample
 
-from conftest import run_tool
-from test_xerm_classifier import COUNTS, TEACHERS, net, save_teacher, \
-    student_cfg
+from inprocess_tool import run_main, run_main_error
+from tiny_xerm import COUNTS, TEACHERS, net, save_teacher, student_cfg
 from xerm_mm.engine.hooks import XERMTeacherHook
 from xerm_mm.evaluation.metrics import LongTailMetric
 from xerm_mm.registry import MODELS
 from xerm_mm.utils import checkpoint_safe_globals, register_all_modules
 from xerm_mm.utils.model import unwrap_model
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 pytestmark = pytest.mark.usefixtures('one_thread', 'xerm_scope')
@@ -248,7 +247,7 @@ def test_unwrap_model_of_model_wrapper_and_runner():
 
 CONFIG = osp.join(ROOT, 'configs', 'xerm',
                   'xerm-tde_bbn-resnet32_1xb128-12e_cifar100lt-ib100.py')
-# As tests/test_tools.py, on CIFAR-10 (20 train / 8 test images a class).
+# As tests/test_tools/test_train_test.py, on CIFAR-10 (20 train / 8 test images a class).
 SMALL = [
     'train_dataloader.batch_size=16', 'train_dataloader.num_workers=0',
     'train_dataloader.persistent_workers=False',
@@ -318,16 +317,16 @@ def trained(fake_cifar10_root, tmp_path_factory):
         with open(configs[classes], 'w') as f:
             f.write(TEACHER_CONFIG.format(classes=classes))
     data = ['--data-root', fake_cifar10_root]
-    run_tool('tools/train.py', configs[10], *data, '--work-dir',
-             str(root / 'teacher'), '--cfg-options', *SMALL)
+    run_main('train', configs[10], *data, '--work-dir', root / 'teacher',
+             '--cfg-options', *SMALL)
     teacher = str(root / 'teacher' / 'epoch_1.pth')
     student = STUDENT + [f'model.teacher.config={configs[10]}']
     student_config = str(root / 'xerm.py')
     with open(student_config, 'w') as f:
         f.write(f'_base_ = {CONFIG!r}\n{XERM_LOG_BLOCK}')
-    log = run_tool('tools/train.py', student_config, *data, '--work-dir',
-                   str(root / 'student'), '--cfg-options', *SMALL, *student,
-                   f'model.teacher.checkpoint={teacher}')
+    _, log = run_main('train', student_config, *data, '--work-dir',
+                      root / 'student', '--cfg-options', *SMALL, *student,
+                      f'model.teacher.checkpoint={teacher}')
     return SimpleNamespace(
         root=root, data=data, configs=configs, teacher=teacher,
         student_options=student, log=log,
@@ -380,10 +379,10 @@ def test_student_checkpoint_holds_no_teacher(trained):
 
 @pytest.mark.slow
 def test_student_tests_without_teacher_files(trained, tmp_path):
-    log = run_tool('tools/test.py', CONFIG, trained.student, *trained.data,
-                   '--work-dir', str(tmp_path), '--test-sets', 'balanced',
-                   '--cfg-options', *SMALL, *trained.student_options,
-                   f'model.teacher.checkpoint={tmp_path / "gone.pth"}')
+    _, log = run_main('test', CONFIG, trained.student, *trained.data,
+                      '--work-dir', tmp_path, '--test-sets', 'balanced',
+                      '--cfg-options', *SMALL, *trained.student_options,
+                      f'model.teacher.checkpoint={tmp_path / "gone.pth"}')
     table = [line for line in log.splitlines() if line.startswith('| ')]
     assert table[0].startswith('| test set | top1 |')
     assert [row.split('|')[1].strip() for row in table[1:]] == ['balanced']
@@ -398,12 +397,11 @@ def test_bad_teacher_fails_before_training(bad, trained, tmp_path):
     else:
         config, ckpt = trained.configs[100], trained.teacher
         messages = ['another number of classes', 'head.weight']
-    log = run_tool('tools/train.py', CONFIG, *trained.data, '--work-dir',
-                   str(tmp_path), '--cfg-options', *SMALL, *STUDENT,
-                   f'model.teacher.config={config}',
-                   f'model.teacher.checkpoint={ckpt}', check=False)
-    assert log.returncode != 0
-    log = log.stdout + log.stderr
+    error, log = run_main_error(
+        'train', CONFIG, *trained.data, '--work-dir', tmp_path,
+        '--cfg-options', *SMALL, *STUDENT, f'model.teacher.config={config}',
+        f'model.teacher.checkpoint={ckpt}')
+    log += str(error)
     for message in messages:
         assert message in log
     assert 'Epoch(train)' not in log

@@ -18,7 +18,7 @@ from mmengine.config import Config
 
 import xerm_mm
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 METHODS = ('xe', 'pc', 'tde', 'xerm', 'la', 'bs', 'lade', 'decoupling')
 # Training Data names of the metafiles, by dataset type of the configs.
 DATASET_NAMES = {

@@ -7,9 +7,9 @@ import os.path as osp
 
 import pytest
 
-from conftest import run_tool
+from inprocess_tool import run_main
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'xe',
                   'xe_bbn-resnet32_1xb64-30e_digitslt-ib10.py')
 
@@ -41,10 +41,9 @@ def test_training_writes_a_tensorboard_event_file(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import \
         EventAccumulator
     work_dir = tmp_path / 'work'
-    out = run_tool(
-        osp.join(ROOT, 'tools', 'train.py'), CONFIG, '--work-dir',
-        str(work_dir), '--cfg-options', 'train_cfg.max_epochs=1',
-        'param_scheduler=None',
+    _, out = run_main(
+        'train', CONFIG, '--work-dir', work_dir, '--cfg-options',
+        'train_cfg.max_epochs=1', 'param_scheduler=None',
         'visualizer.vis_backends.0.type=TensorboardVisBackend')
     events = glob.glob(str(work_dir / '*' / 'vis_data' /
                            'events.out.tfevents.*'))

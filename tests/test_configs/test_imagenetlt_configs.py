@@ -1,7 +1,7 @@
 """The ImageNet-LT data settings: the recipes' dataset and pipelines read a
 tiny generated list tree (train, and the balanced / forward / backward
 imbalanced test sets). The recipes' settings and models:
-tests/test_lt_recipes.py."""
+tests/test_configs/test_lt_recipes.py."""
 import os.path as osp
 
 import pytest
@@ -13,7 +13,7 @@ from mmengine.dataset import pseudo_collate
 import xerm_mm  # noqa: F401  (registers the scoped types)
 from xerm_mm.registry import DATASETS
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 RECIPE = osp.join(ROOT, 'configs/xe/xe_resnext50_1xb256-90e_imagenetlt.py')
 TRAIN_COUNTS = (6, 3, 2)  # a 3-class long tail
 TEST_PER_CLASS = 5

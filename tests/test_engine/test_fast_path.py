@@ -10,7 +10,7 @@ from mmengine.hooks import LoggerHook
 from mmengine.logging import MessageHub, MMLogger
 
 from conftest import small_cifar10_config
-from inprocess_tool import run_main
+from inprocess_tool import ROOT, run_main
 from xerm_mm.datasets import CIFAR10LT, DigitsLT, collate_fetched_batch
 from xerm_mm.engine.hooks import DeferredRuntimeInfoHook, NonFiniteGuardHook
 from xerm_mm.engine.hooks.non_finite_guard_hook import NonFiniteLossError
@@ -210,7 +210,7 @@ def _fast_path_key(key):
 
 def test_fast_recipes_keep_every_hyper_parameter_of_their_twins():
     resolved = json.load(open(osp.join(
-        osp.dirname(__file__), 'data', 'resolved_configs.json')))
+        ROOT, 'tests', 'data', 'resolved_configs.json')))
     fast = [name for name in resolved if name.endswith('-fast.py')
             and '_base_' not in name]
     assert len(fast) == 12

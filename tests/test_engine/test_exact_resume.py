@@ -1,8 +1,8 @@
-"""Kill a training after epoch 2's checkpoint, resume: bit-identical run.
+"""Kill a training after epoch 1's checkpoint, resume: bit-identical run.
 
-Each case trains the tiny CIFAR-10 XE config for 3 epochs without a break,
-and again with a hook that raises in the middle of epoch 3 (a kill: the work
-dir keeps ``epoch_2.pth``), followed by ``tools/train.py --resume``. The
+Each case trains the tiny CIFAR-10 XE config for 2 epochs without a break,
+and again with a hook that raises in the middle of epoch 2 (a kill: the work
+dir keeps ``epoch_1.pth``), followed by ``tools/train.py --resume``. The
 logged losses and learning rates of every iteration, the validation metrics
 of every epoch and the final weights must be equal bit for bit. Two fast
 tests check the worker seeding and the stored states alone.
@@ -58,12 +58,12 @@ class KillInEpochHook(Hook):
 
 
 def _config(base, root, folder, num_workers, kill=False):
-    extra = ('train_cfg.update(max_epochs=3)\n'
+    extra = ('train_cfg.update(max_epochs=2)\n'
              f'train_dataloader.update(num_workers={num_workers}, '
              f'persistent_workers={num_workers > 0})\n')
     if kill:
         extra += ("default_hooks.update(kill=dict("
-                  "type='xerm_mm.KillInEpochHook', epoch=3, iters=2))\n")
+                  "type='xerm_mm.KillInEpochHook', epoch=2, iters=2))\n")
     return small_cifar10_config(base, root, folder, extra)
 
 
@@ -111,8 +111,8 @@ def test_kill_and_resume_reproduce_the_uninterrupted_run(
         _train(
             _config(base, fake_cifar10_root, broken, num_workers, kill=True),
             broken)
-    assert osp.isfile(osp.join(broken, 'epoch_2.pth'))
-    assert not osp.isfile(osp.join(broken, 'epoch_3.pth'))
+    assert osp.isfile(osp.join(broken, 'epoch_1.pth'))
+    assert not osp.isfile(osp.join(broken, 'epoch_2.pth'))
     for folder in glob.glob(osp.join(broken, '2*')):  # its log folder
         os.rename(folder, osp.join(broken, 'killed_' + osp.basename(folder)))
     _, log = _train(_config(base, fake_cifar10_root, broken, num_workers),
@@ -121,18 +121,18 @@ def test_kill_and_resume_reproduce_the_uninterrupted_run(
 
     train, val = _scalars(straight)
     got_train, got_val = _scalars(broken)
-    # The first 2 iterations of epoch 3 ran twice: killed, then resumed.
+    # The first 2 iterations of epoch 2 ran twice: killed, then resumed.
     redone = [it for it, records in got_train.items() if len(records) == 2]
     assert len(redone) == 2
     for it in redone:
         assert got_train[it][0] == got_train[it][1], it
         del got_train[it][1]
-    assert len(train) > 6 and len(val) == 3
+    assert len(train) > 6 and len(val) == 2
     assert got_train == train
     assert got_val == val
 
-    a = _weights(osp.join(straight, 'epoch_3.pth'))
-    b = _weights(osp.join(broken, 'epoch_3.pth'))
+    a = _weights(osp.join(straight, 'epoch_2.pth'))
+    b = _weights(osp.join(broken, 'epoch_2.pth'))
     assert a['state_dict'].keys() == b['state_dict'].keys()
     for key, value in a['state_dict'].items():
         assert torch.equal(value, b['state_dict'][key]), key

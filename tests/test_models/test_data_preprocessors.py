@@ -14,7 +14,7 @@ from xerm_mm.models.utils import (PixelAugClsDataPreprocessor,
                                   RandomPadCropFlip, pad_crop_flip)
 from xerm_mm.registry import BATCH_AUGMENTS, MODELS
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PAD = 4
 OFFSETS = [(top, left) for top in range(2 * PAD + 1)
            for left in range(2 * PAD + 1)]

@@ -39,7 +39,9 @@ def test_xe_row():
     assert row['params total'] == row['params trainable']
     step = float(row['train s/step'])
     assert step > 0
-    assert float(row['train images/s']) == pytest.approx(2 / step, rel=0.02)
+    # Printed to 0.1 image/s: half of that apart at most (a slow step).
+    assert float(row['train images/s']) == pytest.approx(2 / step, rel=0.01,
+                                                         abs=0.051)
     assert float(row['infer images/s']) > 0
 
 

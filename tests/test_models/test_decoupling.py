@@ -17,7 +17,7 @@ from xerm_mm.datasets import ClassBalancedSampler
 from xerm_mm.models.losses import xerm_loss
 from xerm_mm.registry import MODELS
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 C = 5
 HEADS = ('CRTHead', 'TauNormHead', 'LWSHead')
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from inprocess_tool import run_main
+from inprocess_tool import ROOT, run_main
 from xerm_mm.utils.checkpoint_checks import (CheckpointFileError,
                                              CheckpointMismatchError)
 
@@ -24,8 +24,7 @@ def classic_resnet32_ckpt(tmp_path_factory):
     from xerm_mm.utils import register_all_modules
     register_all_modules(init_default_scope=False)
     model_cfg = Config.fromfile(
-        osp.join(osp.dirname(osp.dirname(__file__)),
-                 'configs/_base_/models/resnet32_linear.py')).model
+        osp.join(ROOT, 'configs/_base_/models/resnet32_linear.py')).model
     model_cfg.head.num_classes = 10
     model = MODELS.build(model_cfg)
     path = str(tmp_path_factory.mktemp('classic') / 'resnet32.pth')

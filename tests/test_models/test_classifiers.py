@@ -7,62 +7,17 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
-from mmpretrain.structures import DataSample
 
+from tiny_xerm import (PREFIXES, TEACHERS, C, N, batch, net, save_teacher,
+                       student_cfg)
 from xerm_mm.models.losses import xerm_loss
 from xerm_mm.registry import MODELS
 from xerm_mm.utils import register_all_modules
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-C, N = 5, 6
-COUNTS = [40, 20, 10, 5, 2]
-PRE = dict(num_classes=C, mean=[120., 120., 120.], std=[60., 60., 60.])
-BACKBONE = dict(type='ResNet32', stage_blocks=(1, 1, 1))
-GAP = dict(type='GlobalAveragePooling')
-PREFIXES = ('backbone.', 'neck.', 'head.', 'data_preprocessor.')
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 pytestmark = pytest.mark.usefixtures('one_thread', 'xerm_scope')
-
-
-def net(head_type, num_classes=C, **head):
-    """A tiny classifier config (ResNet32 1/1/1 blocks, 64-d feature)."""
-    return dict(
-        type='ImageClassifier',
-        backbone=BACKBONE,
-        neck=GAP,
-        head=dict(
-            type=head_type, num_classes=num_classes, in_channels=64, **head),
-        data_preprocessor=PRE)
-
-
-TEACHERS = dict(
-    tde=net('TDEHead'), pc=net('PCHead', class_counts=COUNTS),
-    xe=net('LinearClsHead'))
-
-
-def batch(n=N, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return dict(
-        inputs=[
-            torch.randint(0, 256, (3, 16, 16), generator=g,
-                          dtype=torch.uint8) for _ in range(n)
-        ],
-        data_samples=[DataSample().set_gt_label(i % C) for i in range(n)])
-
-
-def save_teacher(cfg, path, seed=0, train_passes=2):
-    """Build a teacher, run train-mode passes (BN stats, TDE average)."""
-    torch.manual_seed(seed)
-    model = MODELS.build(cfg)
-    model.init_weights()
-    model.train()
-    with torch.no_grad():
-        for i in range(train_passes):
-            data = model.data_preprocessor(batch(seed=10 + i), True)
-            model(data['inputs'], mode='tensor')
-    torch.save(dict(meta={}, state_dict=model.state_dict()), path)
-    return path
 
 
 @pytest.fixture(scope='module')
@@ -74,31 +29,6 @@ def ckpts(tmp_path_factory):
             name: save_teacher(cfg, str(root / f'{name}.pth'), seed=i)
             for i, (name, cfg) in enumerate(TEACHERS.items())
         }
-
-
-def student_cfg(variant, ckpts, **kwargs):
-    """Student config of a variant: 'tde', 'pc' (one teacher) or 'two'."""
-    loss = dict(type='XERMLoss', gamma=2.0)
-    if variant == 'tde':
-        head = dict(type='TDEHead', predict_view='imbalanced')
-        teachers = dict(teacher=dict(config=TEACHERS['tde'],
-                                     checkpoint=ckpts['tde']))
-    else:
-        head = dict(type='LinearClsHead')
-        if variant == 'pc':
-            teachers = dict(teacher=dict(config=TEACHERS['pc'],
-                                         checkpoint=ckpts['pc']))
-        else:
-            teachers = dict(
-                imbalanced_teacher=dict(config=TEACHERS['xe'],
-                                        checkpoint=ckpts['xe']),
-                balanced_teacher=dict(config=TEACHERS['tde'],
-                                      checkpoint=ckpts['tde']))
-    head.update(num_classes=C, in_channels=64, loss=loss)
-    cfg = dict(type='XERMClassifier', backbone=BACKBONE, neck=GAP,
-               head=head, data_preprocessor=PRE, **teachers)
-    cfg.update(kwargs)
-    return cfg
 
 
 def build(variant, ckpts, load=True, **kwargs):
@@ -329,7 +259,8 @@ def test_init_from_teacher_copies_matching_tensors(ckpts):
 
 
 # The CIFAR and digits students (the large benchmarks':
-# tests/test_lt_recipes.py; Decoupling's: tests/test_decoupling.py).
+# tests/test_configs/test_lt_recipes.py; Decoupling's:
+# tests/test_models/test_decoupling.py).
 CONFIGS = sorted(
     p for p in glob.glob(
         osp.join(ROOT, 'configs', 'xerm', '*_bbn-resnet32_*.py'))
@@ -380,7 +311,8 @@ def test_xerm_config_builds_without_teacher_files(path):
         assert type(teacher_head).__name__ == 'PCHead'
         assert model.init_student_from_teacher
     elif method in ('la', 'bs', 'lade'):
-        # tests/test_balanced_losses.py checks these students further.
+        # tests/test_models/test_balanced_losses.py checks these students
+        # further.
         assert type(teacher_head).__name__ == 'LogitAdjustedHead'
         assert not model.init_student_from_teacher
     else:

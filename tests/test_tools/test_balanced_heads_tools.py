@@ -1,7 +1,8 @@
 """PC and TDE end to end through the tools, on a tiny fake CIFAR-10.
 
 The tools run in this process (``main()``, see :mod:`inprocess_tool`);
-tests/test_tools.py runs each of them once in a subprocess.
+the ``xe_run`` fixture (tests/conftest.py) runs tools/train.py once in a
+subprocess.
 """
 import json
 import os.path as osp
