@@ -19,7 +19,7 @@ from xerm_mm.engine.hooks import SetTrainClassCountsHook
 from xerm_mm.models.losses import xerm_loss
 from xerm_mm.registry import MODELS
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 C = 5
 COUNTS = [40, 20, 10, 5, 2]
 # Each registered loss with the tau of its adjustment.
