@@ -111,17 +111,6 @@ def xe_run(fake_cifar10_root, tmp_path_factory):
     return config, folder, log
 
 
-def tool_runs(output):
-    """The tool runs a pipeline's output reports (``[experiment] PYTHON
-    .../tools/train.py ...`` lines); its report's redraw commands are not
-    runs."""
-    return [
-        line for line in output.splitlines()
-        if line.startswith('[experiment] ') and (
-            'tools/train.py' in line or 'tools/test.py' in line)
-    ]
-
-
 # The files that take longest, longest first. ``make test`` hands whole
 # files to the workers in collection order (--dist loadfile
 # --no-loadscope-reorder): when the long ones start first, the workers end
