@@ -272,3 +272,16 @@ def test_stages_from_existing_checkpoints(configs, tmp_path):  # noqa: F811
     with pytest.raises(ExperimentError,
                        match="stage 'xe': checkpoint 'none.pth' is not a"):
         make_plan(str(config), work)
+
+
+def test_bad_report_key_is_refused_before_work(tmp_path):
+    config = write_pipeline(tmp_path, XE_ONLY)
+    with open(config, 'a') as f:
+        f.write("report = dict(paper=dict(source='X', results=dict(XE=dict("
+                "balanced="
+                "dict(top1='40.5')))))\n")
+    with pytest.raises(ExperimentError,
+                       match=r'report\.paper\.results\.XE\.balanced\.top1 '
+                       'must be a number'):
+        make_plan(config, str(tmp_path / 'work'))
+    assert not (tmp_path / 'work').exists()

@@ -170,7 +170,10 @@ class _Planner:
         _give_checkpoints(self.cfg, checkpoints or {}, config)
         self.resources = _split_resources(self.cfg, config)
         check_steps(self.cfg, config)
-        self.spec = check_report_spec(self.cfg.get('report'), config)
+        try:
+            self.spec = check_report_spec(self.cfg.get('report'), config)
+        except ValueError as error:
+            raise ExperimentError(str(error)) from None
         try:
             check_launch(nproc, launcher)
         except ValueError as error:
