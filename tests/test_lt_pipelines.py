@@ -117,7 +117,7 @@ def test_imagenetlt_pipeline_end_to_end_on_a_miniature_tree(tmp_path):
         log = open(osp.join(work, student, 'pipeline.log')).read()
         assert (f'teacher loaded from {osp.join(work, teacher, "epoch_1.pth")}'
                 in log)
-        assert f"config='{osp.join(work, student)}/teacher_config.py'" in log
+        assert osp.join(work, student, 'teacher_config.py') in log, log[-3000:]
     # The same command again: every step is up to date.
     checkpoints = {n: osp.getmtime(osp.join(work, n, 'epoch_1.pth'))
                    for n in ('xe', 'tde', 'xerm_pc', 'xerm_tde')}
