@@ -153,7 +153,7 @@ def test_bad_input_is_refused_before_training(args, message, tmp_path,
 
 
 def test_figure_has_a_panel_per_sweep_and_marks_the_default_gamma():
-    from xerm_mm.analysis.ablation_plot import draw_ablation
+    draw_ablation = load_tool(TOOL).draw_ablation
 
     def points(values):
         return [dict(value=v, top1=dict(balanced=40 + v, ib100=60 - v))
