@@ -7,7 +7,7 @@ from mmengine.config import Config
 from xerm_mm.datasets import DigitsLT
 from xerm_mm.experiment import make_plan
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def demo_pipeline() -> str:

@@ -22,7 +22,7 @@ from mmengine.config import Config
 from mmpretrain.apis import get_model
 from mmpretrain.registry import DATASETS
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'xe',
                   'xe_bbn-resnet32_1xb64-30e_digitslt-ib10.py')
 MMPRETRAIN_TOOLS = osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'tools')

@@ -4,27 +4,12 @@ import os
 import os.path as osp
 import signal
 import socket
-import subprocess
-import sys
 
 import pytest
+from lock_holder import hold_in_another_process
 
 from xerm_mm.utils.work_dir_lock import (LOCK_NAME, WorkDirBusyError,
-                                        WorkDirLock)
-
-HOLD = ('import sys, time\n'
-        'from xerm_mm.utils.work_dir_lock import WorkDirLock\n'
-        'WorkDirLock(sys.argv[1], "train.py held.py").acquire()\n'
-        'print("held", flush=True)\n'
-        'time.sleep(120)\n')
-
-
-def hold_in_another_process(work_dir: str) -> subprocess.Popen:
-    """A process holding the lock of ``work_dir`` until it is killed."""
-    holder = subprocess.Popen([sys.executable, '-c', HOLD, work_dir],
-                              stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().strip() == 'held'
-    return holder
+                                         WorkDirLock)
 
 
 def test_a_second_holder_is_refused_with_the_first_named(tmp_path):

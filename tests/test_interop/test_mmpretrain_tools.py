@@ -30,7 +30,7 @@ from mmpretrain.apis import ImageClassificationInferencer, get_model
 
 from xerm_mm.engine import XERMRunner
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_NAME = 'xe_bbn-resnet32_1xb64-30e_digitslt-ib10.py'
 CONFIG = osp.join(ROOT, 'configs', 'xe', CONFIG_NAME)
 MMPRETRAIN_TOOLS = osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'tools')

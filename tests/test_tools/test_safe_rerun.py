@@ -15,7 +15,7 @@ from mmengine.config import Config
 
 from conftest import small_cifar10_config
 from inprocess_tool import run_main
-from test_work_dir_lock import hold_in_another_process
+from lock_holder import hold_in_another_process
 from xerm_mm.utils.cfg_options import check_option_types
 from xerm_mm.utils.schedule import fit_schedule
 
