@@ -11,9 +11,6 @@ import os.path as osp
 from collections import OrderedDict
 from typing import Dict, List, Optional
 
-import torch
-
-from xerm_mm.utils.checkpoint import checkpoint_safe_globals
 from xerm_mm.utils.config import resolve_config_path
 
 LAUNCHERS = ('none', 'pytorch')
@@ -312,6 +309,9 @@ def checkpoint_problem(path: str,
     """
     if not osp.isfile(path):
         return 'does not exist'
+    import torch  # here: planning needs no torch
+
+    from xerm_mm.utils.checkpoint import checkpoint_safe_globals
     try:
         with checkpoint_safe_globals():
             ckpt = torch.load(path, map_location='cpu', weights_only=True)

@@ -7,10 +7,6 @@ A step's record (docs/methods.md) holds ``device``, ``processes``,
 from collections import OrderedDict
 from typing import Dict, List, Optional
 
-import torch
-
-from xerm_mm.utils.checkpoint import checkpoint_safe_globals
-
 COLUMNS = ('device', 'processes', 'wall_s', 'images_per_s', 'peak_rss_mib',
            'peak_cuda_mib')
 HEADERS = ('step', 'device', 'processes', 'wall time (s)', 'images/s',
@@ -29,6 +25,9 @@ def training_throughput(checkpoint: str, batch_size: int,
     ``meta.iter``; ``images`` counts ``iterations x batch_size x
     processes`` (the last, partial batch of an epoch in full).
     """
+    import torch  # here: planning and reports need no torch
+
+    from xerm_mm.utils.checkpoint import checkpoint_safe_globals
     with checkpoint_safe_globals():
         ckpt = torch.load(checkpoint, map_location='cpu', weights_only=True)
     iterations = (ckpt.get('meta') or {}).get('iter')
