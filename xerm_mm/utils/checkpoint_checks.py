@@ -1,16 +1,19 @@
 """Checks of a checkpoint before its weights are used: the file, NaN/inf and
 keys / shapes against the model, each error naming the file.
 """
+from __future__ import annotations
+
 import os.path as osp
 import pickle
 import re
 import zipfile
 from typing import Dict, List, Mapping, Optional, Tuple
 
-import torch
-import torch.nn as nn
+from typing import TYPE_CHECKING
 
-from xerm_mm.utils.checkpoint import checkpoint_safe_globals
+if TYPE_CHECKING:  # torch is imported where a tensor is read: checking a
+    import torch  # file's first bytes (pretrained_checks) needs none
+    import torch.nn as nn
 
 # Buffers a checkpoint may lack, and that may be all NaN (= not set yet).
 UNSET_BUFFERS = ('log_prior_train', )
@@ -91,6 +94,9 @@ def read_checkpoint(path: str, map_location='cpu') -> dict:
             torch checkpoint, or holds objects that only full unpickling
             (which can run code) would load.
     """
+    import torch
+
+    from xerm_mm.utils.checkpoint import checkpoint_safe_globals
     head = check_checkpoint_file(path)
     size = osp.getsize(path)
     try:
@@ -165,6 +171,7 @@ def _settable_later(key: str) -> bool:
 
 
 def _checked_tensors(state_dict: Mapping):
+    import torch
     for key, value in state_dict.items():
         if isinstance(value, torch.Tensor) and value.is_floating_point():
             yield key, value
@@ -172,6 +179,7 @@ def _checked_tensors(state_dict: Mapping):
 
 def _fine(key: str, value: torch.Tensor) -> torch.Tensor:
     """Finite, or (a buffer set later) all NaN: a 0-d bool tensor."""
+    import torch
     finite = torch.isfinite(value).all()
     if _settable_later(key):
         return finite | torch.isnan(value).all()
@@ -181,6 +189,7 @@ def _fine(key: str, value: torch.Tensor) -> torch.Tensor:
 def all_finite(state_dict: Mapping) -> bool:
     """Whether every floating-point tensor is finite (one device sync);
     a buffer of :data:`UNSET_BUFFERS` may instead be all NaN (not set)."""
+    import torch
     flags = [_fine(k, v) for k, v in _checked_tensors(state_dict)]
     return bool(torch.stack(flags).all()) if flags else True
 
@@ -232,6 +241,7 @@ def state_dict_mismatches(
         ``'key: checkpoint (a, b) vs model (c, d)'``). BatchNorm's
         ``num_batches_tracked`` and :data:`UNSET_BUFFERS` may be missing.
     """
+    import torch
     revised: Dict[str, object] = {}
     for key, value in state_dict.items():
         for pattern, replacement in revise_keys:
