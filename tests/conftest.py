@@ -115,29 +115,27 @@ def xe_run(fake_cifar10_root, tmp_path_factory):
 # files to the workers in collection order (--dist loadfile
 # --no-loadscope-reorder): when the long ones start first, the workers end
 # close together instead of one running a long file alone at the end.
-# (Seconds on a loaded 2-core machine, 2 workers, November 2026.) An entry
-# is a file's name, or its path under tests/ (``test_tools/test_x.py``)
-# where two folders hold the same name. Files not listed follow: those with
-# a ``slow`` test first, then the others, each in the usual order.
+# (Seconds of one full run on a loaded 2-core machine, 2 workers, December
+# 2026.) An entry is a file's name, or its path under tests/
+# (``test_tools/test_x.py``) where two folders hold the same name. Files
+# not listed follow: those with a ``slow`` test first, then the others, each
+# in the usual order.
 LONGEST_FILES_FIRST = [
-    'test_experiment_run.py',  # 241 (alone): tests/test_experiment/
-    'test_run.py',  # 261 (alone, loaded): tests/test_experiment/
-    'test_post_hoc_run.py',  # tests/test_experiment/: 5 stages for real
-    'test_lt_pipelines.py',  # 207
-    'test_xerm_ablation.py',  # 130
-    'test_interop.py',  # 83
-    'test_analysis_models.py',  # 55
-    'test_exact_resume.py',  # 48: tests/test_engine/
-    'test_balanced_losses.py',  # 48
-    'test_ride.py',  # 45: tests/test_models/
-    'test_train_test.py',  # 43: tests/test_tools/
-    'test_decoupling.py',  # 43: tests/test_models/
-    'test_tde_alpha.py',  # 42
-    'test_lt_recipes.py',  # 40: tests/test_configs/
-    'test_analysis_tools.py',  # 36
-    'test_lean_step.py',  # 26: tests/test_engine/
-    'test_cifar_lt.py',  # 25: tests/test_datasets/
-    'test_xerm_teacher_hook.py',  # 17: tests/test_engine/
+    'test_xerm_ablation.py',  # 566: tests/test_tools/
+    'test_lt_pipelines.py',  # 361: tests/test_configs/
+    'test_post_hoc_run.py',  # 266: tests/test_experiment/
+    'test_experiment_run.py',  # 190
+    'test_mmpretrain_tools.py',  # 183: tests/test_interop/ (mim)
+    'test_lean_step.py',  # 164: tests/test_engine/ (torch.compile)
+    'test_ride.py',  # 117: tests/test_models/
+    'test_lt_recipes.py',  # 101: tests/test_configs/
+    'test_experiment/test_run.py',  # 97
+    'test_exact_resume.py',  # 90: tests/test_engine/
+    'test_balanced_losses.py',  # 84: tests/test_models/
+    'test_train_test.py',  # 76: tests/test_tools/
+    'test_distribution_sweep.py',  # 75: tests/test_tools/
+    'test_config_checks.py',  # 69: tests/test_utils/
+    'test_choose_tde_alpha.py',  # 61: tests/test_tools/
 ]
 
 

@@ -126,7 +126,14 @@ def experiment(configs, fake_cifar10_root):  # noqa: F811
         # A second run on the work dir is refused while the first runs.
         phases['locked'] = run(config, work, *OPTIONS, check=False)
         proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=120)
+        try:
+            proc.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            tools = subprocess.run(['ps', '-o', 'pid,stat,etime,args', '-g',
+                                    str(proc.pid)], capture_output=True,
+                                   text=True).stdout
+            pytest.fail('the run did not stop within 300 s of SIGTERM; its '
+                        f'log:\n{open(log).read()[-4000:]}\n{tools}')
     finally:
         if proc.poll() is None:
             proc.kill()

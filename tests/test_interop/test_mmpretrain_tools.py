@@ -2,10 +2,11 @@
 
 One short training (the offline digits config, 1 epoch, in-process) gives the
 checkpoint that every test here uses. The tools are mmpretrain's installed
-ones (``mmpretrain/.mim/tools``), run in-process; ``mim train`` / ``mim
-test`` run on a regular (non-editable) install of this repository and on
-the editable install of the test run (after ``make mim-link``, which
-``make setup`` runs), as do ``mim search`` and ``mmengine.hub.get_config``.
+ones (``mmpretrain/.mim/tools``), run in-process. mim finds our tools in
+both kinds of install (the same lookup for every command): ``mim test`` runs
+on a regular (non-editable) install of this repository, ``mim train``,
+``mim search`` and ``mmengine.hub.get_config`` on the editable install of
+the test run (after ``make mim-link``, which ``make setup`` runs).
 """
 import json
 import hashlib
@@ -299,12 +300,6 @@ def _tools_of(installed) -> str:
     return osp.join(installed, 'xerm_mm', '.mim', 'tools')
 
 
-@pytest.fixture(params=['regular', 'editable'])
-def install(request):
-    return request.getfixturevalue(
-        'installed' if request.param == 'regular' else 'editable')
-
-
 def test_mim_search_editable(editable, tmp_path):
     out = _mim(editable, 'search', 'xerm_mm', '--field', 'config', cwd=str(
         tmp_path))
@@ -332,21 +327,21 @@ def test_hub_get_config_editable(editable, tmp_path):
 
 
 @pytest.mark.slow
-def test_mim_train(install, tmp_path):
-    out = _mim(install, 'train', 'xerm_mm', CONFIG_NAME, '--work-dir',
+def test_mim_train(editable, tmp_path):
+    out = _mim(editable, 'train', 'xerm_mm', CONFIG_NAME, '--work-dir',
                str(tmp_path), '--cfg-options', *SHORT, cwd=str(tmp_path))
-    script = osp.join(_tools_of(install), 'train.py')
+    script = osp.join(_tools_of(editable), 'train.py')
     assert f'Training command is {sys.executable} {script}' in out
     assert 'Epoch(train) [1][8/8]' in out
     torch.load(str(tmp_path / 'epoch_1.pth'), weights_only=True)
 
 
 @pytest.mark.slow
-def test_mim_test(install, trained, tmp_path):
-    out = _mim(install, 'test', 'xerm_mm', CONFIG_NAME, '--checkpoint',
+def test_mim_test(installed, trained, tmp_path):
+    out = _mim(installed, 'test', 'xerm_mm', CONFIG_NAME, '--checkpoint',
                trained['ckpt'], '--work-dir', str(tmp_path),
                cwd=str(tmp_path))
-    script = osp.join(_tools_of(install), 'test.py')
+    script = osp.join(_tools_of(installed), 'test.py')
     assert f'Testing command is {sys.executable} {script}' in out
     rows = [line.split('|')[1].strip() for line in out.splitlines()
             if line.startswith('| ')]

@@ -1,6 +1,6 @@
 """tools/analysis_tools/xerm_ablation.py on the DigitsLT demo pipeline.
 
-One ablation (xERM-PC, w in {0, 1}, gamma 2, every stage one epoch, two
+One ablation (xERM-PC, w = 1 and gamma 2, every stage one epoch, two
 steps at once) is run per module through the tool's ``main()``; its stages
 and evaluations are real tools/train.py / test.py processes run by the
 experiment engine (:mod:`xerm_mm.experiment`).
@@ -20,7 +20,7 @@ PIPELINE = osp.join(ROOT, 'configs', 'pipelines',
 TOOL = 'analysis_tools/xerm_ablation'
 # One epoch, no validation while training.
 SHORT = ['train_cfg.max_epochs=1', 'train_cfg.val_interval=2']
-SWEEP = ['--methods', 'xERM-PC', '--weights', '1', '0', '--gammas', '2']
+SWEEP = ['--methods', 'xERM-PC', '--weights', '1', '--gammas', '2']
 
 
 def ablation(work, *extra, options=SHORT):
@@ -44,7 +44,7 @@ def _points(numbers):
 @pytest.mark.slow
 def test_students_train_with_the_swept_loss(first_run):
     numbers, _, work = first_run
-    expected = [('weight', 0.0, 'xerm_pc_w0'), ('weight', 1.0, 'xerm_pc_w1'),
+    expected = [('weight', 1.0, 'xerm_pc_w1'),
                 ('gamma', 2.0, 'xerm_pc_g2')]
     points = _points(numbers)
     assert [(k, p['value'], p['stage']) for k, p in points] == expected
@@ -69,7 +69,7 @@ def test_students_train_with_the_swept_loss(first_run):
     assert sorted(d for d in os.listdir(work) if not d.startswith(
         ('eval', 'report', 'pipeline', 'ablation', 'xerm_ablation',
              'figures', 'benchmarks', '.'))) == [
-            'xe', 'xerm_pc_g2', 'xerm_pc_w0', 'xerm_pc_w1']
+            'xe', 'xerm_pc_g2', 'xerm_pc_w1']
 
 
 @pytest.mark.slow
@@ -86,7 +86,7 @@ def test_table_is_the_evaluations_metrics(first_run):
         for test_set, top1 in point['top1'].items():
             assert top1 == metrics[f'{test_set}/lt/top1']
     row = _points(numbers)[0][1]['top1']
-    assert ('| w = 0 | ' + ' | '.join(f'{row[s]:.2f}' for s in row)) in out
+    assert ('| w = 1 | ' + ' | '.join(f'{row[s]:.2f}' for s in row)) in out
     assert '| gamma = 2 (default) |' in out
     entry = numbers['methods']['xERM-PC']
     assert entry['adaptive'] == entry['gamma'][0]['top1']
