@@ -68,8 +68,8 @@ def _mark_default_gammas(ax, methods: dict) -> None:
 
 
 def draw_ablation(numbers: dict) -> Figure:
-    """The figure of the ablation's JSON numbers (see
-    ``tools/analysis_tools/xerm_ablation.py``): ``numbers['methods']`` maps a
+    """The figure of the ablation's JSON numbers (:func:`collect`):
+    ``numbers['methods']`` maps a
     method to its ``default_gamma``, ``adaptive`` (top-1 per test set at
     the default gamma, or None) and, per kind (``weight``, ``gamma``), its
     points (``value`` and ``top1`` per test set)."""
