@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from xerm_mm.datasets import DigitsLT, img_num_per_cls
-from xerm_mm.datasets.digits_lt import _fixed_split
+from xerm_mm.datasets.digits_lt import _digits_table, _fixed_split
 
 
 @pytest.mark.parametrize('ib,imb_type,reverse', [(10, 'exp', False),
@@ -62,3 +62,12 @@ def test_digits_seed_and_fixed_split():
 def test_digits_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         DigitsLT(**kwargs)
+
+
+def test_digits_table_is_scikit_learns():
+    """The file read without scikit-learn holds load_digits()'s data."""
+    from sklearn.datasets import load_digits
+    digits = load_digits()
+    table = _digits_table()
+    np.testing.assert_array_equal(table[:, :64], digits.data)
+    np.testing.assert_array_equal(table[:, -1], digits.target)
