@@ -92,6 +92,10 @@ def _wait_for(path, proc, log, timeout=300):
         time.sleep(0.2)
 
 
+def _ignore_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _tools_of(work):
     """The pids of tools still running in ``work``."""
     return subprocess.run(['pgrep', '-f', f'--work-dir {work}/'],
@@ -118,9 +122,11 @@ def experiment(configs, fake_cifar10_root):  # noqa: F811
     open(hold, 'w').close()
     log = osp.join(folder, 'first.log')
     with open(log, 'w') as out:
+        # Started ignoring SIGINT, as a background job of a script is.
         proc = subprocess.Popen(experiment_cmd(config, work, *OPTIONS),
                                 cwd=ROOT, env=environ(), stdout=out,
-                                stderr=subprocess.STDOUT)
+                                stderr=subprocess.STDOUT,
+                                preexec_fn=_ignore_sigint)
     try:
         _wait_for(f'{hold}.paused', proc, log)
         # A second run on the work dir is refused while the first runs.

@@ -242,25 +242,42 @@ def run(cmd: List[str], keep_fd: Optional[int] = None) -> int:
     terminal: the running tools stop, and Snakemake removes their
     unfinished outputs and its lock (a SIGTERM of its own would wait for
     the running jobs to end; a SIGINT of its own does not stop them).
+    The handlers are set before Snakemake starts, so that it and its jobs
+    take SIGINT even where this process was started ignoring or blocking
+    it (a background job of a script: ``cmd &``).
     ``keep_fd`` (the run's lock) stays open in Snakemake: the work dir is
     held as long as Snakemake runs, even if this process is killed.
     """
-    proc = subprocess.Popen(cmd, start_new_session=True,
-                            pass_fds=() if keep_fd is None else (keep_fd,))
+    started = []
+    stopping = []
 
     def forward(signum, frame):
-        try:
-            os.killpg(proc.pid, signal.SIGINT)
-        except ProcessLookupError:  # it ended meanwhile
-            pass
+        print(f'{PROG}: {signal.Signals(signum).name}: stopping the run '
+              '(SIGINT to Snakemake and its jobs)', file=sys.stderr,
+              flush=True)
+        stopping.append(signum)
+        for proc in started:
+            try:
+                os.killpg(proc.pid, signal.SIGINT)
+            except ProcessLookupError:  # it ended meanwhile
+                pass
 
-    previous = {s: signal.signal(s, forward)
-                for s in (signal.SIGINT, signal.SIGTERM)}
+    stop_signals = (signal.SIGINT, signal.SIGTERM)
+    # A caught signal is SIG_DFL in the child; an ignored one stays ignored.
+    previous = {s: signal.signal(s, forward) for s in stop_signals}
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals)
     try:
+        proc = subprocess.Popen(
+            cmd, start_new_session=True,
+            pass_fds=() if keep_fd is None else (keep_fd, ))
+        started.append(proc)
+        if stopping:  # a signal came while it started
+            os.killpg(proc.pid, signal.SIGINT)
         return proc.wait()
     finally:
         for s, handler in previous.items():
-            signal.signal(s, handler)
+            if handler is not None:  # None: not set from Python
+                signal.signal(s, handler)
 
 
 def _listed(folder: str) -> bool:
