@@ -108,13 +108,18 @@ def miniature_options(num_classes: int, crop: int = 32, batch: int = 4,
                       many_thr: int = 10, few_thr: int = 4) -> list:
     """``--cfg-options`` that shrink a large-benchmark config (224 crops,
     the pipelines of ``_base_/datasets/imagenetlt_bs256.py``) to a
-    miniature tree: 1 epoch, ``num_classes`` classes, ``crop`` pixels
+    miniature tree: the network's first stage, 1 epoch, ``num_classes``
+    classes, ``crop`` pixels
     (test: short side ``crop * 9 // 8``, then the centre crop), batch
     ``batch`` without workers, and many / few-shot thresholds that split a
     few images per class into the three groups. For ``tools/train.py``,
     ``tools/test.py`` and ``tools/run_pipeline.py`` (which also gives them
     to the students' teacher configs)."""
     options = [f'model.head.num_classes={num_classes}',
+               # The first stage of the ResNet / ResNeXt only (256 features).
+               'model.backbone.num_stages=1', 'model.backbone.out_indices=(0,)',
+               'model.backbone.strides=(1,)', 'model.backbone.dilations=(1,)',
+               'model.head.in_channels=256',
                f'data_preprocessor.num_classes={num_classes}',
                'train_cfg.max_epochs=1',
                f'train_dataloader.dataset.pipeline.1.scale={crop}']

@@ -147,5 +147,7 @@ def test_miniature_options_shrink_every_large_recipe(recipe):
         assert (crop.type, crop.crop_size) == ('CenterCrop', 32)
         assert cfg[loader].dataset.num_classes == 3
     assert cfg.model.head.num_classes == 3
+    assert (cfg.model.backbone.num_stages, cfg.model.head.in_channels) == (
+        1, 256)
     assert (cfg.test_evaluator.many_thr, cfg.test_evaluator.few_thr) == (
         10, 4)
