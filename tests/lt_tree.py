@@ -117,9 +117,10 @@ def miniature_options(num_classes: int, crop: int = 32, batch: int = 4,
     to the students' teacher configs)."""
     options = [f'model.head.num_classes={num_classes}',
                # The first stage of the ResNet / ResNeXt only (256 features).
-               'model.backbone.num_stages=1', 'model.backbone.out_indices=(0,)',
-               'model.backbone.strides=(1,)', 'model.backbone.dilations=(1,)',
-               'model.head.in_channels=256',
+               'model.backbone.num_stages=1',
+               'model.backbone.out_indices=(0,)',
+               'model.backbone.strides=(1,)',
+               'model.backbone.dilations=(1,)', 'model.head.in_channels=256',
                f'data_preprocessor.num_classes={num_classes}',
                'train_cfg.max_epochs=1',
                f'train_dataloader.dataset.pipeline.1.scale={crop}']
