@@ -18,6 +18,10 @@ fast_config.install()
 # threads only spin against the other test worker and the tools on a 2-core
 # machine (a digits epoch in this process: 15 s on two threads, 8 s on one).
 torch.set_num_threads(1)
+# And the tools' processes that tools run in this process start (the steps
+# of xerm_ablation.py's pipeline: Snakemake would give each one
+# cores // --jobs threads, spinning against the other worker).
+os.environ['OMP_NUM_THREADS'] = '1'
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
