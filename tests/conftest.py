@@ -125,21 +125,21 @@ def xe_run(fake_cifar10_root, tmp_path_factory):
 # not listed follow: those with a ``slow`` test first, then the others, each
 # in the usual order.
 LONGEST_FILES_FIRST = [
-    'test_xerm_ablation.py',  # 566: tests/test_tools/
-    'test_lt_pipelines.py',  # 361: tests/test_configs/
-    'test_post_hoc_run.py',  # 266: tests/test_experiment/
-    'test_experiment_run.py',  # 190
-    'test_mmpretrain_tools.py',  # 183: tests/test_interop/ (mim)
-    'test_lean_step.py',  # 164: tests/test_engine/ (torch.compile)
-    'test_ride.py',  # 117: tests/test_models/
-    'test_lt_recipes.py',  # 101: tests/test_configs/
-    'test_experiment/test_run.py',  # 97
-    'test_exact_resume.py',  # 90: tests/test_engine/
-    'test_balanced_losses.py',  # 84: tests/test_models/
-    'test_train_test.py',  # 76: tests/test_tools/
-    'test_distribution_sweep.py',  # 75: tests/test_tools/
-    'test_config_checks.py',  # 69: tests/test_utils/
-    'test_choose_tde_alpha.py',  # 61: tests/test_tools/
+    'test_experiment_run.py',  # 305: tests/test_experiment/
+    'test_xerm_ablation.py',  # 226: tests/test_tools/
+    'test_lt_pipelines.py',  # 191: tests/test_configs/
+    'test_post_hoc_run.py',  # 140: tests/test_experiment/
+    'test_lean_step.py',  # 120: tests/test_engine/ (torch.compile)
+    'test_ride.py',  # 99: tests/test_models/
+    'test_experiment/test_run.py',  # 96
+    'test_exact_resume.py',  # 94: tests/test_engine/
+    'test_balanced_losses.py',  # 91: tests/test_models/
+    'test_train_test.py',  # 62: tests/test_tools/
+    'test_decoupling.py',  # 59: tests/test_models/
+    'test_distribution_sweep.py',  # 56: tests/test_tools/
+    'test_mmpretrain_tools.py',  # 45: tests/test_interop/ (mim)
+    'test_feature_study.py',  # 41: tests/test_tools/
+    'test_config_checks.py',  # 40: tests/test_utils/
 ]
 
 
