@@ -3,17 +3,7 @@
 # pipeline's stage with epochs_factor=2 trains it (docs/methods.md).
 _base_ = ['./xe_bbn-resnet32_1xb128-200e_cifar100lt-ib100-fast.py']
 param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1. / 3,
-        by_epoch=True,
-        begin=0,
-        end=10,
-        convert_to_iter_based=True),
-    dict(
-        type='MultiStepLR',
-        by_epoch=True,
-        milestones=[240, 320],
-        gamma=0.01),
+    dict(_base_.param_scheduler[0], end=10),
+    dict(_base_.param_scheduler[1], milestones=[240, 320]),
 ]
 train_cfg = dict(max_epochs=400)
