@@ -13,14 +13,13 @@ from fake_cifar import write_fake_cifar10  # noqa: E402
 
 fast_config.install()
 
-# One intra-op thread in the test process, as the tools' processes have
-# (run_tool, run_pipeline: OMP_NUM_THREADS=1): the nets are tiny, and more
-# threads only spin against the other test worker and the tools on a 2-core
-# machine (a digits epoch in this process: 15 s on two threads, 8 s on one).
+# One intra-op thread in the test process and in every tool process it
+# starts, directly or through a tool run in this process (the steps of a
+# pipeline: Snakemake would give each cores // --jobs threads): the nets are
+# tiny, and more threads only spin against the other test worker and the
+# tools on a 2-core machine (a digits epoch in this process: 15 s on two
+# threads, 8 s on one).
 torch.set_num_threads(1)
-# And the tools' processes that tools run in this process start (the steps
-# of xerm_ablation.py's pipeline: Snakemake would give each one
-# cores // --jobs threads, spinning against the other worker).
 os.environ['OMP_NUM_THREADS'] = '1'
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -62,7 +61,6 @@ def small_cifar10_config(base: str, root: str, folder: str,
 def run_tool(*args, env=None, timeout=300, check=True):
     """Run a tool of the repo in a subprocess; return stdout + stderr."""
     env = dict(os.environ, **(env or {}))
-    env.setdefault('OMP_NUM_THREADS', '1')
     proc = subprocess.run([sys.executable, *args],
                           cwd=ROOT,
                           env=env,

@@ -5,7 +5,6 @@ this process; the stages and evaluations are real ``tools/train.py`` /
 ``tools/test.py`` processes)."""
 import contextlib
 import io
-import os
 import os.path as osp
 import runpy
 
@@ -46,9 +45,7 @@ def run_pipeline(*argv) -> str:
     message."""
     main = runpy.run_path(osp.join(ROOT, 'tools', 'run_pipeline.py'))['main']
     out = io.StringIO()
-    with contextlib.redirect_stdout(out), pytest.MonkeyPatch.context() as mp:
-        # One thread per tool process, as conftest's run_tool.
-        mp.setenv('OMP_NUM_THREADS', os.environ.get('OMP_NUM_THREADS', '1'))
+    with contextlib.redirect_stdout(out):
         try:
             main(list(argv))
         except SystemExit as e:
