@@ -7,6 +7,7 @@ mmpretrain's flags plus ``--metrics-out``, ``--test-sets``, ``--views`` and
 """
 import argparse
 import copy
+import gc
 import os
 import os.path as osp
 import tempfile
@@ -289,5 +290,9 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+    # The imported modules live as long as the process: keep them out of
+    # the garbage collector's scans (MMEngine collects after building each
+    # dataset: 0.4-0.8 s a collection with them, a few ms without).
+    gc.freeze()
     main()
     close_process_group()

@@ -6,6 +6,7 @@ machine without CUDA (docs/get_started.md).
     python tools/train.py CONFIG [options]
 """
 import argparse
+import gc
 import os
 import os.path as osp
 import re
@@ -242,5 +243,9 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+    # The imported modules live as long as the process: keep them out of
+    # the garbage collector's scans (MMEngine collects after building each
+    # dataset: 0.4-0.8 s a collection with them, a few ms without).
+    gc.freeze()
     main()
     close_process_group()
