@@ -5,6 +5,7 @@
 (needs ``pip install 'grad-cam==1.4.8'``). See docs/analysis.md.
 """
 import argparse
+import gc
 import os.path as osp
 from collections import OrderedDict
 from typing import Dict, Optional, Sequence, Tuple
@@ -269,4 +270,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+    gc.freeze()  # the imports out of the collector's scans (tools/train.py)
     main()

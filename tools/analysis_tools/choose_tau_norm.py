@@ -7,6 +7,7 @@ and written as ``cfg_options`` (``--out``). See docs/analysis.md.
 """
 import argparse
 import copy
+import gc
 import json
 from typing import List, Sequence, Tuple
 
@@ -146,4 +147,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+    gc.freeze()  # the imports out of the collector's scans (tools/train.py)
     main()

@@ -8,6 +8,7 @@ the chosen one, written as ``cfg_options`` (``--out``). See docs/analysis.md.
 """
 import argparse
 import copy
+import gc
 import json
 import os.path as osp
 import shlex
@@ -278,4 +279,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+    gc.freeze()  # the imports out of the collector's scans (tools/train.py)
     main()

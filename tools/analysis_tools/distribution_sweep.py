@@ -6,6 +6,7 @@ long-tailed, balanced and backward long-tailed test sets (the test-agnostic
 sweep); prints the table and draws the curve. See docs/analysis.md.
 """
 import argparse
+import gc
 import os.path as osp
 import shlex
 from collections import OrderedDict
@@ -150,4 +151,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+    gc.freeze()  # the imports out of the collector's scans (tools/train.py)
     main()

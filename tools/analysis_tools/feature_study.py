@@ -6,6 +6,7 @@ trained on each checkpoint's frozen backbone and tested, by tools/train.py
 and tools/test.py (resumable); prints the table. See docs/analysis.md.
 """
 import argparse
+import gc
 import json
 import os
 import os.path as osp
@@ -218,4 +219,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+    gc.freeze()  # the imports out of the collector's scans (tools/train.py)
     main()

@@ -5,6 +5,7 @@
 features are cached beside the figure. See docs/analysis.md.
 """
 import argparse
+import gc
 import os.path as osp
 from collections import OrderedDict
 from typing import Dict, List, Sequence, Union
@@ -217,4 +218,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+    gc.freeze()  # the imports out of the collector's scans (tools/train.py)
     main()
