@@ -118,27 +118,27 @@ def xe_run(fake_cifar10_root, tmp_path_factory):
 # files to the workers in collection order (--dist loadfile
 # --no-loadscope-reorder): when the long ones start first, the workers end
 # close together instead of one running a long file alone at the end.
-# (Seconds of one full run on a loaded 2-core machine, 2 workers, December
-# 2026.) An entry is a file's name, or its path under tests/
+# (CPU seconds of each file in one full run on a 2-core machine, 2 workers,
+# December 2026.) An entry is a file's name, or its path under tests/
 # (``test_tools/test_x.py``) where two folders hold the same name. Files
 # not listed follow: those with a ``slow`` test first, then the others, each
 # in the usual order.
 LONGEST_FILES_FIRST = [
-    'test_experiment_run.py',  # 305: tests/test_experiment/
-    'test_xerm_ablation.py',  # 226: tests/test_tools/
-    'test_lt_pipelines.py',  # 191: tests/test_configs/
-    'test_post_hoc_run.py',  # 140: tests/test_experiment/
-    'test_lean_step.py',  # 120: tests/test_engine/ (torch.compile)
-    'test_ride.py',  # 99: tests/test_models/
-    'test_experiment/test_run.py',  # 96
-    'test_exact_resume.py',  # 94: tests/test_engine/
-    'test_balanced_losses.py',  # 91: tests/test_models/
-    'test_train_test.py',  # 62: tests/test_tools/
-    'test_decoupling.py',  # 59: tests/test_models/
-    'test_distribution_sweep.py',  # 56: tests/test_tools/
-    'test_mmpretrain_tools.py',  # 45: tests/test_interop/ (mim)
-    'test_feature_study.py',  # 41: tests/test_tools/
-    'test_config_checks.py',  # 40: tests/test_utils/
+    'test_experiment_run.py',  # 85: tests/test_experiment/
+    'test_xerm_ablation.py',  # 83: tests/test_tools/
+    'test_lt_pipelines.py',  # 65: tests/test_configs/
+    'test_post_hoc_run.py',  # 47: tests/test_experiment/
+    'test_mmpretrain_tools.py',  # 42: tests/test_interop/ (mim)
+    'test_lean_step.py',  # 39: tests/test_engine/ (torch.compile)
+    'test_ride.py',  # 37: tests/test_models/
+    'test_train_test.py',  # 33: tests/test_tools/
+    'test_experiment/test_run.py',  # 30
+    'test_lt_recipes.py',  # 20: tests/test_configs/
+    'test_distribution_sweep.py',  # 17: tests/test_tools/
+    'test_balanced_losses.py',  # 16: tests/test_models/
+    'test_feature_study.py',  # 14: tests/test_tools/
+    'test_choose_tde_alpha.py',  # 14: tests/test_tools/
+    'test_exact_resume.py',  # 12: tests/test_engine/
 ]
 
 
