@@ -22,15 +22,13 @@ PYTEST_ARGS ?= -n auto --dist loadfile --no-loadscope-reorder
 
 # uv installs the same pinned set as pip, its wheels in parallel (torch with
 # its nvidia-* wheels: 2.2x faster than pip on 2 cores); pip where uv cannot
-# be installed.
+# be installed or cannot reach an index.
 $(VENV)/.installed: requirements/runtime.txt requirements/tests.txt setup.py
 	test -x $(PY) || python3 -m venv $(VENV)
-	if $(PY) -m pip install -q uv; then \
-		$(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) \
-			-r requirements/runtime.txt -r requirements/tests.txt; \
-	else \
-		$(PY) -m pip install -q -r requirements/runtime.txt -r requirements/tests.txt; \
-	fi
+	$(PY) -m pip install -q uv && $(VENV)/bin/uv pip install -q \
+		--compile-bytecode --python $(PY) \
+		-r requirements/runtime.txt -r requirements/tests.txt \
+	|| $(PY) -m pip install -q -r requirements/runtime.txt -r requirements/tests.txt
 	touch $@
 
 # The editable install must point at this clone (a shared VENV may point at
