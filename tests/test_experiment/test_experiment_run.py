@@ -234,6 +234,9 @@ def test_runs_end_to_end(experiment):
     # The Cost table from Snakemake's benchmark records.
     cost = report['cost']['stages']['xe']
     assert cost['wall_s'] > 0 and cost['peak_rss_mib'] > 100
+    # The stopped and resumed teacher: its two runs, from their logs.
+    record = json.load(open(osp.join(work, 'xe', 'final.json')))
+    assert record['resumed'] and cost['wall_s'] == record['runs_wall_s']
     assert cost['images_per_s'] > 0 and cost['device'] == 'cpu'
     assert report['cost']['evaluations']['XE']['wall_s'] > 0
     markdown = open(osp.join(work, 'report.md')).read()

@@ -1,9 +1,10 @@
-"""xerm_mm.report.cost: a training's images/s from its checkpoint, and the
-report's "Cost" table from the steps' records."""
+"""xerm_mm.report.cost: a training's images/s from its checkpoint, its wall
+time over resumed runs, and the report's "Cost" table from the steps'
+records."""
 import torch
 from mmengine.logging import HistoryBuffer
 
-from xerm_mm.report import cost_table, training_throughput
+from xerm_mm.report import cost_table, runs_wall_time, training_throughput
 from xerm_mm.utils.checkpoint import PortableHistoryBuffer
 
 
@@ -70,3 +71,19 @@ def test_cost_table():
         '| total | | | 5.0 | | | |']
     assert cost_table({}) == [
         lines[0], lines[1], '| total | | | 0.0 | | | |']
+
+
+def test_runs_wall_time_sums_every_run_of_a_work_dir(tmp_path):
+    assert runs_wall_time(str(tmp_path)) is None
+    runs = {'20261204_230000': ['2026/12/04 23:00:00', '2026/12/04 23:59:30'],
+            # The interrupted run's last line is its end.
+            '20261205_010000': ['2026/12/05 01:00:00', '2026/12/05 01:00:10',
+                                '2026/12/05 01:30:00']}
+    for stamp, times in runs.items():
+        (tmp_path / stamp).mkdir()
+        lines = [f'{t} - mmengine - INFO - line\n  more\n' for t in times]
+        (tmp_path / stamp / f'{stamp}.log').write_text(''.join(lines))
+    # Not a run's log: ignored.
+    (tmp_path / '20261205_010000' / 'other.log').write_text(
+        '2026/12/01 00:00:00 - mmengine - INFO - x\n')
+    assert runs_wall_time(str(tmp_path)) == 3570 + 1800

@@ -64,6 +64,9 @@ def make_report(plan: dict) -> dict:
                         'resumed'):
                 if key in records[name]:
                     cost[key] = records[name][key]
+            # Resumed: the benchmark holds its last run, the logs them all.
+            if records[name].get('runs_wall_s') is not None:
+                cost['wall_s'] = records[name]['runs_wall_s']
         costs[name] = cost
     results, checkpoints, test_costs, options = (OrderedDict()
                                                  for _ in range(4))

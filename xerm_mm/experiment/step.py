@@ -63,7 +63,7 @@ def device() -> str:
 
 def check(checkpoint: str, epochs: Optional[int], batch_size: Optional[int],
           processes: int, out: str) -> None:
-    from xerm_mm.report import training_throughput
+    from xerm_mm.report import runs_wall_time, training_throughput
     from .checks import checkpoint_problem
     problem = checkpoint_problem(checkpoint, epochs)
     if problem:
@@ -81,6 +81,8 @@ def check(checkpoint: str, epochs: Optional[int], batch_size: Optional[int],
         device=device(), processes=processes,
         resumed=bool((_read(osp.join(folder, INPUTS)) or {}).get('resumed')))
     record.update(training_throughput(checkpoint, batch_size, processes))
+    if record['resumed']:
+        record['runs_wall_s'] = runs_wall_time(folder)
     _write(record, out)
 
 

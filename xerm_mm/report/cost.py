@@ -4,13 +4,40 @@ A step's record (docs/methods.md) holds ``device``, ``processes``,
 ``wall_s``, ``peak_rss_mib``, ``peak_cuda_mib`` and, for a training,
 ``images_per_s`` of :func:`training_throughput`; None where not measured.
 """
+import glob
+import os.path as osp
+import re
 from collections import OrderedDict
+from datetime import datetime
 from typing import Dict, List, Optional
 
 COLUMNS = ('device', 'processes', 'wall_s', 'images_per_s', 'peak_rss_mib',
            'peak_cuda_mib')
 HEADERS = ('step', 'device', 'processes', 'wall time (s)', 'images/s',
            'peak RSS (MiB)', 'peak CUDA (MiB)')
+
+
+# The time stamp that opens a line of MMEngine's log file.
+_LOG_TIME = re.compile(r'(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) - mmengine')
+
+
+def runs_wall_time(work_dir: str) -> Optional[float]:
+    """Seconds from the first to the last line of every run's MMEngine log
+    (``{work_dir}/{timestamp}/{timestamp}.log``), summed: the wall time of a
+    training resumed over several runs, an interrupted run's included (None:
+    no log)."""
+    total, found = 0.0, False
+    for log in sorted(glob.glob(osp.join(work_dir, '*', '*.log'))):
+        if osp.basename(osp.dirname(log)) + '.log' != osp.basename(log):
+            continue
+        with open(log, errors='replace') as f:
+            times = [m.group(1) for m in map(_LOG_TIME.match, f) if m]
+        if times:
+            found = True
+            first, last = (datetime.strptime(t, '%Y/%m/%d %H:%M:%S')
+                           for t in (times[0], times[-1]))
+            total += (last - first).total_seconds()
+    return total if found else None
 
 
 def training_throughput(checkpoint: str, batch_size: int,

@@ -193,11 +193,13 @@ def _markdown(report: dict, title: str, sections: Dict[str, list],
     if any(report.get('cost', {}).values()):
         lines += ['## Cost', ''] + cost_table(report['cost']) + [
             '', 'Wall time: of the tool process, start-up, data, validation '
-            'and checkpoints included. images/s: training images (iterations '
-            'x batch x processes) over the training iterations\' time, data '
-            'loading included. Peak RSS: of the largest process of the tool; '
-            'peak CUDA: torch.cuda.max_memory_allocated as MMEngine logs it '
-            '(rank 0).', ''
+            'and checkpoints included (a resumed training: its runs from the '
+            'first to the last line of their logs, summed). images/s: '
+            'training images (iterations x batch x processes) over the '
+            'training iterations\' time, data loading included. Peak RSS: '
+            'of the largest process of the tool; peak CUDA: '
+            'torch.cuda.max_memory_allocated as MMEngine logs it (rank 0).',
+            ''
         ]
     lines += ['## What the tables show', '',
               ' '.join(summarize_tables(
