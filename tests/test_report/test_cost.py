@@ -87,3 +87,6 @@ def test_runs_wall_time_sums_every_run_of_a_work_dir(tmp_path):
     (tmp_path / '20261205_010000' / 'other.log').write_text(
         '2026/12/01 00:00:00 - mmengine - INFO - x\n')
     assert runs_wall_time(str(tmp_path)) == 3570 + 1800
+    # The runs of the training started then (an earlier one's left out).
+    assert runs_wall_time(str(tmp_path), '2026/12/05 00:59:59') == 1800
+    assert runs_wall_time(str(tmp_path), '2026/12/06 00:00:00') is None

@@ -13,8 +13,10 @@ import os
 import os.path as osp
 import sys
 from collections import OrderedDict
+from datetime import datetime
 from typing import Optional
 
+from xerm_mm.report.cost import LOG_TIME_FORMAT
 from xerm_mm.utils.atomic import atomic_write, sha256_of
 
 INPUTS = 'inputs.json'
@@ -47,9 +49,14 @@ def resume(folder: str, digest: str, files) -> str:
     latest = open(last).read().strip() if osp.isfile(last) else ''
     if (record.get('inputs') == key and latest
             and checkpoint_problem(latest) is None):
-        _write(dict(inputs=key, resumed=True), osp.join(folder, INPUTS))
+        _write(dict(inputs=key, resumed=True, started=record.get('started')),
+               osp.join(folder, INPUTS))
         return '--resume'
-    _write(dict(inputs=key, resumed=False), osp.join(folder, INPUTS))
+    # When this training started: the runs of earlier ones stay in the
+    # folder (--overwrite removes their checkpoints only).
+    _write(dict(inputs=key, resumed=False,
+                started=datetime.now().strftime(LOG_TIME_FORMAT)),
+           osp.join(folder, INPUTS))
     return '--overwrite'
 
 
@@ -76,13 +83,14 @@ def check(checkpoint: str, epochs: Optional[int], batch_size: Optional[int],
         _write(record, out)
         return
     folder = osp.dirname(checkpoint)
+    inputs = _read(osp.join(folder, INPUTS)) or {}
     record = OrderedDict(
         file=checkpoint, sha256=sha256_of(checkpoint), epoch=epochs,
         device=device(), processes=processes,
-        resumed=bool((_read(osp.join(folder, INPUTS)) or {}).get('resumed')))
+        resumed=bool(inputs.get('resumed')))
     record.update(training_throughput(checkpoint, batch_size, processes))
     if record['resumed']:
-        record['runs_wall_s'] = runs_wall_time(folder)
+        record['runs_wall_s'] = runs_wall_time(folder, inputs.get('started'))
     _write(record, out)
 
 

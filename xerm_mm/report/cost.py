@@ -18,25 +18,28 @@ HEADERS = ('step', 'device', 'processes', 'wall time (s)', 'images/s',
 
 
 # The time stamp that opens a line of MMEngine's log file.
+LOG_TIME_FORMAT = '%Y/%m/%d %H:%M:%S'
 _LOG_TIME = re.compile(r'(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) - mmengine')
 
 
-def runs_wall_time(work_dir: str) -> Optional[float]:
+def runs_wall_time(work_dir: str,
+                   since: Optional[str] = None) -> Optional[float]:
     """Seconds from the first to the last line of every run's MMEngine log
-    (``{work_dir}/{timestamp}/{timestamp}.log``), summed: the wall time of a
+    (``{work_dir}/{timestamp}/{timestamp}.log``) that began at or after
+    ``since`` (``LOG_TIME_FORMAT``; None: all), summed: the wall time of a
     training resumed over several runs, an interrupted run's included (None:
     no log)."""
+    start = datetime.strptime(since, LOG_TIME_FORMAT) if since else None
     total, found = 0.0, False
     for log in sorted(glob.glob(osp.join(work_dir, '*', '*.log'))):
         if osp.basename(osp.dirname(log)) + '.log' != osp.basename(log):
             continue
         with open(log, errors='replace') as f:
-            times = [m.group(1) for m in map(_LOG_TIME.match, f) if m]
-        if times:
+            times = [datetime.strptime(m.group(1), LOG_TIME_FORMAT)
+                     for m in map(_LOG_TIME.match, f) if m]
+        if times and (start is None or times[0] >= start):
             found = True
-            first, last = (datetime.strptime(t, '%Y/%m/%d %H:%M:%S')
-                           for t in (times[0], times[-1]))
-            total += (last - first).total_seconds()
+            total += (times[-1] - times[0]).total_seconds()
     return total if found else None
 
 
