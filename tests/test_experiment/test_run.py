@@ -85,3 +85,31 @@ def test_a_sigkilled_run_goes_on(fake_cifar10_root, tmp_path):
     assert '| XE |' in out
     locks = osp.join(work, '.snakemake', 'locks')
     assert not osp.isdir(locks) or not os.listdir(locks)
+
+
+def test_gpus_counted_by_torch_only_where_a_gpu_driver_is(monkeypatch,
+                                                          tmp_path):
+    """Without a driver's device file the front does not ask torch (whose
+    import costs seconds); with one, or CUDA_VISIBLE_DEVICES hiding all,
+    the count is torch's / none."""
+    import torch
+
+    from xerm_mm.experiment import run as front
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: 3)
+    monkeypatch.setattr(sys, 'platform', 'linux')
+    monkeypatch.delenv('CUDA_VISIBLE_DEVICES', raising=False)
+    device = tmp_path / 'nvidiactl'
+    monkeypatch.setattr(front, 'GPU_DEVICE_FILES', (str(device), ))
+    counts = []
+    for visible in (None, '0,1', '', '-1'):
+        if visible is not None:
+            monkeypatch.setenv('CUDA_VISIBLE_DEVICES', visible)
+        for present in (False, True):
+            if present:
+                device.touch()
+            elif device.exists():
+                device.unlink()
+            front._cuda_count.cache_clear()
+            counts.append(front._cuda_count())
+    front._cuda_count.cache_clear()
+    assert counts == [0, 3, 0, 3, 0, 0, 0, 0]

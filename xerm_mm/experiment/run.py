@@ -7,6 +7,7 @@ Snakefile, which runs every step that is not up to date, then the report.
 The options: docs/methods.md ("On Snakemake").
 """
 import argparse
+import functools
 import os
 import os.path as osp
 import shlex
@@ -134,7 +135,18 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+# Device files of a GPU driver on Linux (NVIDIA, ROCm, WSL 2): without one
+# torch sees no GPU, and the front need not import torch (1.7 s) to know.
+GPU_DEVICE_FILES = ('/dev/nvidiactl', '/dev/kfd', '/dev/dxg')
+
+
+@functools.lru_cache(maxsize=None)
 def _cuda_count() -> int:
+    visible = os.environ.get('CUDA_VISIBLE_DEVICES')
+    if (visible is not None and visible.strip() in ('', '-1')) or (
+            sys.platform.startswith('linux')
+            and not any(osp.exists(p) for p in GPU_DEVICE_FILES)):
+        return 0
     try:
         import torch
         return torch.cuda.device_count()
