@@ -135,9 +135,11 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-# Device files of a GPU driver on Linux (NVIDIA, ROCm, WSL 2): without one
-# torch sees no GPU, and the front need not import torch (1.7 s) to know.
-GPU_DEVICE_FILES = ('/dev/nvidiactl', '/dev/kfd', '/dev/dxg')
+# What a loaded GPU driver shows on Linux (NVIDIA: its /proc folder, its
+# device files once made; ROCm; WSL 2): without any, torch sees no GPU, and
+# the front need not import torch (1.7 s) to know.
+GPU_DEVICE_FILES = ('/proc/driver/nvidia', '/dev/nvidiactl', '/dev/kfd',
+                    '/dev/dxg')
 
 
 @functools.lru_cache(maxsize=None)
