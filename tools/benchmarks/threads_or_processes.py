@@ -63,7 +63,6 @@ def worker(args) -> float:
         model = (xerm_model(cfg.copy(), folder) if args.xerm else
                  MODELS.build(model_cfg(cfg)))
     step = framework_step_fn(cfg, batches, to_channels_last(model), args.amp)
-    step()  # warm-up, then start with the others
     open(osp.join(ready, str(os.getpid())), 'w').close()
     while len(os.listdir(ready)) < int(peers):
         time.sleep(0.01)
