@@ -48,7 +48,7 @@ memory_format = 'channels_last'
 env_cfg = dict(cudnn_benchmark=True)
 
 # mmpretrain's visualizer, its matplotlib figure made when it first draws
-# (a training or test that draws nothing starts 0.5 s sooner).
+# (a training or test that draws nothing starts 0.25 s sooner).
 visualizer = dict(type='xerm_mm.DeferredFigureVisualizer')
 
 # TensorBoard (optional, `pip install tensorboard`): uncomment to log to it

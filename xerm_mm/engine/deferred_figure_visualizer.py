@@ -42,7 +42,7 @@ class _Figure:
 class DeferredFigureVisualizer(UniversalVisualizer):
     """``UniversalVisualizer`` whose matplotlib figure is made when it first
     draws: a training or test that only logs scalars does not import
-    matplotlib (0.3 s of each tool's start).
+    matplotlib (0.25 s of each tool's start).
 
     Args: those of ``mmpretrain.visualization.UniversalVisualizer``.
     """
