@@ -119,7 +119,7 @@ def xe_run(fake_cifar10_root, tmp_path_factory):
 # --no-loadscope-reorder): when the long ones start first, the workers end
 # close together instead of one running a long file alone at the end.
 # (CPU seconds of each file, its tool processes included, in one full run on
-# a 2-core machine, 3 workers, ../shared/data beside the checkout, December
+# a 2-core machine, 3 workers, the shared CIFAR-100 present, December
 # 2026.) An entry is a file's name, or its path under tests/
 # (``test_tools/test_x.py``) where two folders hold the same name. Files
 # not listed follow: those with a ``slow`` test first, then the others, each
